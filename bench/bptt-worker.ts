@@ -1,0 +1,196 @@
+/**
+ * One benchmark process for bptt (started by run.ts, one per configuration and round):
+ *
+ *   node dist/bench/bptt-worker.js --spec '<WorkerSpec as JSON>'
+ *
+ * Trains the configuration's model (see configs.ts) with bptt's public pieces — SequenceModel,
+ * Trainer (TBPTT k1 = k2 = T, clipNorm 5; lossAt "last-step" for cls) and createOptimizer("adam") —
+ * on the shared synthetic data, and times whole updates (forward, loss, backward, clipping, Adam) with
+ * timing.ts, which also records GCs and heap growth during the timed iterations: the "allocates
+ * nothing after the first chunk" goal reads as heap and ArrayBuffer growth ≈ 0 per iteration and no GC.
+ *
+ * Sampling: the library's Stepper and Sampler (src/cli/inference.ts, the code behind `bptt generate`):
+ * one token at a time, B = 1, temperature 1, each drawn token fed back.
+ *
+ * Backend: spec.backend (or BPTT_BACKEND, which the harness also sets) picks the kernels through the
+ * library's own selection (BPTT_BACKEND = auto | reference | wasm, read on the first kernels() call);
+ * another name is looked up in src/kernels/<name>.js (an exported Kernels object, or a function
+ * returning or resolving to one). The result reports kernels().name (e.g. "wasm-simd"). Threads:
+ * BPTT_THREADS is set by the harness for a backend that reads it; the result reports the threads the
+ * backend says it uses (kernels().threads, 1 if it does not say).
+ */
+import { parseArgs } from "node:util";
+import { Rng } from "../src/tensor/rng.js";
+import { type Kernels, kernels, referenceKernels, setKernels } from "../src/kernels/index.js";
+import { createOptimizer } from "../src/optim/index.js";
+import type { Batch } from "../src/train/batch.js";
+import { SequenceModel } from "../src/train/model.js";
+import { Trainer } from "../src/train/trainer.js";
+import { RESULT_PREFIX, type WorkerResult, type WorkerSpec, chunkData } from "./configs.js";
+import { emitResult, timeIterations } from "./timing.js";
+
+function isKernels(value: unknown): value is Kernels {
+  return typeof value === "object" && value !== null && typeof (value as Kernels).gemm === "function" && typeof (value as Kernels).name === "string";
+}
+
+/**
+ * Makes `name` the active backend, or throws saying what is available. The library picks its backend
+ * on the first kernels() call from BPTT_BACKEND ("auto", "reference", "wasm"), so that is tried
+ * first; a name it does not know is looked up in src/kernels/<name>.js.
+ */
+export async function selectBackend(name: string | undefined): Promise<string> {
+  if (name) process.env.BPTT_BACKEND = name;
+  let active: string | null = null;
+  let refusal = "";
+  try {
+    active = kernels().name;
+  } catch (error) {
+    refusal = (error as Error).message;
+  }
+  if (active !== null && (!name || name === "auto" || active === name || active.startsWith(name))) return active;
+  if (name === "reference") {
+    setKernels(referenceKernels);
+    return kernels().name;
+  }
+  if (!name) throw new Error(refusal);
+  if (!/^[a-z0-9-]+$/.test(name)) throw new RangeError(`backend name ${JSON.stringify(name)}: expected letters, digits and dashes`);
+  const tried: string[] = [];
+  for (const file of [`${name}.js`, `${name}-kernels.js`, `${name}/index.js`]) {
+    const url = new URL(`../src/kernels/${file}`, import.meta.url);
+    let module: Record<string, unknown>;
+    try {
+      module = (await import(url.href)) as Record<string, unknown>;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ERR_MODULE_NOT_FOUND" && String((error as Error).message).includes(file)) {
+        tried.push(`src/kernels/${file}`);
+        continue;
+      }
+      throw error;
+    }
+    // An exported Kernels object, or a factory (sync or async) that returns one.
+    const candidates: Kernels[] = [];
+    for (const value of Object.values(module)) if (isKernels(value)) candidates.push(value);
+    if (candidates.length === 0) {
+      for (const [key, value] of Object.entries(module)) {
+        if (typeof value === "function" && /^(create|load|init|make|get)/i.test(key) && value.length === 0) {
+          const made: unknown = await (value as () => unknown)();
+          if (isKernels(made)) candidates.push(made);
+        }
+      }
+    }
+    const chosen = candidates.find((k) => k.name === name) ?? candidates.find((k) => k.name.startsWith(name)) ?? candidates[0];
+    if (chosen) {
+      setKernels(chosen);
+      return kernels().name;
+    }
+    tried.push(`src/kernels/${file} (no Kernels export)`);
+  }
+  throw new Error(`bptt backend ${JSON.stringify(name)} is not available (${refusal ? `${refusal}; ` : ""}looked for ${tried.join(", ")}); the built-in one is "reference"`);
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { spec: { type: "string" } } });
+  if (!values.spec) throw new Error("usage: bptt-worker.js --spec '<json>'");
+  const spec = JSON.parse(values.spec) as WorkerSpec;
+  const c = spec.config;
+  const backend = await selectBackend(spec.backend ?? process.env.BPTT_BACKEND);
+  const k = kernels() as Kernels & { threads?: number };
+  const threads = typeof k.threads === "number" ? k.threads : 1;
+
+  const model = new SequenceModel({
+    cell: c.cell, vocabSize: c.V, embeddingDim: c.H, hiddenSize: c.H, numLayers: c.L,
+    outputSize: c.task === "cls" ? c.classes! : c.V, objective: "classes", seed: c.seed,
+  });
+  let step: (n: number) => number;
+  let note: string | undefined;
+  if (c.task === "sample") {
+    const { Sampler, Stepper } = await import("../src/cli/inference.js");
+    const stepper = new Stepper(model);
+    const sampler = new Sampler(c.V, { temperature: 1, topK: 0, rng: new Rng(c.seed) });
+    let id = 0;
+    step = () => {
+      stepper.reset();
+      for (let i = 0; i < c.T; i++) id = sampler.sample(stepper.stepToken(id));
+      return id;
+    };
+    note = "Stepper.stepToken + Sampler.sample (src/cli/inference.ts)";
+  } else {
+    const trainer = new Trainer(model, createOptimizer("adam", model.parameters(), { lr: c.lr }), {
+      k1: c.T, k2: c.T, clipNorm: c.clipNorm, lossAt: c.task === "cls" ? "last-step" : "every-step",
+    });
+    // All the data of the run, generated before timing; iterations past it cycle (the lm stream then
+    // jumps back, which costs nothing and changes nothing about the work done).
+    const chunks = Math.max(1, Math.min(spec.warmup + spec.iterations, 64));
+    const batches: Batch[] = [];
+    for (let n = 0; n < chunks; n++) {
+      const d = chunkData(c, n);
+      batches.push(
+        c.task === "cls"
+          ? { T: c.T, B: c.B, ids: d.ids, sequenceTargets: d.targets }
+          : { T: c.T, B: c.B, ids: d.ids, stepTargets: d.targets, continues: n > 0 },
+      );
+    }
+    step = (n) => {
+      const batch = batches[n % chunks]!;
+      if (n >= chunks && c.task === "lm") batch.continues = true;
+      const r = trainer.trainBatch(batch);
+      return r.lossSum / r.lossTerms;
+    };
+  }
+  // The wasm backend's own allocator and its count of calls that had to copy (kernels().memoryInUse,
+  // slowCalls): allocation there is invisible to V8's statistics.
+  const introspect = k as Kernels & { memoryInUse?: () => number; slowCalls?: () => { copied: number; reference: number } };
+  const counters = (): Record<string, number> => {
+    const out: Record<string, number> = {};
+    if (typeof introspect.memoryInUse === "function") out.kernelBytes = introspect.memoryInUse();
+    if (typeof introspect.slowCalls === "function") {
+      const slow = introspect.slowCalls();
+      out.copiedCalls = slow.copied;
+      out.referenceCalls = slow.reference;
+    }
+    return out;
+  };
+  const run = await timeIterations(spec, step, { memory: true, counters });
+  if (run.memory && run.countersBefore && run.countersAfter) {
+    const before = run.countersBefore;
+    const after = run.countersAfter;
+    if ("kernelBytes" in after) {
+      run.memory.kernelBytesPerIteration = (after.kernelBytes! - before.kernelBytes!) / run.iterations;
+      run.memory.kernelBytesInUse = after.kernelBytes!;
+    }
+    if ("copiedCalls" in after) {
+      run.memory.slowCallsPerIteration = (after.copiedCalls! - before.copiedCalls! + after.referenceCalls! - before.referenceCalls!) / run.iterations;
+    }
+  }
+  const result: WorkerResult = {
+    system: "bptt",
+    config: c.name,
+    threads,
+    warmup: run.warmup,
+    iterations: run.iterations,
+    stepMs: run.stepMs,
+    medianStepMs: run.medianStepMs,
+    tokensPerSec: c.tokensPerIteration / (run.medianStepMs / 1000),
+    budgetLimited: run.budgetLimited,
+    cpuPerWall: run.cpuPerWall,
+    env: {
+      node: process.version,
+      v8: process.versions.v8,
+      backend,
+      threads,
+      requestedThreads: spec.threads,
+      parameters: model.parameterCount,
+    },
+    ...(c.task !== "sample" ? { firstLoss: run.first, lastLoss: run.last } : {}),
+    ...(run.memory ? { memory: run.memory } : {}),
+    ...(note ? { note } : {}),
+  };
+  emitResult(RESULT_PREFIX, result);
+}
+
+if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split("/").pop()!)) {
+  main().catch((error: unknown) => {
+    process.stderr.write(`bptt-worker: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,76 @@
+/**
+ * GRU cell over a chunk, as PyTorch's `nn.GRU` (gate order r, z, n; the reset gate multiplies
+ * W_hn·h + b_hn, as cuDNN and ONNX's linear_before_reset = 1).
+ *
+ *   r_t = σ(W_ir·x_t + b_ir + W_hr·h_{t−1} + b_hr)
+ *   z_t = σ(W_iz·x_t + b_iz + W_hz·h_{t−1} + b_hz)
+ *   n_t = tanh(W_in·x_t + b_in + r_t ⊙ (W_hn·h_{t−1} + b_hn))
+ *   h_t = (1 − z_t) ⊙ n_t + z_t ⊙ h_{t−1}
+ *
+ * Backward, walking t = T−1 … 0 with δh_t = dL/dh_t + dL/d out_t, and hn = W_hn·h_{t−1} + b_hn:
+ *   δn = δh⊙(1−z)⊙(1−n²)   δz = δh⊙(h_{t−1} − n)⊙z(1−z)   δr = δn⊙hn⊙r(1−r)
+ *   input side  δx_gates = (δr, δz, δn)        hidden side  δh_gates = (δr, δz, δn⊙r)
+ *   dL/dh_{t−1} = δh⊙z + δh_gates · W_hh
+ *   dW_ih += Σ δx_gatesᵀ·x_t   dW_hh += Σ δh_gatesᵀ·h_{t−1}   db_ih += Σ δx_gates   db_hh += Σ δh_gates
+ *
+ * Shapes: x (T, B, I), h (B, H), weight_ih (3H, I), weight_hh (3H, H), biases (3H).
+ * Saved per chunk, besides hPrev, out and hN (base.ts): gates (T, B, 3H) activations r, z, n, and
+ * hGates (T, B, 3H) = W_hh·h_{t−1} + b_hh. Backward adds into the parameters' grad; it never zeroes them.
+ */
+import { kernels } from "../kernels/index.js";
+import { BaseCell } from "./base.js";
+import { type BackwardInput, type BackwardOutput, type CellOptions, type ChunkInput, ChunkCache, accumulateChunkGradients, projectInputs } from "./cell.js";
+
+export class GRUCell extends BaseCell {
+  readonly kind = "gru" as const;
+
+  constructor(options: CellOptions) {
+    super("gru", options);
+  }
+
+  forward(input: ChunkInput, cache: ChunkCache = this.createCache()): ChunkCache {
+    const frame = this.beginForward(input, cache);
+    const { T, B, x, mask, hPrev, out } = frame;
+    const k = kernels();
+    const H = this.hiddenSize;
+    const G = 3 * H;
+    const BH = B * H;
+    const gates = cache.buffer("gates", T * B * G);
+    const hGates = cache.buffer("hGates", T * B * G);
+    // Only b_ih goes into the input projection: b_hh must stay inside r ⊙ (W_hn·h + b_hn).
+    projectInputs(this.params, x, T * B, this.inputSize, G, gates, false);
+    const Whh = this.params.weightHh.value;
+    const bhh = this.params.biasHh;
+    for (let s = 0; s < T; s++) {
+      const t = this.time(s, T);
+      // hGates_t = h_{t−1} · W_hhᵀ + b_hh
+      k.gemm(false, true, B, G, H, hPrev, t * BH, H, Whh, 0, H, false, hGates, t * B * G, G);
+      if (bhh) k.addRowVector(B, G, hGates, t * B * G, bhh.value, 0);
+      const [next, nextOffset] = this.nextState(frame, s);
+      k.gruStepForward(B, H, gates, t * B * G, hGates, t * B * G, hPrev, t * BH, mask, t * B, next, nextOffset, out, t * BH);
+    }
+    return cache;
+  }
+
+  backward(cache: ChunkCache, grads: BackwardInput): BackwardOutput {
+    const frame = this.beginBackward(cache, grads);
+    const { T, B, x, mask, firstStep, hPrev, dOut, dh, dx } = frame;
+    const k = kernels();
+    const H = this.hiddenSize;
+    const G = 3 * H;
+    const BH = B * H;
+    const gates = cache.buffer("gates", T * B * G);
+    const hGates = cache.buffer("hGates", T * B * G);
+    const dXGates = cache.buffer("dXGates", T * B * G);
+    const dHGates = cache.buffer("dHGates", T * B * G);
+    for (let s = T - 1; s >= firstStep; s--) {
+      const t = this.time(s, T);
+      this.recordNorm(frame, t);
+      k.gruStepBackward(B, H, gates, t * B * G, hGates, t * B * G, hPrev, t * BH, dOut, t * BH, mask, t * B, dh, 0, dXGates, t * B * G, dHGates, t * B * G);
+      // dL/dh_{t−1} = δh⊙z (left in dh by the kernel) + δh_gates_t · W_hh
+      k.gemm(false, false, B, H, G, dHGates, t * B * G, G, frame.weightHh, 0, H, true, dh, 0, H);
+    }
+    accumulateChunkGradients(this.params, firstStep, T, B, this.inputSize, H, G, x, hPrev, dXGates, dHGates, dx, frame.weightIh);
+    return { dx, dh0: dh, dc0: null };
+  }
+}

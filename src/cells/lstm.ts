@@ -1,0 +1,89 @@
+/**
+ * LSTM cell over a chunk, as PyTorch's `nn.LSTM` (gate order i, f, g, o; two biases).
+ *
+ *   [i f g o]_t = W_ih·x_t + b_ih + W_hh·h_{t−1} + b_hh          (4H pre-activations)
+ *   i, f, o = σ(·),  g = tanh(·)
+ *   c_t = f ⊙ c_{t−1} + i ⊙ g
+ *   h_t = o ⊙ tanh(c_t)
+ *
+ * Backward, walking t = T−1 … 0 with δh_t = dL/dh_t + dL/d out_t and δc_t = dL/dc_t + δh_t⊙o⊙(1 − tanh²c_t):
+ *   δi = δc⊙g⊙i(1−i)   δf = δc⊙c_{t−1}⊙f(1−f)   δg = δc⊙i⊙(1−g²)   δo = δh⊙tanh(c_t)⊙o(1−o)
+ *   dL/dc_{t−1} = δc ⊙ f      dL/dh_{t−1} = δgates · W_hh
+ *   dW_ih += Σ_t δgatesᵀ·x_t   dW_hh += Σ_t δgatesᵀ·h_{t−1}   db_ih = db_hh += Σ_t δgates
+ *
+ * Shapes: x (T, B, I), h and c (B, H), weight_ih (4H, I), weight_hh (4H, H), biases (4H).
+ * Saved per chunk, besides hPrev, out and hN (base.ts): gates (T, B, 4H) activations, c (T, B, H)
+ * the cell state after step t, c0 (B, H). Backward adds into the parameters' grad; it never zeroes them.
+ */
+import { kernels } from "../kernels/index.js";
+import { BaseCell } from "./base.js";
+import { type BackwardInput, type BackwardOutput, type CellOptions, type ChunkInput, ChunkCache, accumulateChunkGradients, projectInputs } from "./cell.js";
+
+export class LSTMCell extends BaseCell {
+  readonly kind = "lstm" as const;
+
+  constructor(options: CellOptions) {
+    super("lstm", options);
+  }
+
+  forward(input: ChunkInput, cache: ChunkCache = this.createCache()): ChunkCache {
+    const frame = this.beginForward(input, cache);
+    const { T, B, x, mask, hPrev, out } = frame;
+    const k = kernels();
+    const H = this.hiddenSize;
+    const G = 4 * H;
+    const BH = B * H;
+    const gates = cache.buffer("gates", T * B * G);
+    const c = cache.buffer("c", T * BH);
+    const c0 = cache.buffer("c0", BH);
+    projectInputs(this.params, x, T * B, this.inputSize, G, gates, true);
+    if (input.c0) c0.set(input.c0);
+    else c0.fill(0);
+    const Whh = this.params.weightHh.value;
+    for (let s = 0; s < T; s++) {
+      const t = this.time(s, T);
+      // gates_t += h_{t−1} · W_hhᵀ
+      k.gemm(false, true, B, G, H, hPrev, t * BH, H, Whh, 0, H, true, gates, t * B * G, G);
+      const [cPrev, cPrevOffset] = this.previousCell(cache, s, T, BH);
+      const [next, nextOffset] = this.nextState(frame, s);
+      k.lstmStepForward(B, H, gates, t * B * G, cPrev, cPrevOffset, hPrev, t * BH, mask, t * B, c, t * BH, next, nextOffset, out, t * BH);
+    }
+    return cache;
+  }
+
+  backward(cache: ChunkCache, grads: BackwardInput): BackwardOutput {
+    const frame = this.beginBackward(cache, grads);
+    const { T, B, x, mask, firstStep, hPrev, dOut, dh, dx } = frame;
+    const k = kernels();
+    const H = this.hiddenSize;
+    const G = 4 * H;
+    const BH = B * H;
+    const gates = cache.buffer("gates", T * B * G);
+    const c = cache.buffer("c", T * BH);
+    const dGates = cache.buffer("dGates", T * B * G);
+    const dc = cache.buffer("dc", BH);
+    if (grads.dcN) dc.set(grads.dcN);
+    else dc.fill(0);
+    for (let s = T - 1; s >= firstStep; s--) {
+      const t = this.time(s, T);
+      this.recordNorm(frame, t);
+      const [cPrev, cPrevOffset] = this.previousCell(cache, s, T, BH);
+      k.lstmStepBackward(B, H, gates, t * B * G, cPrev, cPrevOffset, c, t * BH, dOut, t * BH, mask, t * B, dh, 0, dc, 0, dGates, t * B * G);
+      // dL/dh_{t−1} += δgates_t · W_hh
+      k.gemm(false, false, B, H, G, dGates, t * B * G, G, frame.weightHh, 0, H, true, dh, 0, H);
+    }
+    accumulateChunkGradients(this.params, firstStep, T, B, this.inputSize, H, G, x, hPrev, dGates, dGates, dx, frame.weightIh);
+    return { dx, dh0: dh, dc0: dc };
+  }
+
+  override finalState(cache: ChunkCache): { h: Float32Array; c: Float32Array } {
+    const BH = cache.B * this.hiddenSize;
+    const last = this.time(cache.T - 1, cache.T) * BH;
+    return { h: cache.buffer("hN", BH), c: cache.buffer("c", cache.T * BH).subarray(last, last + BH) };
+  }
+
+  /** The cell state entering processing step s: the previous step's c, or c0. */
+  private previousCell(cache: ChunkCache, s: number, T: number, BH: number): [Float32Array, number] {
+    return s > 0 ? [cache.buffer("c", T * BH), this.time(s - 1, T) * BH] : [cache.buffer("c0", BH), 0];
+  }
+}

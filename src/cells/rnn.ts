@@ -1,0 +1,74 @@
+/**
+ * Vanilla (Elman) RNN cell over a chunk, as PyTorch's `nn.RNN` with `nonlinearity` tanh or relu.
+ *
+ *   h_t = act(W_ih·x_t + b_ih + W_hh·h_{t−1} + b_hh)          act = tanh | relu
+ *
+ * Backward, walking t = T−1 … 0 with δh_t = dL/dh_t (from later steps) + dL/d out_t:
+ *   δpre_t = δh_t ⊙ act'(h_t)     dL/dh_{t−1} = δpre_t · W_hh
+ *   dW_ih += Σ_t δpre_tᵀ · x_t    dW_hh += Σ_t δpre_tᵀ · h_{t−1}    db_ih = db_hh += Σ_t δpre_t
+ *
+ * Shapes: x (T, B, I), h (B, H), weight_ih (H, I), weight_hh (H, H), biases (H).
+ * Saved per chunk, besides hPrev, out and hN (base.ts): pre (T, B, H) the pre-activations.
+ * Backward adds into the parameters' grad; it never zeroes them.
+ */
+import { kernels } from "../kernels/index.js";
+import { BaseCell } from "./base.js";
+import { type BackwardInput, type BackwardOutput, type CellOptions, type ChunkInput, ChunkCache, accumulateChunkGradients, projectInputs } from "./cell.js";
+
+export interface RNNCellOptions extends CellOptions {
+  nonlinearity?: "tanh" | "relu";
+}
+
+export class RNNCell extends BaseCell {
+  readonly kind: "rnn_tanh" | "rnn_relu";
+
+  constructor(options: RNNCellOptions) {
+    const nonlinearity = options.nonlinearity ?? "tanh";
+    if (nonlinearity !== "tanh" && nonlinearity !== "relu") {
+      throw new RangeError(`nonlinearity must be "tanh" or "relu", got ${JSON.stringify(nonlinearity)}`);
+    }
+    const kind = nonlinearity === "relu" ? "rnn_relu" : "rnn_tanh";
+    super(kind, options);
+    this.kind = kind;
+  }
+
+  forward(input: ChunkInput, cache: ChunkCache = this.createCache()): ChunkCache {
+    const frame = this.beginForward(input, cache);
+    const { T, B, x, mask, hPrev, out } = frame;
+    const k = kernels();
+    const H = this.hiddenSize;
+    const BH = B * H;
+    const relu = this.kind === "rnn_relu";
+    const pre = cache.buffer("pre", T * BH);
+    projectInputs(this.params, x, T * B, this.inputSize, H, pre, true);
+    const Whh = this.params.weightHh.value;
+    for (let s = 0; s < T; s++) {
+      const t = this.time(s, T);
+      // pre_t += h_{t−1} · W_hhᵀ
+      k.gemm(false, true, B, H, H, hPrev, t * BH, H, Whh, 0, H, true, pre, t * BH, H);
+      const [next, nextOffset] = this.nextState(frame, s);
+      k.rnnStepForward(B, H, relu, pre, t * BH, hPrev, t * BH, mask, t * B, next, nextOffset, out, t * BH);
+    }
+    return cache;
+  }
+
+  backward(cache: ChunkCache, grads: BackwardInput): BackwardOutput {
+    const frame = this.beginBackward(cache, grads);
+    const { T, B, x, mask, firstStep, hPrev, dOut, dh, dx } = frame;
+    const k = kernels();
+    const H = this.hiddenSize;
+    const BH = B * H;
+    const relu = this.kind === "rnn_relu";
+    const out = cache.buffer("out", T * BH);
+    const dPre = cache.buffer("dPre", T * BH);
+    for (let s = T - 1; s >= firstStep; s--) {
+      const t = this.time(s, T);
+      this.recordNorm(frame, t);
+      // out_t equals h_t on valid rows, the only rows whose derivative is used.
+      k.rnnStepBackward(B, H, relu, out, t * BH, dOut, t * BH, mask, t * B, dh, 0, dPre, t * BH);
+      k.gemm(false, false, B, H, H, dPre, t * BH, H, frame.weightHh, 0, H, true, dh, 0, H);
+    }
+    accumulateChunkGradients(this.params, firstStep, T, B, this.inputSize, H, H, x, hPrev, dPre, dPre, dx, frame.weightIh);
+    return { dx, dh0: dh, dc0: null };
+  }
+}

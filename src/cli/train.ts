@@ -1,0 +1,233 @@
+/**
+ * `bptt train`: read the data, build the model, train it with TBPTT(k1, k2), evaluate on held-out
+ * data after every epoch, and keep the run directory up to date (checkpoints every N updates, at the
+ * end of every epoch and at the end). `--resume DIR` continues a run from its checkpoint so that it
+ * ends bit-identical to a run that was never interrupted.
+ */
+import { existsSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { kernels } from "../kernels/index.js";
+import { createOptimizer } from "../optim/index.js";
+import type { Optimizer } from "../optim/optimizer.js";
+import { evaluate, type Evaluation } from "../train/evaluate.js";
+import { type ModelConfig, SequenceModel } from "../train/model.js";
+import { describeSchedule, resolveSchedule, type ScheduleOptions } from "../train/schedule.js";
+import { Trainer, type UpdateInfo } from "../train/trainer.js";
+import { writeFileAtomic } from "../io/atomic-write.js";
+import { UsageError } from "./errors.js";
+import { Progress } from "./progress.js";
+import {
+  CHECKPOINT_FILE, type EpochRecord, type RunConfig, type RunProgress, loadCheckpoint, loadWeights, readConfig,
+  saveCheckpoint, saveModel, writeConfig, writeMetrics,
+} from "./run-directory.js";
+import type { TrainSettings } from "./settings.js";
+import { type PreparedData, languageModelSteps, prepareTraining } from "./tasks.js";
+
+export interface TrainRun {
+  settings: TrainSettings;
+  /** Continue the run in this directory (its config.json gives the settings). */
+  resume: string | null;
+  progress: Progress;
+}
+
+/** The schedule a task trains with when none is given: TBPTT(35, 35) for a language model, full BPTT otherwise. */
+export function scheduleOf(settings: TrainSettings): ScheduleOptions {
+  if (settings.mode !== null) return { mode: settings.mode, ...(settings.k1 !== null ? { k1: settings.k1 } : {}), ...(settings.k2 !== null ? { k2: settings.k2 } : {}) };
+  if (settings.k1 !== null) return { k1: settings.k1, ...(settings.k2 !== null ? { k2: settings.k2 } : {}) };
+  if (settings.task === "lm") return { k1: languageModelSteps(settings), k2: settings.k2 ?? languageModelSteps(settings) };
+  return settings.k2 !== null ? { k1: Infinity, k2: settings.k2 } : { mode: "full" };
+}
+
+function modelConfig(settings: TrainSettings, data: PreparedData): ModelConfig {
+  const input = data.spec.inputSize > 0
+    ? { inputSize: data.spec.inputSize }
+    : { vocabSize: data.spec.vocabulary!.length, embeddingDim: settings.embedding };
+  return {
+    cell: settings.cell, ...input, hiddenSize: settings.hidden, numLayers: settings.layers,
+    bidirectional: settings.bidirectional, dropout: settings.dropout, outputSize: data.outputSize,
+    objective: data.objective, seed: settings.seed,
+  };
+}
+
+function optimizerFor(settings: TrainSettings, model: SequenceModel): Optimizer {
+  const options: Record<string, number> = { lr: settings.lr };
+  if (settings.weightDecay > 0) options.weightDecay = settings.weightDecay;
+  if (settings.momentum > 0) {
+    if (settings.optimizer !== "sgd" && settings.optimizer !== "rmsprop") {
+      throw new UsageError(`--momentum applies to sgd and rmsprop, not ${settings.optimizer}`);
+    }
+    options.momentum = settings.momentum;
+  }
+  return createOptimizer(settings.optimizer, model.parameters(), options);
+}
+
+export async function runTraining({ settings, resume, progress }: TrainRun): Promise<void> {
+  const dir = resume ?? settings.out;
+  if (!resume && existsSync(join(dir, CHECKPOINT_FILE))) {
+    throw new UsageError(`--out ${dir} already holds a run: continue it with --resume ${dir}, or choose another --out`);
+  }
+  const data = await prepareTraining(settings);
+  const config: ModelConfig = modelConfig(settings, data);
+  if (config.bidirectional && settings.task === "lm") {
+    throw new UsageError("--bidirectional cannot be used with --task lm: a language model must not see the future it predicts");
+  }
+  const model = new SequenceModel(config);
+  if (settings.init && !resume) loadWeights(settings.init, model);
+  const optimizer = optimizerFor(settings, model);
+  const schedule = resolveSchedule(scheduleOf(settings));
+  const tokensPerEpoch = data.tokensPerEpoch;
+  let lastUpdate: UpdateInfo | null = null;
+  const trainer = new Trainer(model, optimizer, {
+    k1: schedule.k1, k2: schedule.k2, lossAt: data.lossAt, lossEveryChunk: settings.lossEveryChunk,
+    ...(settings.clip !== null ? { clipNorm: settings.clip } : {}),
+    ...(settings.clipValue !== null ? { clipValue: settings.clipValue } : {}),
+    diagnostics: settings.diagnostics,
+    onUpdate: (info) => (lastUpdate = info),
+  });
+
+  mkdirSync(dir, { recursive: true });
+  let run: RunProgress = { epoch: 1, batchesDone: 0, updates: 0, tokens: 0, seconds: 0, history: [] };
+  if (resume) {
+    run = loadCheckpoint(dir, model, optimizer, trainer);
+    progress.info(`resuming ${dir}: epoch ${run.epoch}, ${run.batchesDone} batches and ${run.updates} updates done`);
+  } else {
+    const runConfig: RunConfig = {
+      format: "bptt-run", version: 1, model: config, data: data.spec,
+      schedule: { k1: finite(schedule.k1), k2: finite(schedule.k2) }, training: settings,
+    };
+    writeConfig(dir, runConfig);
+  }
+  progress.info(
+    `${settings.task}: ${settings.cell.toUpperCase()} ${settings.layers}×${settings.hidden}${settings.bidirectional ? " bidirectional" : ""}, ` +
+      `${model.parameterCount} parameters, ${describeSchedule(schedule)}, ${settings.optimizer} lr ${settings.lr}` +
+      `${settings.clip !== null ? `, clip ${settings.clip}` : ""}, ${kernels().name} kernels; ${tokensPerEpoch} steps per epoch → ${dir}`,
+  );
+  progress.event("start", { task: settings.task, parameters: model.parameterCount, k1: finite(schedule.k1), k2: finite(schedule.k2), out: dir });
+
+  let sinceCheckpoint = 0;
+  const checkpoint = (): void => {
+    saveCheckpoint(dir, model, optimizer, trainer, run);
+    saveModel(dir, model);
+    sinceCheckpoint = 0;
+  };
+  const stopAt = settings.maxUpdates > 0 ? settings.maxUpdates : Infinity;
+  while (run.epoch <= settings.epochs && run.updates < stopAt) {
+    const started = performance.now();
+    let lossSum = 0;
+    let lossTerms = 0;
+    let correct = 0;
+    let epochTokens = 0;
+    progress.startEpoch(run.epoch, settings.epochs, tokensPerEpoch);
+    let index = 0;
+    let stopped = false;
+    for (const batch of data.trainBatches(run.epoch)) {
+      if (index++ < run.batchesDone) continue; // done before the checkpoint this run resumed from
+      const result = trainer.trainBatch(batch);
+      lossSum += result.lossSum;
+      lossTerms += result.lossTerms;
+      correct += result.correct;
+      const tokens = countTokens(batch.mask, batch.T * batch.B);
+      epochTokens += tokens;
+      run.tokens += tokens;
+      run.batchesDone++;
+      run.updates = trainer.updateCount;
+      sinceCheckpoint += result.updates;
+      const seconds = (performance.now() - started) / 1000;
+      if (lastUpdate) {
+        progress.update({
+          epoch: run.epoch, epochs: settings.epochs, done: epochTokens, total: tokensPerEpoch,
+          tokensPerSecond: epochTokens / Math.max(seconds, 1e-9), loss: lossTerms > 0 ? lossSum / lossTerms : 0,
+          gradNorm: (lastUpdate as UpdateInfo).gradNorm,
+        });
+      }
+      if (sinceCheckpoint >= settings.checkpointEvery) checkpoint();
+      if (run.updates >= stopAt) {
+        stopped = true;
+        break;
+      }
+    }
+    progress.endEpoch();
+    const seconds = (performance.now() - started) / 1000;
+    run.seconds += seconds;
+    if (stopped) {
+      // Stopped inside the epoch (--max-updates): the checkpoint below resumes exactly here.
+      progress.info(`stopped after ${run.updates} updates (--max-updates), in epoch ${run.epoch}: train loss ${(lossSum / Math.max(lossTerms, 1)).toFixed(4)}`);
+      break;
+    }
+    const record: EpochRecord = { epoch: run.epoch, trainLoss: lossTerms > 0 ? lossSum / lossTerms : NaN, seconds };
+    if (data.objective !== "regression" && lossTerms > 0) record.trainAccuracy = correct / lossTerms;
+    if (data.validationBatches) record.validation = summarise(evaluate(model, data.validationBatches(), { lossAt: data.lossAt }));
+    run.history.push(record);
+    progress.info(describeEpoch(record, settings.epochs, epochTokens / Math.max(seconds, 1e-9)));
+    progress.event("epoch", { ...record });
+    run.epoch++;
+    run.batchesDone = 0;
+    checkpoint();
+  }
+  checkpoint();
+  const summary = {
+    out: dir, epochs: run.history.length, updates: run.updates, tokens: run.tokens, seconds: run.seconds,
+    final: run.history[run.history.length - 1] ?? null,
+  };
+  writeMetrics(dir, run.history, { task: settings.task, parameters: model.parameterCount, schedule: describeSchedule(schedule), updates: run.updates });
+  if (trainer.gradientFlow) {
+    writeFileAtomic(join(dir, "diagnostics.csv"), trainer.gradientFlow.toCSV());
+    writeFileAtomic(join(dir, "diagnostics.json"), `${JSON.stringify(trainer.gradientFlow.report())}\n`);
+  }
+  progress.info(`done: ${run.updates} updates, ${run.tokens} steps in ${run.seconds.toFixed(1)}s; model saved to ${join(dir, "model.safetensors")}`);
+  progress.event("summary", summary);
+}
+
+function countTokens(mask: Float32Array | undefined, all: number): number {
+  if (!mask) return all;
+  let n = 0;
+  for (let i = 0; i < mask.length; i++) n += mask[i]!;
+  return n;
+}
+
+function finite(k: number): number | "inf" {
+  return k === Infinity ? "inf" : k;
+}
+
+/** The evaluation figures worth keeping, rounded for reading. */
+export function summarise(e: Evaluation): Record<string, unknown> {
+  const out: Record<string, unknown> = { loss: e.loss, terms: e.terms };
+  if (e.accuracy !== undefined) out.accuracy = e.accuracy;
+  if (e.perplexity !== undefined) out.perplexity = e.perplexity;
+  if (e.bitsPerToken !== undefined) out.bitsPerToken = e.bitsPerToken;
+  if (e.mse !== undefined) out.mse = e.mse;
+  if (e.perClass !== undefined) out.perClass = e.perClass;
+  return out;
+}
+
+function describeEpoch(r: EpochRecord, epochs: number, rate: number): string {
+  const parts = [`epoch ${r.epoch}/${epochs}`, `train loss ${r.trainLoss.toFixed(4)}`];
+  if (r.trainAccuracy !== undefined) parts.push(`accuracy ${(100 * r.trainAccuracy).toFixed(1)}%`);
+  const v = r.validation as { loss?: number; accuracy?: number; perplexity?: number; bitsPerToken?: number; mse?: number } | undefined;
+  if (v) {
+    parts.push(`val loss ${v.loss!.toFixed(4)}`);
+    if (v.accuracy !== undefined) parts.push(`val accuracy ${(100 * v.accuracy).toFixed(1)}%`);
+    if (v.perplexity !== undefined) parts.push(`ppl ${v.perplexity.toFixed(2)}`, `${v.bitsPerToken!.toFixed(3)} bits/token`);
+    if (v.mse !== undefined) parts.push(`val mse ${v.mse.toPrecision(4)}`);
+  }
+  parts.push(`${r.seconds.toFixed(1)}s`, `${rate >= 1000 ? `${(rate / 1000).toFixed(1)}k` : rate.toFixed(0)} steps/s`);
+  return parts.join("  ");
+}
+
+/** Settings of a run to resume: its saved settings, with only the flags that may change (epochs, limits). */
+export function resumeSettings(dir: string, overrides: Partial<TrainSettings>): TrainSettings {
+  const saved = readConfig(dir).training;
+  for (const [key, value] of Object.entries(overrides) as Array<[keyof TrainSettings, unknown]>) {
+    if (key === "epochs" || key === "maxUpdates" || key === "checkpointEvery") continue;
+    if (JSON.stringify(value) !== JSON.stringify(saved[key])) {
+      throw new UsageError(`--resume ${dir}: the run was trained with ${key} = ${JSON.stringify(saved[key])}; a resumed run keeps its settings (only --epochs, --max-updates and --checkpoint-every may change)`);
+    }
+  }
+  return { ...saved, ...pick(overrides, ["epochs", "maxUpdates", "checkpointEvery"]), out: dir };
+}
+
+function pick<T extends object, K extends keyof T>(o: Partial<T>, keys: K[]): Partial<T> {
+  const out: Partial<T> = {};
+  for (const k of keys) if (o[k] !== undefined) out[k] = o[k];
+  return out;
+}

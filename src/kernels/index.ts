@@ -1,0 +1,96 @@
+/**
+ * The active kernel backend. Everything that computes asks `kernels()` for it, so a faster
+ * backend can be swapped in once, at start-up, without touching the cells.
+ *
+ * Selection, on the first call of `kernels()` unless `setKernels` came first:
+ * - the environment variable BPTT_BACKEND (Node.js) = "reference" or "wasm" forces a backend
+ *   ("wasm" fails loudly where it cannot run); "auto" or unset chooses:
+ * - "wasm-simd" (wasm.ts) where WebAssembly SIMD is available and the module compiles synchronously
+ *   (always in Node.js; in a browser's main thread call `await useBestKernels()` instead);
+ * - otherwise the TypeScript reference, the specification every backend is tested against.
+ * `kernels().name` says which runs, `kernelsInfo().reason` why.
+ *
+ * Arrays allocated by one backend keep working after a switch: the wasm backend copies arguments
+ * that are not in its memory, and the reference computes on any Float32Array.
+ */
+import type { Kernels } from "./kernels.js";
+import { referenceKernels } from "./reference.js";
+import { createWasmKernels, createWasmKernelsSync } from "./wasm.js";
+
+export type { Kernels } from "./kernels.js";
+export { referenceKernels } from "./reference.js";
+export { createWasmKernels, createWasmKernelsSync, wasmSimdSupported, type WasmKernels } from "./wasm.js";
+
+export type BackendChoice = "auto" | "reference" | "wasm";
+
+let active: Kernels | null = null;
+let reason = "";
+/** One wasm backend per process: its memory holds every array it allocated. */
+let wasm: Kernels | null = null;
+
+/** The backend in use (chosen automatically on the first call). */
+export function kernels(): Kernels {
+  return active ?? selectSync();
+}
+
+/** Chooses the backend for everything created afterwards (arrays must come from the backend that computes on them). */
+export function setKernels(backend: Kernels): void {
+  active = backend;
+  reason = "set by setKernels";
+}
+
+/** Which backend runs and why, e.g. { name: "wasm-simd", reason: "WebAssembly SIMD available (shared memory…)" }. */
+export function kernelsInfo(): { name: string; reason: string } {
+  const k = kernels();
+  return { name: k.name, reason };
+}
+
+/**
+ * Selects the best backend, compiling the WebAssembly module asynchronously (which browsers allow on
+ * the main thread, where synchronous compilation of a module this size is refused). Honours
+ * BPTT_BACKEND like `kernels()`. Call it once at start-up, before creating models.
+ */
+export async function useBestKernels(): Promise<Kernels> {
+  const choice = requestedBackend();
+  if (choice === "reference") return choose(referenceKernels, "BPTT_BACKEND=reference");
+  try {
+    wasm ??= await createWasmKernels();
+    return choose(wasm, describe(wasm, choice));
+  } catch (error) {
+    if (choice === "wasm") throw new Error(`BPTT_BACKEND=wasm, but ${(error as Error).message}`);
+    return choose(referenceKernels, `wasm-simd unavailable (${(error as Error).message})`);
+  }
+}
+
+/** BPTT_BACKEND from the environment where there is one (Node.js), else "auto". */
+export function requestedBackend(): BackendChoice {
+  // Read defensively: the core also runs in browsers, where there is no process object.
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+  const value = (env?.["BPTT_BACKEND"] ?? "auto").trim().toLowerCase();
+  if (value === "" || value === "auto") return "auto";
+  if (value === "reference" || value === "wasm") return value;
+  throw new Error(`BPTT_BACKEND must be "auto", "reference" or "wasm", got "${value}"`);
+}
+
+function selectSync(): Kernels {
+  const choice = requestedBackend();
+  if (choice === "reference") return choose(referenceKernels, "BPTT_BACKEND=reference");
+  try {
+    wasm ??= createWasmKernelsSync();
+    return choose(wasm, describe(wasm, choice));
+  } catch (error) {
+    if (choice === "wasm") throw new Error(`BPTT_BACKEND=wasm, but ${(error as Error).message}`);
+    return choose(referenceKernels, `wasm-simd unavailable (${(error as Error).message}); in a browser, await useBestKernels() first`);
+  }
+}
+
+function choose(backend: Kernels, why: string): Kernels {
+  active = backend;
+  reason = why;
+  return backend;
+}
+
+function describe(backend: Kernels, choice: BackendChoice): string {
+  const detail = (backend as { description?: string }).description ?? backend.name;
+  return choice === "wasm" ? `BPTT_BACKEND=wasm: ${detail}` : `WebAssembly SIMD available: ${detail}`;
+}

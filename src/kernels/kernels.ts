@@ -1,0 +1,144 @@
+/**
+ * The kernel interface: every floating-point loop in bptt's cells, layers and losses runs behind it.
+ *
+ * A backend (the pure-TypeScript reference in `reference.ts`, later WebAssembly SIMD and a native
+ * addon) implements these few operations on whole batched blocks. The reference is the
+ * specification: every other backend is tested against it.
+ *
+ * Conventions:
+ * - Matrices are row-major blocks of a `Float32Array`, addressed by (array, offset, leading
+ *   dimension), as in BLAS. `ld` is the distance between consecutive rows.
+ * - `accumulate = true` adds into the output (C += …); false overwrites it (C = …).
+ * - Arrays must come from `allocate` of the same backend (a fast backend may need them in its own memory).
+ * - Gate blocks follow PyTorch: LSTM (i, f, g, o), GRU (r, z, n), each block H wide within a row.
+ * - `mask` is a (B) slice of 0/1 floats for the current step, or null when every row is valid. A row
+ *   with mask 0 is a sequence that has ended (or not begun): its state is carried unchanged, its
+ *   output is 0, and it passes no gradient through the cell.
+ *
+ * Legend: B = batch rows, H = hidden size, M×K · K×N = M×N.
+ */
+export interface Kernels {
+  readonly name: string;
+
+  /** A zero-filled array this backend can compute on. */
+  allocate(length: number): Float32Array;
+
+  /**
+   * C[M,N] = op(A)[M,K] · op(B)[K,N]  (+ C when accumulate), op(X) = X or Xᵀ.
+   * A is stored (M,K) with lda ≥ K, or (K,M) with lda ≥ M when transA; likewise B.
+   */
+  gemm(
+    transA: boolean, transB: boolean, M: number, N: number, K: number,
+    A: Float32Array, aOffset: number, lda: number,
+    B: Float32Array, bOffset: number, ldb: number,
+    accumulate: boolean,
+    C: Float32Array, cOffset: number, ldc: number,
+  ): void;
+
+  /** C[m, :] += bias[:] for m < M (C is (M,N), contiguous rows). */
+  addRowVector(M: number, N: number, C: Float32Array, cOffset: number, bias: Float32Array, biasOffset: number): void;
+
+  /** Σ_i (a[i] + b[i])² over n elements (b may be null), accumulated in float64: a squared norm for diagnostics. */
+  sumSquares(n: number, a: Float32Array, aOffset: number, b: Float32Array | null, bOffset: number): number;
+
+  /** out[n] += Σ_m A[m, n] (A is (M,N), contiguous rows): the gradient of a broadcast bias. */
+  sumRowsInto(M: number, N: number, A: Float32Array, aOffset: number, out: Float32Array, outOffset: number): void;
+
+  /**
+   * Vanilla RNN step, forward. pre: (B,H) pre-activations W_ih·x + b_ih + W_hh·h + b_hh.
+   *   h = act(pre) where mask = 1, h = hPrev where mask = 0;  out = mask·h.
+   */
+  rnnStepForward(
+    B: number, H: number, relu: boolean,
+    pre: Float32Array, preOffset: number,
+    hPrev: Float32Array, hPrevOffset: number,
+    mask: Float32Array | null, maskOffset: number,
+    h: Float32Array, hOffset: number,
+    out: Float32Array, outOffset: number,
+  ): void;
+
+  /**
+   * Vanilla RNN step, backward. On entry dh holds dL/dh_t from later steps; dOut (B,H) is dL/d out_t.
+   *   g = dh + mask·dOut;  dPre = mask·g·act'(h);  on exit dh = (1 − mask)·g
+   * (the caller then adds dPre·W_hh to dh to obtain dL/dh_{t−1}). h is the step's state.
+   */
+  rnnStepBackward(
+    B: number, H: number, relu: boolean,
+    h: Float32Array, hOffset: number,
+    dOut: Float32Array, dOutOffset: number,
+    mask: Float32Array | null, maskOffset: number,
+    dh: Float32Array, dhOffset: number,
+    dPre: Float32Array, dPreOffset: number,
+  ): void;
+
+  /**
+   * LSTM step, forward. gates: (B,4H) pre-activations, overwritten with the activations
+   * i = σ, f = σ, g = tanh, o = σ.  c = f⊙cPrev + i⊙g,  h = o⊙tanh(c) (masked rows carry cPrev, hPrev);
+   * out = mask·h.
+   */
+  lstmStepForward(
+    B: number, H: number,
+    gates: Float32Array, gatesOffset: number,
+    cPrev: Float32Array, cPrevOffset: number,
+    hPrev: Float32Array, hPrevOffset: number,
+    mask: Float32Array | null, maskOffset: number,
+    c: Float32Array, cOffset: number,
+    h: Float32Array, hOffset: number,
+    out: Float32Array, outOffset: number,
+  ): void;
+
+  /**
+   * LSTM step, backward. gates: the activations (i, f, g, o) saved by forward; cPrev, c: the cell
+   * states before and after the step. On entry dh, dc hold dL/dh_t, dL/dc_t from later steps and dOut
+   * is dL/d out_t. On valid rows, with δh = dh + dOut:
+   *   δc = dc + δh⊙o⊙(1 − tanh²c)
+   *   dGates = (δc⊙g⊙i(1−i),  δc⊙cPrev⊙f(1−f),  δc⊙i⊙(1−g²),  δh⊙tanh(c)⊙o(1−o))   (pre-activations)
+   *   on exit dc = δc⊙f and dh = 0 (the caller adds dGates·W_hh to obtain dL/dh_{t−1}).
+   * Masked rows keep dh and dc and get dGates = 0.
+   */
+  lstmStepBackward(
+    B: number, H: number,
+    gates: Float32Array, gatesOffset: number,
+    cPrev: Float32Array, cPrevOffset: number,
+    c: Float32Array, cOffset: number,
+    dOut: Float32Array, dOutOffset: number,
+    mask: Float32Array | null, maskOffset: number,
+    dh: Float32Array, dhOffset: number,
+    dc: Float32Array, dcOffset: number,
+    dGates: Float32Array, dGatesOffset: number,
+  ): void;
+
+  /**
+   * GRU step, forward (PyTorch's form). xGates: (B,3H) = W_ih·x + b_ih, overwritten with the
+   * activations r, z, n. hGates: (B,3H) = W_hh·hPrev + b_hh, kept (its n block is needed by backward).
+   *   r = σ(x_r + h_r),  z = σ(x_z + h_z),  n = tanh(x_n + r⊙h_n),  h = (1 − z)⊙n + z⊙hPrev;
+   * masked rows carry hPrev; out = mask·h.
+   */
+  gruStepForward(
+    B: number, H: number,
+    xGates: Float32Array, xGatesOffset: number,
+    hGates: Float32Array, hGatesOffset: number,
+    hPrev: Float32Array, hPrevOffset: number,
+    mask: Float32Array | null, maskOffset: number,
+    h: Float32Array, hOffset: number,
+    out: Float32Array, outOffset: number,
+  ): void;
+
+  /**
+   * GRU step, backward. gates: the (r, z, n) activations saved by forward; hGates: W_hh·hPrev + b_hh.
+   * On entry dh is dL/dh_t from later steps. With g = dh + dOut on valid rows it writes
+   *   dXGates = dL/d(x_r, x_z, x_n),  dHGates = dL/d(h_r, h_z, h_n)  (dh_n = dx_n ⊙ r),
+   * and on exit dh = g⊙z on valid rows (the caller adds dHGates·W_hh); masked rows keep dh and get zeros.
+   */
+  gruStepBackward(
+    B: number, H: number,
+    gates: Float32Array, gatesOffset: number,
+    hGates: Float32Array, hGatesOffset: number,
+    hPrev: Float32Array, hPrevOffset: number,
+    dOut: Float32Array, dOutOffset: number,
+    mask: Float32Array | null, maskOffset: number,
+    dh: Float32Array, dhOffset: number,
+    dXGates: Float32Array, dXGatesOffset: number,
+    dHGates: Float32Array, dHGatesOffset: number,
+  ): void;
+}

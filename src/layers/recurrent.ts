@@ -1,0 +1,386 @@
+/**
+ * Stacked, optionally bidirectional recurrent layers: bptt's `RNN`, `LSTM` and `GRU`, shaped like
+ * PyTorch's `nn.RNN`, `nn.LSTM` and `nn.GRU` (time-major, `batch_first=False`).
+ *
+ *   x: (T, B, I)  →  output: (T, B, D·H),  hN: (L·D, B, H),  cN: (L·D, B, H) for the LSTM
+ *
+ * L = numLayers, D = 2 when bidirectional else 1. Layer l > 0 reads the concatenated outputs of
+ * layer l − 1 (forward direction first), with dropout between layers while training. Parameters are
+ * named and laid out exactly as PyTorch's state_dict, so `loadStateDict` takes a PyTorch model's
+ * weights unchanged.
+ *
+ * @example
+ * ```ts
+ * import { LSTM, Tensor } from "bptt";
+ * const lstm = new LSTM({ inputSize: 8, hiddenSize: 16, numLayers: 2, seed: 1 });
+ * const x = Tensor.zeros([5, 3, 8]);                 // T = 5 steps, B = 3 sequences
+ * const { output, hN, cN, cache } = lstm.forward(x);  // output: [5, 3, 16], hN and cN: [2, 3, 16]
+ * const { dx } = lstm.backward(cache, { dOutput: output });  // accumulates into each parameter's grad
+ * ```
+ */
+import type { BackwardOutput, Cell, CellKind, CellWeights, ChunkCache } from "../cells/cell.js";
+import { requirePositiveInteger } from "../cells/cell.js";
+import { GRUCell } from "../cells/gru.js";
+import { type InitOptions, initializeCell } from "../cells/init.js";
+import { LSTMCell } from "../cells/lstm.js";
+import { RNNCell } from "../cells/rnn.js";
+import { kernels } from "../kernels/index.js";
+import { Buffers } from "../tensor/buffers.js";
+import { Dropout, type DropoutCache } from "./dropout.js";
+import type { Module, Parameter } from "../tensor/parameter.js";
+import { Rng } from "../tensor/rng.js";
+import { Tensor, formatShape } from "../tensor/tensor.js";
+
+export interface RecurrentOptions {
+  inputSize: number;
+  hiddenSize: number;
+  /** Stacked layers L. Default 1. */
+  numLayers?: number;
+  /** Whether cells have bias_ih and bias_hh. Default true. */
+  bias?: boolean;
+  /** D = 2: a second stack reads the sequence backwards; outputs are concatenated. Default false. */
+  bidirectional?: boolean;
+  /** Dropout probability on the outputs of every layer but the last, while training. Default 0. */
+  dropout?: number;
+  /** Seed for initialisation and dropout (a bptt `Rng` may be given instead). Default 0. */
+  seed?: number | Rng;
+  init?: InitOptions;
+}
+
+export interface RecurrentForwardOptions {
+  /** (L·D, B, H) initial hidden states; zeros when omitted. */
+  h0?: Tensor | null;
+  /** (L·D, B, H) initial cell states (LSTM); zeros when omitted. */
+  c0?: Tensor | null;
+  /** (T, B) 1 for real steps, 0 for padding: ended sequences keep their last state and output 0. */
+  mask?: Tensor | null;
+  /** Dropout between layers is active only while training. Default false. */
+  training?: boolean;
+  /** A cache from an earlier call, whose buffers are reused (its previous contents are overwritten). */
+  cache?: RecurrentCache;
+}
+
+export interface RecurrentOutput {
+  /** (T, B, D·H); shares memory with the cache. */
+  output: Tensor;
+  /** (L·D, B, H) final hidden states, layer-major then direction, as PyTorch's h_n. */
+  hN: Tensor;
+  /** (L·D, B, H) final cell states (LSTM), else null. */
+  cN: Tensor | null;
+  /** Everything backward needs. */
+  cache: RecurrentCache;
+}
+
+export interface RecurrentBackwardOptions {
+  /** (T, B, D·H) dL/d output; omitted or null when no loss reads the outputs. */
+  dOutput?: Tensor | null;
+  /** (L·D, B, H) dL/dh_N arriving from later chunks. */
+  dhN?: Tensor | null;
+  /** (L·D, B, H) dL/dc_N (LSTM). */
+  dcN?: Tensor | null;
+  /**
+   * Truncation (unidirectional): back-propagate through steps [firstStep, T) only, for all rows or,
+   * with an Int32Array (B), per row. See `BackwardInput.firstStep`. Default 0.
+   */
+  firstStep?: number | Int32Array;
+  /**
+   * The weights this chunk's forward pass used (from `snapshotWeights` at that time), when the
+   * parameters have been updated since. Default: the current values.
+   */
+  weights?: CellWeights[] | null;
+  /** Diagnostics, one entry per cell (l·D + d) or null: receives ‖dL/dh_t‖² per step (see BackwardInput). */
+  stateGradNormSq?: Array<Float64Array | null> | null;
+}
+
+export interface RecurrentGradients {
+  /** (T, B, I) dL/dx. */
+  dx: Tensor;
+  /** (L·D, B, H) dL/dh0 (or of the state entering firstStep). */
+  dh0: Tensor;
+  /** (L·D, B, H) dL/dc0 for the LSTM, else null. */
+  dc0: Tensor | null;
+}
+
+/** Saved activations of one chunk through the whole stack. */
+export class RecurrentCache {
+  T = 0;
+  B = 0;
+  /** The layer whose forward pass filled this cache. */
+  owner: object | null = null;
+  /** cells[l * D + d]: the per-cell caches. */
+  readonly cells: ChunkCache[] = [];
+  /** dropouts[l]: the dropout applied to layer l's outputs (l < L − 1, dropout > 0). */
+  readonly dropouts: DropoutCache[] = [];
+  /** Per-layer buffers: concatenated outputs, gradient scratch; users of the cache may keep theirs here too. */
+  readonly buffers = new Buffers();
+
+  buffer(name: string, length: number): Float32Array {
+    return this.buffers.get(name, length);
+  }
+}
+
+export class Recurrent implements Module {
+  readonly mode: CellKind;
+  readonly inputSize: number;
+  readonly hiddenSize: number;
+  readonly numLayers: number;
+  readonly bidirectional: boolean;
+  readonly dropout: number;
+  /** cells[l * D + d] for layer l and direction d (0 forward, 1 reverse). */
+  readonly cells: Cell[];
+  /** Draws the dropout masks; its state belongs in a checkpoint for bit-identical resumption. */
+  readonly rng: Rng;
+  private readonly drop: Dropout;
+
+  constructor(mode: CellKind, options: RecurrentOptions) {
+    const { inputSize, hiddenSize } = options;
+    requirePositiveInteger(inputSize, "inputSize");
+    requirePositiveInteger(hiddenSize, "hiddenSize");
+    const numLayers = options.numLayers ?? 1;
+    requirePositiveInteger(numLayers, "numLayers");
+    const dropout = options.dropout ?? 0;
+    if (!(dropout >= 0 && dropout < 1)) throw new RangeError(`dropout must be in [0, 1), got ${dropout}`);
+    this.mode = mode;
+    this.inputSize = inputSize;
+    this.hiddenSize = hiddenSize;
+    this.numLayers = numLayers;
+    this.bidirectional = options.bidirectional ?? false;
+    this.dropout = dropout;
+    this.rng = options.seed instanceof Rng ? options.seed : new Rng(options.seed ?? 0);
+    this.drop = new Dropout({ rng: this.rng });
+    const D = this.directions;
+    this.cells = [];
+    for (let l = 0; l < numLayers; l++) {
+      for (let d = 0; d < D; d++) {
+        const cellOptions = {
+          inputSize: l === 0 ? inputSize : D * hiddenSize,
+          hiddenSize,
+          bias: options.bias ?? true,
+          layer: l,
+          reverse: d === 1,
+        };
+        const cell =
+          mode === "lstm" ? new LSTMCell(cellOptions)
+          : mode === "gru" ? new GRUCell(cellOptions)
+          : new RNNCell({ ...cellOptions, nonlinearity: mode === "rnn_relu" ? "relu" : "tanh" });
+        initializeCell(mode, cell.params, hiddenSize, this.rng, options.init);
+        this.cells.push(cell);
+      }
+    }
+  }
+
+  get directions(): number {
+    return this.bidirectional ? 2 : 1;
+  }
+
+  /** All parameters in PyTorch's state_dict order. */
+  parameters(): Parameter[] {
+    return this.cells.flatMap((cell) => cell.params.list());
+  }
+
+  forward(x: Tensor, options: RecurrentForwardOptions = {}): RecurrentOutput {
+    const [T, B] = this.checkInput(x);
+    const H = this.hiddenSize;
+    const D = this.directions;
+    const L = this.numLayers;
+    const BH = B * H;
+    const stateShape = [L * D, B, H];
+    checkState(options.h0, stateShape, "h0");
+    checkState(options.c0, stateShape, "c0");
+    if (options.c0 && this.mode !== "lstm") throw new RangeError(`c0 is only for the LSTM, not ${this.mode}`);
+    const mask = options.mask ? checkMask(options.mask, T, B) : null;
+
+    const cache = options.cache ?? new RecurrentCache();
+    cache.T = T;
+    cache.B = B;
+    cache.owner = this;
+    const hN = new Tensor(cache.buffer("hN", L * D * BH), stateShape);
+    const cN = this.mode === "lstm" ? new Tensor(cache.buffer("cN", L * D * BH), stateShape) : null;
+    let layerInput = x.data;
+    let output = layerInput;
+    for (let l = 0; l < L; l++) {
+      output = D === 1 ? layerInput : cache.buffer(`out${l}`, T * B * D * H);
+      for (let d = 0; d < D; d++) {
+        const i = l * D + d;
+        const cell = this.cells[i]!;
+        const cellCache = (cache.cells[i] ??= cell.createCache());
+        cell.forward(
+          {
+            x: layerInput, T, B, mask,
+            h0: options.h0 ? options.h0.data.subarray(i * BH, (i + 1) * BH) : null,
+            c0: options.c0 ? options.c0.data.subarray(i * BH, (i + 1) * BH) : null,
+          },
+          cellCache,
+        );
+        const final = cell.finalState(cellCache);
+        hN.data.set(final.h, i * BH);
+        if (cN && final.c) cN.data.set(final.c, i * BH);
+        if (D === 1) output = cell.output(cellCache);
+        else interleave(cell.output(cellCache), output, T * B, H, d, D);
+      }
+      if (l < L - 1 && this.dropout > 0) {
+        const dropCache = (cache.dropouts[l] ??= this.drop.createCache());
+        layerInput = this.drop.forward(output, { p: this.dropout, training: options.training === true }, dropCache).out;
+      } else {
+        layerInput = output;
+      }
+    }
+    return { output: new Tensor(output, [T, B, D * H]), hN, cN, cache };
+  }
+
+  backward(cache: RecurrentCache, options: RecurrentBackwardOptions = {}): RecurrentGradients {
+    const { T, B } = cache;
+    if (T === 0 || cache.owner !== this || cache.cells.length !== this.cells.length) {
+      throw new RangeError("backward: the cache holds no forward pass of this layer");
+    }
+    const H = this.hiddenSize;
+    const D = this.directions;
+    const L = this.numLayers;
+    const BH = B * H;
+    const stateShape = [L * D, B, H];
+    checkState(options.dOutput, [T, B, D * H], "dOutput");
+    checkState(options.dhN, stateShape, "dhN");
+    checkState(options.dcN, stateShape, "dcN");
+    const firstStep = options.firstStep ?? 0;
+    if (D === 2 && (typeof firstStep === "number" ? firstStep > 0 : firstStep.some((f) => f > 0))) {
+      throw new RangeError("firstStep (truncation) needs a unidirectional layer: a bidirectional one sees the whole chunk");
+    }
+    const dh0 = new Tensor(cache.buffer("dh0", L * D * BH), stateShape);
+    const dc0 = this.mode === "lstm" ? new Tensor(cache.buffer("dc0", L * D * BH), stateShape) : null;
+
+    let dLayerOutput: Float32Array | null = options.dOutput ? options.dOutput.data : null;
+    let dInput: Float32Array = new Float32Array(0);
+    for (let l = L - 1; l >= 0; l--) {
+      const inSize = l === 0 ? this.inputSize : D * H;
+      dInput = cache.buffer(`dInput${l}`, T * B * inSize);
+      for (let d = 0; d < D; d++) {
+        const i = l * D + d;
+        const cell = this.cells[i]!;
+        let dOut: Float32Array | null = dLayerOutput;
+        if (dLayerOutput && D === 2) {
+          dOut = cache.buffer(`dOut${d}`, T * BH);
+          deinterleave(dLayerOutput, dOut, T * B, H, d, D);
+        }
+        const grads: BackwardOutput = cell.backward(cache.cells[i]!, {
+          dOut,
+          dhN: options.dhN ? options.dhN.data.subarray(i * BH, (i + 1) * BH) : null,
+          dcN: options.dcN ? options.dcN.data.subarray(i * BH, (i + 1) * BH) : null,
+          firstStep,
+          weights: options.weights ? options.weights[i] : null,
+          stateGradNormSq: options.stateGradNormSq ? options.stateGradNormSq[i] : null,
+        });
+        if (d === 0) dInput.set(grads.dx);
+        else for (let j = 0; j < dInput.length; j++) dInput[j]! += grads.dx[j]!;
+        dh0.data.set(grads.dh0, i * BH);
+        if (dc0 && grads.dc0) dc0.data.set(grads.dc0, i * BH);
+      }
+      if (l > 0) {
+        const dropCache = cache.dropouts[l - 1];
+        dLayerOutput = dropCache ? this.drop.backward(dropCache, dInput) : dInput;
+      }
+    }
+    return { dx: new Tensor(dInput, [T, B, this.inputSize]), dh0, dc0 };
+  }
+
+  /**
+   * Copies of every cell's parameters (one entry per cell, layer-major then direction), written into
+   * `into` when given so that snapshots can be reused without allocating.
+   */
+  snapshotWeights(into?: CellWeights[]): CellWeights[] {
+    const copy = (p: Parameter | null, buffer?: Float32Array | null): Float32Array | null => {
+      if (!p) return null;
+      const out = buffer ?? kernels().allocate(p.size);
+      out.set(p.value);
+      return out;
+    };
+    return this.cells.map((cell, i) => {
+      const { weightIh, weightHh, biasIh, biasHh } = cell.params;
+      const previous = into?.[i];
+      return {
+        weightIh: copy(weightIh, previous?.weightIh)!,
+        weightHh: copy(weightHh, previous?.weightHh)!,
+        biasIh: copy(biasIh, previous?.biasIh),
+        biasHh: copy(biasHh, previous?.biasHh),
+      };
+    });
+  }
+
+  /** Sets every cell's parameters from a snapshot (see `snapshotWeights`). */
+  loadWeights(weights: readonly CellWeights[]): void {
+    if (weights.length !== this.cells.length) throw new RangeError(`loadWeights: expected ${this.cells.length} cells, got ${weights.length}`);
+    this.cells.forEach((cell, i) => {
+      const w = weights[i]!;
+      cell.params.weightIh.assign(w.weightIh);
+      cell.params.weightHh.assign(w.weightHh);
+      if (cell.params.biasIh) cell.params.biasIh.assign(w.biasIh ?? new Float32Array(0));
+      if (cell.params.biasHh) cell.params.biasHh.assign(w.biasHh ?? new Float32Array(0));
+    });
+  }
+
+  private checkInput(x: Tensor): [number, number, number] {
+    if (x.rank !== 3 || x.shape[2] !== this.inputSize || x.shape[0]! < 1 || x.shape[1]! < 1) {
+      throw new RangeError(`x must have shape (T, B, ${this.inputSize}) with T, B ≥ 1, got ${formatShape(x.shape)}`);
+    }
+    requireFinite(x.data, "x");
+    return [x.shape[0]!, x.shape[1]!, x.shape[2]!];
+  }
+}
+
+/** Vanilla RNN stack, as `nn.RNN` (nonlinearity "tanh" or "relu"). */
+export class RNN extends Recurrent {
+  constructor(options: RecurrentOptions & { nonlinearity?: "tanh" | "relu" }) {
+    const nonlinearity = options.nonlinearity ?? "tanh";
+    if (nonlinearity !== "tanh" && nonlinearity !== "relu") {
+      throw new RangeError(`nonlinearity must be "tanh" or "relu", got ${JSON.stringify(nonlinearity)}`);
+    }
+    super(nonlinearity === "relu" ? "rnn_relu" : "rnn_tanh", options);
+  }
+}
+
+/** LSTM stack, as `nn.LSTM`. */
+export class LSTM extends Recurrent {
+  constructor(options: RecurrentOptions) {
+    super("lstm", options);
+  }
+}
+
+/** GRU stack, as `nn.GRU`. */
+export class GRU extends Recurrent {
+  constructor(options: RecurrentOptions) {
+    super("gru", options);
+  }
+}
+
+// out[r, d·H : (d+1)·H] = src[r, :] for each of `rows` rows.
+function interleave(src: Float32Array, out: Float32Array, rows: number, H: number, d: number, D: number): void {
+  for (let r = 0; r < rows; r++) out.set(src.subarray(r * H, (r + 1) * H), (r * D + d) * H);
+}
+
+function deinterleave(src: Float32Array, out: Float32Array, rows: number, H: number, d: number, D: number): void {
+  for (let r = 0; r < rows; r++) out.set(src.subarray((r * D + d) * H, (r * D + d + 1) * H), r * H);
+}
+
+function checkState(t: Tensor | null | undefined, shape: number[], name: string): void {
+  if (!t) return;
+  if (t.rank !== shape.length || t.shape.some((n, i) => n !== shape[i])) {
+    throw new RangeError(`${name} must have shape ${formatShape(shape)}, got ${formatShape(t.shape)}`);
+  }
+  requireFinite(t.data, name);
+}
+
+function checkMask(mask: Tensor, T: number, B: number): Float32Array {
+  if (mask.rank !== 2 || mask.shape[0] !== T || mask.shape[1] !== B) {
+    throw new RangeError(`mask must have shape [${T}, ${B}] (T, B), got ${formatShape(mask.shape)}`);
+  }
+  for (let i = 0; i < mask.data.length; i++) {
+    const m = mask.data[i];
+    if (m !== 0 && m !== 1) throw new RangeError(`mask must hold only 0 and 1, got ${m} at index ${i}`);
+  }
+  return mask.data;
+}
+
+function requireFinite(data: Float32Array, name: string): void {
+  for (let i = 0; i < data.length; i++) {
+    if (!Number.isFinite(data[i]!)) throw new RangeError(`${name} must be finite, got ${data[i]} at flat index ${i}`);
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * Gradient clipping, as PyTorch's `torch.nn.utils.clip_grad_norm_` and `clip_grad_value_`.
+ * Call it between the backward passes and `optimizer.step()`.
+ *
+ *   clipGradNorm:   n = ‖ all gradients as one vector ‖_p   (p = normType; ∞: max |g|)
+ *                   c = maxNorm / (n + 1e-6);   every g = c · g  when c < 1
+ *                   returns n, the norm BEFORE clipping (log it: it is the signal of exploding gradients)
+ *   clipGradValue:  every g = min(max(g, −clipValue), clipValue)
+ *
+ * Scaling only when c < 1 is PyTorch's clamp(c, max = 1): it scales when n > maxNorm − 1e-6.
+ * A non-finite norm (a NaN or ±∞ in some gradient) is returned as it is and nothing is scaled,
+ * where PyTorch would multiply every gradient by NaN or 0: check the returned norm and skip the
+ * step (PyTorch's error_if_nonfinite, or an AMP-style skip) rather than train on garbage.
+ * Norms are accumulated in float64.
+ */
+import type { Parameter } from "../tensor/parameter.js";
+import { requireNumber } from "./optimizer.js";
+
+/**
+ * Scales all gradients together so that their joint p-norm is at most maxNorm; returns the norm
+ * before clipping. normType: the p of the p-norm, any number > 0, or Infinity for max |g|.
+ */
+export function clipGradNorm(params: readonly Parameter[], maxNorm: number, normType = 2): number {
+  requireNumber(maxNorm, "maxNorm", { min: 0 });
+  if (typeof normType !== "number" || !(normType > 0)) {
+    throw new RangeError(`normType must be a number > 0 or Infinity, got ${normType}`);
+  }
+  const norm = gradNorm(params, normType);
+  if (!Number.isFinite(norm)) return norm;
+  const coefficient = maxNorm / (norm + 1e-6);
+  if (coefficient < 1) {
+    for (const p of params) {
+      const g = p.grad;
+      for (let j = 0; j < g.length; j++) g[j]! *= coefficient;
+    }
+  }
+  return norm;
+}
+
+/** ‖ all gradients as one vector ‖_p, without modifying them. */
+export function gradNorm(params: readonly Parameter[], normType = 2): number {
+  if (normType === Infinity) {
+    let max = 0;
+    for (const p of params) {
+      const g = p.grad;
+      for (let j = 0; j < g.length; j++) {
+        const a = Math.abs(g[j]!);
+        if (a > max) max = a;
+        else if (Number.isNaN(a)) return NaN;
+      }
+    }
+    return max;
+  }
+  let sum = 0;
+  if (normType === 2) {
+    for (const p of params) {
+      const g = p.grad;
+      for (let j = 0; j < g.length; j++) sum += g[j]! * g[j]!;
+    }
+    return Math.sqrt(sum);
+  }
+  for (const p of params) {
+    const g = p.grad;
+    for (let j = 0; j < g.length; j++) sum += Math.abs(g[j]!) ** normType;
+  }
+  return sum ** (1 / normType);
+}
+
+/** Clamps every gradient element to [−clipValue, clipValue]; NaN stays NaN. */
+export function clipGradValue(params: readonly Parameter[], clipValue: number): void {
+  requireNumber(clipValue, "clipValue", { min: 0 });
+  for (const p of params) {
+    const g = p.grad;
+    for (let j = 0; j < g.length; j++) {
+      const v = g[j]!;
+      if (v > clipValue) g[j] = clipValue;
+      else if (v < -clipValue) g[j] = -clipValue;
+    }
+  }
+}
