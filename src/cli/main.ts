@@ -7,6 +7,7 @@ import { Command, CommanderError, Option } from "commander";
 import { runDemo } from "./demo.js";
 import { UsageError, isUserError } from "./errors.js";
 import { registerEval } from "./eval.js";
+import { registerExperiment } from "./experiment.js";
 import { exitQuietlyOnBrokenPipe } from "./inference.js";
 import { registerGenerate } from "./generate.js";
 import { registerPredict } from "./predict.js";
@@ -125,6 +126,7 @@ export function program(): Command {
   registerGenerate(root);
   registerEval(root);
   registerPredict(root);
+  registerExperiment(root);
   for (const command of root.commands) command.exitOverride().configureOutput({ writeErr: () => {} });
   return root;
 }

@@ -1,0 +1,11 @@
+/** The experiments `bptt experiment` knows, in the order `--list` shows them. */
+import type { Experiment } from "./experiment.js";
+
+export { type Experiment, type ExperimentSettings, type Job, type JobRun, type Report, type ReportContext, type Scale, runSequentially } from "./experiment.js";
+
+export const EXPERIMENTS: readonly Experiment[] = [
+];
+
+export function findExperiment(name: string): Experiment | undefined {
+  return EXPERIMENTS.find((e) => e.name === name);
+}
