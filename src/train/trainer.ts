@@ -495,7 +495,7 @@ export class Trainer {
       while (t >= segStart + chunk[segIndex]!.T) segStart += chunk[segIndex++]!.T;
       owner[n] = segIndex;
       local[n] = (t - segStart) * B + (positions[n]! % B);
-      gathered.set(chunk[segIndex]!.output.subarray(local[n]! * F, (local[n]! + 1) * F), n * F);
+      copyRow(chunk[segIndex]!.output, local[n]! * F, gathered, n * F, F);
     }
     const headCache = model.head.forward(gathered, N, this.headCache);
     const { sum, correct } = lossAndGradient(model.config.objective, N, O, headCache.out, found.targets(model.config.objective, O), dLogits, scale);
@@ -507,7 +507,7 @@ export class Trainer {
         seg.dOutput = reserve(seg, "dOutput", seg.T * B * F);
         seg.dOutput.fill(0);
       }
-      seg.dOutput.set(dGathered.subarray(n * F, (n + 1) * F), local[n]! * F);
+      copyRow(dGathered, n * F, seg.dOutput, local[n]! * F, F);
     }
     return { sum, terms: N, correct };
   }
@@ -529,7 +529,8 @@ export class Trainer {
     }
     const { cut, firstStep, stopped } = this;
     for (let b = 0; b < B; b++) cut[b] = k2 === Infinity ? -1 : Math.max(-1, rowEnds[b]! - k2);
-    const oldestCut = Math.min(...cut);
+    let oldestCut = Infinity;
+    for (let b = 0; b < B; b++) oldestCut = Math.min(oldestCut, cut[b]!);
     let dhN: Tensor | null = null;
     let dcN: Tensor | null = null;
     for (let i = this.window.length - 1; i >= 0; i--) {
@@ -629,6 +630,14 @@ function weightsOf(seg: Segment): CellWeights[] {
 
 function copyWeights(w: CellWeights): CellWeights {
   return { weightIh: w.weightIh.slice(), weightHh: w.weightHh.slice(), biasIh: w.biasIh?.slice() ?? null, biasHh: w.biasHh?.slice() ?? null };
+}
+
+/**
+ * dst[dstOffset + j] = src[srcOffset + j] for j < n: an element loop rather than set(subarray(…)),
+ * which would allocate a view per row in the loss's gather and scatter (N = T·B rows per chunk).
+ */
+function copyRow(src: Float32Array, srcOffset: number, dst: Float32Array, dstOffset: number, n: number): void {
+  for (let j = 0; j < n; j++) dst[dstOffset + j] = src[srcOffset + j]!;
 }
 
 function copyInto<A extends Float32Array>(target: A, source: ArrayLike<number>): A {
