@@ -173,6 +173,8 @@ export class Trainer {
   private firstStep = new Int32Array(0);
   private readonly stopped: number[] = [];
   private local = new Int32Array(0);
+  private rowEnds = new Int32Array(0);
+  private lengths = new Int32Array(0);
   private c: Tensor | null = null;
 
   constructor(model: SequenceModel, optimizer: Optimizer, options: TrainerOptions) {
@@ -341,12 +343,17 @@ export class Trainer {
       }
     }
     this.lastBatchMasked = batch.mask !== undefined;
-    const lengths = rowLengths(batch.mask, T, B);
+    // Per-row lengths and update times, in arrays kept across batches (B Int32s each).
+    if (this.rowEnds.length !== B) {
+      this.rowEnds = new Int32Array(B);
+      this.lengths = new Int32Array(B);
+    }
+    const lengths = rowLengths(batch.mask, T, B, this.lengths);
     const stepsPerChunk = lossAt === "every-step" ? Math.min(k1, T) : 1;
     const scale = (this.options.lossScale ?? "mean") === "sum" ? 1 : 1 / (B * stepsPerChunk);
     const result: BatchResult = { lossSum: 0, lossTerms: 0, correct: 0, updates: 0 };
     const batchStart = this.streamTime;
-    const rowEnds = new Int32Array(B);
+    const rowEnds = this.rowEnds;
 
     for (let start = 0; start < T; start += Math.min(k1, T)) {
       const end = Math.min(start + k1, T);
