@@ -596,6 +596,13 @@ async function main(): Promise<void> {
   const t = first("torch");
   if (t) {
     const blas = t.env.blas as { settings?: string[]; loaded?: string[] } | undefined;
+    const loaded = blas?.loaded ?? [];
+    if (!loaded.some((p) => /openblas|mkl|blis/i.test(p))) {
+      notes.push(
+        `PyTorch mapped no optimised BLAS (${loaded.filter((p) => /blas/.test(p)).join(", ") || "none found"}): Debian's torch then runs on the ` +
+          "reference BLAS, 5–25× slower; install libopenblas0-openmp for meaningful PyTorch numbers",
+      );
+    }
     environment.pytorch = `${String(t.env.torch)} (Python ${String(t.env.python)}), ${blas?.settings?.join(", ") ?? ""}; BLAS loaded: ${(blas?.loaded ?? []).filter((p) => /blas|lapack/.test(p)).join(", ") || "?"}; threads per process as requested: ${[...new Set(measurements.filter((m) => m.system.startsWith("torch")).map((m) => m.threads))].join(", ")} (torch.get_num_threads)`;
   } else if (torchMissing) {
     environment.pytorch = PYTORCH_SKIPPED;
