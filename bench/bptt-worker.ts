@@ -103,6 +103,7 @@ async function main(): Promise<void> {
   });
   let step: (n: number) => number;
   let note: string | undefined;
+  let tokensFed = 0;
   if (c.task === "sample") {
     const { Sampler, Stepper } = await import("../src/cli/inference.js");
     const stepper = new Stepper(model);
@@ -110,7 +111,9 @@ async function main(): Promise<void> {
     let id = 0;
     step = () => {
       stepper.reset();
-      for (let i = 0; i < c.T; i++) id = sampler.sample(stepper.stepToken(id));
+      let generated = 0;
+      for (let i = 0; i < c.T; i++, generated++) id = sampler.sample(stepper.stepToken(id));
+      tokensFed = generated;
       return id;
     };
     note = "Stepper.stepToken + Sampler.sample (src/cli/inference.ts)";
@@ -134,6 +137,11 @@ async function main(): Promise<void> {
       const batch = batches[n % chunks]!;
       if (n >= chunks && c.task === "lm") batch.continues = true;
       const r = trainer.trainBatch(batch);
+      tokensFed = batch.ids!.length;
+      // Every step of every row carries a loss (lm), or the last step of every row (cls).
+      if (r.lossTerms !== (c.task === "cls" ? c.B : c.B * c.T) || r.updates !== 1) {
+        throw new Error(`bptt-worker: expected one update over ${c.task === "cls" ? c.B : c.B * c.T} loss terms, got ${r.updates} over ${r.lossTerms}`);
+      }
       return r.lossSum / r.lossTerms;
     };
   }
@@ -171,6 +179,7 @@ async function main(): Promise<void> {
     stepMs: run.stepMs,
     medianStepMs: run.medianStepMs,
     tokensPerSec: c.tokensPerIteration / (run.medianStepMs / 1000),
+    tokensFed,
     budgetLimited: run.budgetLimited,
     cpuPerWall: run.cpuPerWall,
     env: {

@@ -157,6 +157,11 @@ export interface WorkerResult {
   medianStepMs: number;
   /** tokensPerIteration / median step time. */
   tokensPerSec: number;
+  /**
+   * Tokens the system actually fed per timed iteration, counted from its own data (input ids of the
+   * update; generated tokens for sampling): the harness checks it equals config.tokensPerIteration.
+   */
+  tokensFed: number;
   /** Loss of the first and last iteration (training configs), a sanity check that it trains. */
   firstLoss?: number;
   lastLoss?: number;

@@ -19,7 +19,7 @@
  * default /usr/bin/python3), tfjs (bench/peers/tfjs-lm.ts, the wasm backend; --tfjs-variant).
  */
 import { spawn } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, realpathSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus, loadavg, platform, release, totalmem } from "node:os";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -33,7 +33,7 @@ const USAGE = `usage: node dist/bench/run.js [options]
   --peers a,b,…        systems (default: bptt,torch1,torch2,tfjs)
   --rounds n           processes per system and configuration, alternating (default 3)
   --iterations n       timed iterations per process, at most (default 5)
-  --warmup n           warm-up iterations per process, at most (default 2; at least 1 always runs)
+  --warmup n           warm-up iterations per process, at most (default 5; at least 1 always runs)
   --budget s           seconds of timed iterations per process before stopping early (default 4)
   --config-budget s    seconds per system and configuration after which no further rounds start (default 60)
   --backend a,b        bptt kernel backends (BPTT_BACKEND: auto, wasm, reference), each its own system (default: auto)
@@ -43,7 +43,9 @@ const USAGE = `usage: node dist/bench/run.js [options]
   --timeout s          kill a child after this long (default 900)
   --quick              tiny,small,cls,small-gru,small-rnn,sample; 1 round, 3 iterations, budget 2 s
   --json               print the results as JSON instead of the tables
+  --markdown           print the results as a Markdown section (for docs/benchmarks.md)
   --out file           also write the JSON report to this file
+  --from file          measure nothing: render a JSON report written by --out (with --markdown or --json)
   --quiet              no progress lines on stderr
   --list               list the configurations and exit`;
 
@@ -94,6 +96,8 @@ export interface ConfigSummary {
 
 export interface BenchReport {
   command: string;
+  /** The columns, in order. */
+  systems: SystemSpec[];
   started: string;
   seconds: number;
   options: Record<string, unknown>;
@@ -173,6 +177,23 @@ function runChild(command: string, args: string[], env: NodeJS.ProcessEnv, timeo
       resolve({ result: null, error, status, seconds });
     });
   });
+}
+
+/**
+ * Why a child's result cannot be compared, or null: it must have fed the configuration's tokens per
+ * iteration (the same work in every system) and, when training, have finite losses.
+ */
+export function checkResult(c: BenchConfig, r: WorkerResult): string | null {
+  if (r.tokensFed !== c.tokensPerIteration) {
+    return `fed ${String(r.tokensFed)} tokens per iteration, the configuration has ${c.tokensPerIteration}`;
+  }
+  if (c.task !== "sample") {
+    for (const [name, v] of [["first", r.firstLoss], ["last", r.lastLoss]] as const) {
+      if (typeof v !== "number" || !Number.isFinite(v)) return `${name} loss is ${String(v)}: expected a finite number`;
+    }
+  }
+  if (!(r.tokensPerSec > 0) || !Number.isFinite(r.tokensPerSec)) return `tokens/s is ${r.tokensPerSec}`;
+  return null;
 }
 
 export function summarize(configs: BenchConfig[], systems: SystemSpec[], measurements: Measurement[]): ConfigSummary[] {
@@ -305,6 +326,68 @@ export function formatTables(report: BenchReport, systems: SystemSpec[]): string
   return lines.join("\n");
 }
 
+/**
+ * The training losses every system reported (median over processes of the first and the last
+ * iteration's mean loss): the same model from the same init family starts near ln(outputs) in every
+ * system, and the loss must move the same way.
+ */
+export function formatLosses(report: BenchReport): string {
+  const present = report.systems.filter((s) => report.measurements.some((m) => m.id === s.id && m.firstLoss !== undefined));
+  if (present.length === 0) return "";
+  const lines = [`| config | ln(outputs) | ${present.map((s) => `${s.id} first → last`).join(" | ")} |`, `|---|---:|${present.map(() => "---:").join("|")}|`];
+  for (const x of report.summaries) {
+    const c = CONFIGS.find((k) => k.name === x.config);
+    if (!c || c.task === "sample") continue;
+    const cells = present.map((s) => {
+      const ms = report.measurements.filter((m) => m.config === x.config && m.id === s.id && m.firstLoss !== undefined);
+      if (ms.length === 0) return "–";
+      return `${median(ms.map((m) => m.firstLoss!)).toFixed(3)} → ${median(ms.map((m) => m.lastLoss!)).toFixed(3)}`;
+    });
+    lines.push(`| ${x.config} | ${Math.log(c.task === "cls" ? c.classes! : c.V).toFixed(3)} | ${cells.join(" | ")} |`);
+  }
+  return lines.join("\n");
+}
+
+/** The whole report as a Markdown section: what docs/benchmarks.md pastes in. */
+export function formatMarkdown(report: BenchReport): string {
+  const o = report.options;
+  const out: string[] = [];
+  out.push(`### Results of ${report.started.slice(0, 10)}`);
+  out.push("");
+  out.push("```sh");
+  out.push(report.command);
+  out.push("```");
+  out.push("");
+  out.push(
+    `Started ${report.started}, ${(report.seconds / 60).toFixed(1)} min; ${String(o.rounds)} process(es) per system and configuration, ` +
+      `≤ ${String(o.iterations)} timed iterations after ≤ ${String(o.warmup)} warm-up, ${String(o.budget)} s of timed iterations per process at most, ` +
+      `${String(o.configBudget)} s per system and configuration at most.`,
+  );
+  out.push("");
+  out.push("Environment (as reported by each system's own process):");
+  out.push("");
+  out.push(formatEnvironment(report.environment));
+  out.push("");
+  out.push("#### Speed");
+  out.push("");
+  out.push(formatTables(report, report.systems));
+  const losses = formatLosses(report);
+  if (losses) {
+    out.push("");
+    out.push("#### Sanity: training loss, first (warm-up) → last timed iteration");
+    out.push("");
+    out.push(losses);
+  }
+  if (report.notes.length || report.failures.length) {
+    out.push("");
+    out.push("#### Notes");
+    out.push("");
+    for (const n of report.notes) out.push(`- ${n}`);
+    for (const x of report.failures) out.push(`- failed: ${x.config}/${x.id} round ${x.round}: ${x.error}`);
+  }
+  return out.join("\n");
+}
+
 export function formatEnvironment(env: Record<string, unknown>): string {
   const lines: string[] = [];
   for (const [key, value] of Object.entries(env)) {
@@ -330,7 +413,9 @@ async function main(): Promise<void> {
       timeout: { type: "string" },
       quick: { type: "boolean", default: false },
       json: { type: "boolean", default: false },
+      markdown: { type: "boolean", default: false },
       out: { type: "string" },
+      from: { type: "string" },
       quiet: { type: "boolean", default: false },
       list: { type: "boolean", default: false },
       help: { type: "boolean", default: false },
@@ -344,6 +429,19 @@ async function main(): Promise<void> {
     for (const c of CONFIGS) process.stdout.write(`${c.name.padEnd(12)} ${shapeOf(c)}\n`);
     return;
   }
+  if (values.from) {
+    let report: BenchReport;
+    try {
+      report = JSON.parse(readFileSync(values.from, "utf8")) as BenchReport;
+    } catch (error) {
+      throw new RangeError(`--from ${values.from}: expected a JSON report written by --out (${(error as Error).message})`);
+    }
+    if (!Array.isArray(report.systems) || !Array.isArray(report.summaries)) {
+      throw new RangeError(`--from ${values.from}: expected a JSON report written by --out (no systems or summaries)`);
+    }
+    process.stdout.write(`${values.json ? JSON.stringify(report, null, 2) : formatMarkdown(report)}\n`);
+    return;
+  }
   const quick = values.quick ?? false;
   const configs = (values.configs ? list(values.configs) : quick ? ["tiny", "small", "cls", "small-gru", "small-rnn", "sample"] : CONFIGS.map((c) => c.name)).map(findConfig);
   const peers = list(values.peers ?? "bptt,torch1,torch2,tfjs");
@@ -352,7 +450,7 @@ async function main(): Promise<void> {
   }
   const rounds = positive(values.rounds ?? (quick ? "1" : "3"), "--rounds", true);
   const iterations = positive(values.iterations ?? (quick ? "3" : "5"), "--iterations", true);
-  const warmup = positive(values.warmup ?? (quick ? "1" : "2"), "--warmup", true);
+  const warmup = positive(values.warmup ?? (quick ? "2" : "5"), "--warmup", true);
   const budget = positive(values.budget ?? (quick ? "2" : "4"), "--budget", false);
   const configBudget = positive(values["config-budget"] ?? (quick ? "20" : "60"), "--config-budget", false);
   const timeout = positive(values.timeout ?? "900", "--timeout", false);
@@ -443,6 +541,12 @@ async function main(): Promise<void> {
           continue;
         }
         const r = outcome.result;
+        const problem = checkResult(c, r);
+        if (problem) {
+          failures.push({ id: s.id, config: c.name, round: round + 1, error: problem });
+          log(`[${c.name} round ${round + 1}/${rounds}] ${s.id}: REJECTED ${problem}`);
+          continue;
+        }
         measurements.push({ ...r, id: s.id, round: round + 1, loadBefore: load, processSeconds: outcome.seconds });
         log(
           `[${c.name} round ${round + 1}/${rounds}] ${s.id.padEnd(8)} ${fmtRate(r.tokensPerSec).padStart(9)} tok/s  ` +
@@ -479,12 +583,26 @@ async function main(): Promise<void> {
   };
   const b = first("bptt");
   if (b) {
-    const backendsSeen = [...new Set(measurements.filter((m) => m.system === "bptt").map((m) => String(m.env.backend)))];
-    environment.bptt = `kernels().name = ${backendsSeen.join(", ")}; threads ${[...new Set(measurements.filter((m) => m.system === "bptt").map((m) => m.threads))].join(", ")}`;
+    // Per column, what its processes said about themselves (kernels().name, kernels().threads).
+    const described = systems.filter((s) => s.kind === "bptt").flatMap((s) => {
+      const ms = measurements.filter((m) => m.id === s.id);
+      if (ms.length === 0) return [];
+      const names = [...new Set(ms.map((m) => String(m.env.backend)))].join(", ");
+      const threads = [...new Set(ms.map((m) => m.threads))].join(", ");
+      return [`${systems.filter((x) => x.kind === "bptt").length > 1 ? `${s.id}: ` : ""}kernels().name = ${names}; threads ${threads} (BPTT_BACKEND=${s.backend}, BPTT_THREADS=${s.threads})`];
+    });
+    environment.bptt = `${described.join("; ")}; node ${String(b.env.node)}, V8 ${String(b.env.v8)}`;
   }
   const t = first("torch");
   if (t) {
     const blas = t.env.blas as { settings?: string[]; loaded?: string[] } | undefined;
+    const loaded = blas?.loaded ?? [];
+    if (!loaded.some((p) => /openblas|mkl|blis/i.test(p))) {
+      notes.push(
+        `PyTorch mapped no optimised BLAS (${loaded.filter((p) => /blas/.test(p)).join(", ") || "none found"}): Debian's torch then runs on the ` +
+          "reference BLAS, 5–25× slower; install libopenblas0-openmp for meaningful PyTorch numbers",
+      );
+    }
     environment.pytorch = `${String(t.env.torch)} (Python ${String(t.env.python)}), ${blas?.settings?.join(", ") ?? ""}; BLAS loaded: ${(blas?.loaded ?? []).filter((p) => /blas|lapack/.test(p)).join(", ") || "?"}; threads per process as requested: ${[...new Set(measurements.filter((m) => m.system.startsWith("torch")).map((m) => m.threads))].join(", ")} (torch.get_num_threads)`;
   } else if (torchMissing) {
     environment.pytorch = PYTORCH_SKIPPED;
@@ -496,6 +614,7 @@ async function main(): Promise<void> {
 
   const report: BenchReport = {
     command: `node dist/bench/run.js ${process.argv.slice(2).join(" ")}`.trim(),
+    systems,
     started: started.toISOString(),
     seconds: (performance.now() - t0) / 1000,
     options: { configs: configs.map((c) => c.name), peers, rounds, iterations, warmup, budget, configBudget, backends, bpttThreads, variant, python, quick },
@@ -508,6 +627,8 @@ async function main(): Promise<void> {
   if (values.out) writeFileSync(values.out, `${JSON.stringify(report, null, 2)}\n`);
   if (values.json) {
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  } else if (values.markdown) {
+    process.stdout.write(`${formatMarkdown(report)}\n`);
   } else {
     const out: string[] = [];
     out.push(`bptt benchmark — ${report.started}, ${report.seconds.toFixed(0)} s`);
@@ -517,6 +638,8 @@ async function main(): Promise<void> {
     out.push(formatEnvironment(environment));
     out.push("");
     out.push(formatTables(report, systems));
+    const losses = formatLosses(report);
+    if (losses) out.push("", "training loss, first (warm-up) → last timed iteration (median over processes):", "", losses);
     if (notes.length || failures.length) {
       out.push("");
       for (const n of notes) out.push(`note: ${n}`);
@@ -527,7 +650,10 @@ async function main(): Promise<void> {
   if (measurements.length === 0) process.exitCode = 1;
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`bench: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exit(2);
-});
+// Run only as a program: the tests import the formatting and checking functions.
+if (process.argv[1] && fileURLToPath(import.meta.url) === realpathSync(process.argv[1])) {
+  main().catch((error: unknown) => {
+    process.stderr.write(`bench: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(2);
+  });
+}

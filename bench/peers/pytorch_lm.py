@@ -161,10 +161,11 @@ def main():
     chunks = max(1, min(warmup + iterations, 64))
     if task != "sample":
         data = [tuple(torch.from_numpy(a) for a in chunk_data(np, c, n)) for n in range(chunks)]
-    state = {"hidden": zero_state(B)}
+    state = {"hidden": zero_state(B), "fed": 0}
 
     def train_step(n):
         ids, targets = data[n % chunks]
+        state["fed"] = ids.numel()
         optimizer.zero_grad(set_to_none=False)
         if task == "cls":
             out, _ = model.rnn(model.embedding(ids), zero_state(B))
@@ -184,6 +185,7 @@ def main():
         with torch.no_grad():
             hidden = zero_state(1)
             x = torch.zeros(1, 1, dtype=torch.long)
+            state["fed"] = T
             for _ in range(T):
                 out, hidden = model.rnn(model.embedding(x), hidden)
                 probs = torch.softmax(model.head(out[0]), dim=-1)
@@ -232,6 +234,7 @@ def main():
         "stepMs": step_ms,
         "medianStepMs": med,
         "tokensPerSec": c["tokensPerIteration"] / (med / 1000),
+        "tokensFed": state["fed"],
         "budgetLimited": limited,
         "cpuPerWall": cpu_per_wall,
         "env": {

@@ -408,8 +408,13 @@ async function main(): Promise<void> {
   const model = buildModel(c);
   const optimizer = tf.train.adam(c.lr, 0.9, 0.999, 1e-8);
   let step: (n: number) => number;
+  let tokensFed = 0;
   if (c.task === "sample") {
-    step = sampler(model);
+    const sample = sampler(model);
+    step = (n) => {
+      tokensFed = c.T;
+      return sample(n);
+    };
   } else {
     const chunks = Math.max(1, Math.min(spec.warmup + spec.iterations, 64));
     const data = Array.from({ length: chunks }, (_, n) => {
@@ -419,6 +424,7 @@ async function main(): Promise<void> {
     let state = zeroState(model, c.B);
     step = (n) => {
       const { ids, targets } = data[n % chunks]!;
+      tokensFed = ids.size;
       const entering = c.task === "cls" ? zeroState(model, c.B) : state;
       const result = tf.tidy(() => {
         const r = variant === "manual" ? manualStep(model, ids, targets, entering) : autogradStep(model, ids, targets, entering, variant === "autograd-concat");
@@ -451,6 +457,7 @@ async function main(): Promise<void> {
     stepMs: run.stepMs,
     medianStepMs: run.medianStepMs,
     tokensPerSec: c.tokensPerIteration / (run.medianStepMs / 1000),
+    tokensFed,
     budgetLimited: run.budgetLimited,
     cpuPerWall: run.cpuPerWall,
     env: {

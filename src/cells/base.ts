@@ -83,10 +83,16 @@ export abstract class BaseCell implements Cell {
     return timeAt(s, T, this.reverse);
   }
 
-  /** Where step s writes its new state: the next step's hPrev slot, or hN after the last step. */
-  protected nextState(frame: ForwardFrame, s: number): [Float32Array, number] {
-    const BH = frame.B * this.hiddenSize;
-    return s < frame.T - 1 ? [frame.hPrev, this.time(s + 1, frame.T) * BH] : [frame.hN, 0];
+  /**
+   * Where step s writes its new state: the next step's hPrev slot, or hN after the last step
+   * (buffer and offset apart, not as a tuple: this runs every step and must not allocate).
+   */
+  protected nextStateBuffer(frame: ForwardFrame, s: number): Float32Array {
+    return s < frame.T - 1 ? frame.hPrev : frame.hN;
+  }
+
+  protected nextStateOffset(frame: ForwardFrame, s: number): number {
+    return s < frame.T - 1 ? this.time(s + 1, frame.T) * frame.B * this.hiddenSize : 0;
   }
 
   /** Validates the chunk, records it in the cache and writes h0 into the first step's hPrev slot. */

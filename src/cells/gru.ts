@@ -46,7 +46,8 @@ export class GRUCell extends BaseCell {
       // hGates_t = h_{t−1} · W_hhᵀ + b_hh
       k.gemm(false, true, B, G, H, hPrev, t * BH, H, Whh, 0, H, false, hGates, t * B * G, G);
       if (bhh) k.addRowVector(B, G, hGates, t * B * G, bhh.value, 0);
-      const [next, nextOffset] = this.nextState(frame, s);
+      const next = this.nextStateBuffer(frame, s);
+      const nextOffset = this.nextStateOffset(frame, s);
       k.gruStepForward(B, H, gates, t * B * G, hGates, t * B * G, hPrev, t * BH, mask, t * B, next, nextOffset, out, t * BH);
     }
     return cache;

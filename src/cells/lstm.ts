@@ -44,8 +44,11 @@ export class LSTMCell extends BaseCell {
       const t = this.time(s, T);
       // gates_t += h_{t−1} · W_hhᵀ
       k.gemm(false, true, B, G, H, hPrev, t * BH, H, Whh, 0, H, true, gates, t * B * G, G);
-      const [cPrev, cPrevOffset] = this.previousCell(cache, s, T, BH);
-      const [next, nextOffset] = this.nextState(frame, s);
+      // The cell state entering step s: the previous step's c, or c0.
+      const cPrev = s > 0 ? c : c0;
+      const cPrevOffset = s > 0 ? this.time(s - 1, T) * BH : 0;
+      const next = this.nextStateBuffer(frame, s);
+      const nextOffset = this.nextStateOffset(frame, s);
       k.lstmStepForward(B, H, gates, t * B * G, cPrev, cPrevOffset, hPrev, t * BH, mask, t * B, c, t * BH, next, nextOffset, out, t * BH);
     }
     return cache;
@@ -61,13 +64,15 @@ export class LSTMCell extends BaseCell {
     const gates = cache.buffer("gates", T * B * G);
     const c = cache.buffer("c", T * BH);
     const dGates = cache.buffer("dGates", T * B * G);
+    const c0 = cache.buffer("c0", BH);
     const dc = cache.buffer("dc", BH);
     if (grads.dcN) dc.set(grads.dcN);
     else dc.fill(0);
     for (let s = T - 1; s >= firstStep; s--) {
       const t = this.time(s, T);
       this.recordNorm(frame, t);
-      const [cPrev, cPrevOffset] = this.previousCell(cache, s, T, BH);
+      const cPrev = s > 0 ? c : c0;
+      const cPrevOffset = s > 0 ? this.time(s - 1, T) * BH : 0;
       k.lstmStepBackward(B, H, gates, t * B * G, cPrev, cPrevOffset, c, t * BH, dOut, t * BH, mask, t * B, dh, 0, dc, 0, dGates, t * B * G);
       // dL/dh_{t−1} += δgates_t · W_hh
       k.gemm(false, false, B, H, G, dGates, t * B * G, G, frame.weightHh, 0, H, true, dh, 0, H);
@@ -80,10 +85,5 @@ export class LSTMCell extends BaseCell {
     const BH = cache.B * this.hiddenSize;
     const last = this.time(cache.T - 1, cache.T) * BH;
     return { h: cache.buffer("hN", BH), c: cache.buffer("c", cache.T * BH).subarray(last, last + BH) };
-  }
-
-  /** The cell state entering processing step s: the previous step's c, or c0. */
-  private previousCell(cache: ChunkCache, s: number, T: number, BH: number): [Float32Array, number] {
-    return s > 0 ? [cache.buffer("c", T * BH), this.time(s - 1, T) * BH] : [cache.buffer("c0", BH), 0];
   }
 }

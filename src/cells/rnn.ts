@@ -46,7 +46,8 @@ export class RNNCell extends BaseCell {
       const t = this.time(s, T);
       // pre_t += h_{t−1} · W_hhᵀ
       k.gemm(false, true, B, H, H, hPrev, t * BH, H, Whh, 0, H, true, pre, t * BH, H);
-      const [next, nextOffset] = this.nextState(frame, s);
+      const next = this.nextStateBuffer(frame, s);
+      const nextOffset = this.nextStateOffset(frame, s);
       k.rnnStepForward(B, H, relu, pre, t * BH, hPrev, t * BH, mask, t * B, next, nextOffset, out, t * BH);
     }
     return cache;

@@ -91,7 +91,10 @@ export class Embedding implements Module {
       if (id < 0 || id >= V) {
         throw new RangeError(`Embedding: id ${id} at position ${r} is out of range: expected an id in [0, ${V})`);
       }
-      out.set(W.subarray(id * D, (id + 1) * D), r * D);
+      // An element loop: set(subarray(…)) would allocate a view per row.
+      const w = id * D;
+      const o = r * D;
+      for (let j = 0; j < D; j++) out[o + j] = W[w + j]!;
     }
     cache.rows = rows;
     cache.ids = ids;

@@ -27,10 +27,10 @@ export const IGNORE_INDEX = -100;
 
 /**
  * The length of each row's real prefix (mask must be right-padded: once 0, 0 to the end).
- * Throws, naming the row, when the mask has a gap.
+ * Throws, naming the row, when the mask has a gap. Written into `into` when it has B entries.
  */
-export function rowLengths(mask: Float32Array | undefined, T: number, B: number): Int32Array {
-  const lengths = new Int32Array(B).fill(T);
+export function rowLengths(mask: Float32Array | undefined, T: number, B: number, into?: Int32Array): Int32Array {
+  const lengths = into && into.length === B ? into.fill(T) : new Int32Array(B).fill(T);
   if (!mask) return lengths;
   for (let b = 0; b < B; b++) {
     let length = 0;

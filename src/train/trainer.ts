@@ -173,6 +173,8 @@ export class Trainer {
   private firstStep = new Int32Array(0);
   private readonly stopped: number[] = [];
   private local = new Int32Array(0);
+  private rowEnds = new Int32Array(0);
+  private lengths = new Int32Array(0);
   private c: Tensor | null = null;
 
   constructor(model: SequenceModel, optimizer: Optimizer, options: TrainerOptions) {
@@ -341,12 +343,17 @@ export class Trainer {
       }
     }
     this.lastBatchMasked = batch.mask !== undefined;
-    const lengths = rowLengths(batch.mask, T, B);
+    // Per-row lengths and update times, in arrays kept across batches (B Int32s each).
+    if (this.rowEnds.length !== B) {
+      this.rowEnds = new Int32Array(B);
+      this.lengths = new Int32Array(B);
+    }
+    const lengths = rowLengths(batch.mask, T, B, this.lengths);
     const stepsPerChunk = lossAt === "every-step" ? Math.min(k1, T) : 1;
     const scale = (this.options.lossScale ?? "mean") === "sum" ? 1 : 1 / (B * stepsPerChunk);
     const result: BatchResult = { lossSum: 0, lossTerms: 0, correct: 0, updates: 0 };
     const batchStart = this.streamTime;
-    const rowEnds = new Int32Array(B);
+    const rowEnds = this.rowEnds;
 
     for (let start = 0; start < T; start += Math.min(k1, T)) {
       const end = Math.min(start + k1, T);
@@ -495,7 +502,7 @@ export class Trainer {
       while (t >= segStart + chunk[segIndex]!.T) segStart += chunk[segIndex++]!.T;
       owner[n] = segIndex;
       local[n] = (t - segStart) * B + (positions[n]! % B);
-      gathered.set(chunk[segIndex]!.output.subarray(local[n]! * F, (local[n]! + 1) * F), n * F);
+      copyRow(chunk[segIndex]!.output, local[n]! * F, gathered, n * F, F);
     }
     const headCache = model.head.forward(gathered, N, this.headCache);
     const { sum, correct } = lossAndGradient(model.config.objective, N, O, headCache.out, found.targets(model.config.objective, O), dLogits, scale);
@@ -507,7 +514,7 @@ export class Trainer {
         seg.dOutput = reserve(seg, "dOutput", seg.T * B * F);
         seg.dOutput.fill(0);
       }
-      seg.dOutput.set(dGathered.subarray(n * F, (n + 1) * F), local[n]! * F);
+      copyRow(dGathered, n * F, seg.dOutput, local[n]! * F, F);
     }
     return { sum, terms: N, correct };
   }
@@ -529,7 +536,8 @@ export class Trainer {
     }
     const { cut, firstStep, stopped } = this;
     for (let b = 0; b < B; b++) cut[b] = k2 === Infinity ? -1 : Math.max(-1, rowEnds[b]! - k2);
-    const oldestCut = Math.min(...cut);
+    let oldestCut = Infinity;
+    for (let b = 0; b < B; b++) oldestCut = Math.min(oldestCut, cut[b]!);
     let dhN: Tensor | null = null;
     let dcN: Tensor | null = null;
     for (let i = this.window.length - 1; i >= 0; i--) {
@@ -629,6 +637,14 @@ function weightsOf(seg: Segment): CellWeights[] {
 
 function copyWeights(w: CellWeights): CellWeights {
   return { weightIh: w.weightIh.slice(), weightHh: w.weightHh.slice(), biasIh: w.biasIh?.slice() ?? null, biasHh: w.biasHh?.slice() ?? null };
+}
+
+/**
+ * dst[dstOffset + j] = src[srcOffset + j] for j < n: an element loop rather than set(subarray(…)),
+ * which would allocate a view per row in the loss's gather and scatter (N = T·B rows per chunk).
+ */
+function copyRow(src: Float32Array, srcOffset: number, dst: Float32Array, dstOffset: number, n: number): void {
+  for (let j = 0; j < n; j++) dst[dstOffset + j] = src[srcOffset + j]!;
 }
 
 function copyInto<A extends Float32Array>(target: A, source: ArrayLike<number>): A {

@@ -4,10 +4,18 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { it } from "node:test";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, it } from "node:test";
 import { fileURLToPath } from "node:url";
+import { findConfig } from "../../bench/configs.js";
+import { checkResult } from "../../bench/run.js";
 
 const harness = fileURLToPath(new URL("../../bench/run.js", import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), "bptt-bench-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
+const saved = join(dir, "report.json");
 const tiny = ["--configs", "tiny", "--peers", "bptt", "--rounds", "1", "--iterations", "1", "--warmup", "1", "--budget", "1", "--quiet"];
 
 function run(...args: string[]): { status: number | null; stdout: string; stderr: string } {
@@ -16,7 +24,7 @@ function run(...args: string[]): { status: number | null; stdout: string; stderr
 }
 
 it("--json reports one measured configuration with its environment and heap statistics", () => {
-  const r = run(...tiny, "--json");
+  const r = run(...tiny, "--json", "--out", saved);
   assert.equal(r.status, 0, r.stderr);
   const report = JSON.parse(r.stdout) as {
     command: string;
@@ -43,6 +51,34 @@ it("--json reports one measured configuration with its environment and heap stat
   for (const key of ["gcDuringTimed", "heapBytesPerIteration", "arrayBufferBytesPerIteration", "heapUsedAfter"]) {
     assert.ok(key in m.memory, `memory.${key} missing`);
   }
+  // The worker fed the configuration's tokens and trained: a finite loss near ln V at the start.
+  const m2 = m as typeof m & { tokensFed: number; firstLoss: number; lastLoss: number };
+  assert.equal(m2.tokensFed, 16 * 25);
+  assert.ok(Math.abs(m2.firstLoss - Math.log(65)) < 0.5 && Number.isFinite(m2.lastLoss), `losses ${m2.firstLoss} → ${m2.lastLoss}`);
+});
+
+it("--from renders a saved report as Markdown without measuring anything", () => {
+  const r = run("--from", saved, "--markdown");
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^### Results of \d{4}-\d\d-\d\d$/m);
+  assert.match(r.stdout, /^node dist\/bench\/run\.js --configs tiny /m);
+  assert.match(r.stdout, /^- bptt: kernels\(\)\.name = \S+; threads 1 \(BPTT_BACKEND=auto, BPTT_THREADS=1\)/m);
+  assert.match(r.stdout, /^\| tiny \| lstm B=16 T=25 H=32 L=1 V=65 \| [\d,.]+ \(1×1\) \|$/m);
+  assert.match(r.stdout, /^\| tiny \| 4\.174 \| \d\.\d{3} → \d\.\d{3} \|$/m);
+  const bad = join(dir, "bad.json");
+  writeFileSync(bad, "{}");
+  const refused = run("--from", bad, "--markdown");
+  assert.equal(refused.status, 2);
+  assert.match(refused.stderr, /--from .*bad\.json: expected a JSON report/);
+});
+
+it("rejects a result that fed other tokens or lost its loss", () => {
+  const c = findConfig("tiny");
+  const good = { system: "x", config: "tiny", threads: 1, warmup: 1, iterations: 1, stepMs: [1], medianStepMs: 1, tokensPerSec: 400_000, tokensFed: 400, firstLoss: 4.2, lastLoss: 4.1, budgetLimited: false, env: {} };
+  assert.equal(checkResult(c, good), null);
+  assert.match(checkResult(c, { ...good, tokensFed: 16 })!, /fed 16 tokens per iteration, the configuration has 400/);
+  assert.match(checkResult(c, { ...good, lastLoss: NaN })!, /last loss is NaN/);
+  assert.equal(checkResult(findConfig("sample"), { ...good, tokensFed: 1000, firstLoss: undefined, lastLoss: undefined }), null);
 });
 
 it("prints the environment, the speed table and the heap table", () => {
