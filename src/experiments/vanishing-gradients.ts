@@ -37,8 +37,8 @@ interface Sizes {
 
 const SIZES: Record<Scale, Sizes> = {
   smoke: { delays: [2, 4], probeDelay: 8, hiddenSize: 8, updates: 4, batchSize: 8, testSequences: 16, explodingUpdates: 4 },
-  default: { delays: [4, 8, 16, 32], probeDelay: 100, hiddenSize: 32, updates: 800, batchSize: 16, testSequences: 500, explodingUpdates: 200 },
-  full: { delays: [5, 10, 20, 40, 80], probeDelay: 150, hiddenSize: 64, updates: 1500, batchSize: 32, testSequences: 1000, explodingUpdates: 600 },
+  default: { delays: [4, 8, 16, 32], probeDelay: 100, hiddenSize: 32, updates: 2000, batchSize: 16, testSequences: 500, explodingUpdates: 200 },
+  full: { delays: [4, 8, 16, 32, 64], probeDelay: 150, hiddenSize: 32, updates: 5000, batchSize: 16, testSequences: 1000, explodingUpdates: 500 },
 };
 
 const TASK = { symbols: 4, distractors: 4 };
@@ -49,7 +49,7 @@ const LR = 0.005;
 /** The LSTM's forget-gate bias (Gers et al. 2000; Jozefowicz et al. 2015): the common practice. */
 const FORGET_BIAS = 1;
 /** Exploding-gradient arm: W_hh = GAIN · orthogonal, SGD with this learning rate, delay, and clip. */
-const EXPLODING = { gain: 1.5, lr: 0.1, delay: 20, clipNorm: 1 };
+const EXPLODING = { gain: 1.5, lr: 0.2, delay: 20, clipNorm: 1 };
 
 export interface RecallResult {
   kind: "recall";
@@ -57,8 +57,11 @@ export interface RecallResult {
   /** Mean ‖∂L/∂h_{t−ℓ}‖ by lag ℓ on the probe batch, before and after training. */
   initialFlow: number[];
   trainedFlow: number[];
+  /** Training loss, mean over each block of LOSS_EVERY updates. */
   lossCurve: number[];
 }
+
+const LOSS_EVERY = 50;
 
 export interface ExplodingResult {
   kind: "exploding";
@@ -104,9 +107,14 @@ function runRecall(job: Job, sizes: Sizes): RecallResult {
   const trainer = new Trainer(model, new Adam(model.parameters(), { lr: LR }), { mode: "full", lossAt: "last-step", clipNorm: 1 });
   const lossCurve: number[] = [];
   const data = rng.fork();
-  for (let u = 0; u < sizes.updates; u++) {
+  let block = 0;
+  for (let u = 1; u <= sizes.updates; u++) {
     const r = trainer.trainBatch(delayedRecallBatch(data, { ...TASK, delay, batchSize: sizes.batchSize }));
-    lossCurve.push(r.lossSum / r.lossTerms);
+    block += r.lossSum / r.lossTerms;
+    if (u % LOSS_EVERY === 0 || u === sizes.updates) {
+      lossCurve.push(block / (u % LOSS_EVERY || LOSS_EVERY));
+      block = 0;
+    }
   }
   return {
     kind: "recall", accuracy: accuracyOn(model, rng.fork(), delay, sizes.testSequences),
