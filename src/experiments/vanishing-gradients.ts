@@ -303,7 +303,7 @@ async function report(settings: ExperimentSettings, runs: JobRun<Result>[], cont
     `tanh RNN with W_hh = ${EXPLODING.gain} × a random orthogonal matrix, plain SGD (lr ${EXPLODING.lr}), delay ${EXPLODING.delay}, ${sizes.explodingUpdates} updates (stopped at the first NaN). ` +
       "Gradient norms are before clipping; the loss is the mean of the last 20 finite updates.",
     "",
-    table(["arm", "seed", "first grad norm", "max grad norm", "median grad norm", "NaN", "final loss", "test accuracy"], explodingTable),
+    table(["arm", "seed", "first grad norm", "max grad norm", "median grad norm", "first NaN", "final loss", "test accuracy"], explodingTable),
     "",
     "![exploding gradients](exploding.svg)",
     "",
