@@ -270,7 +270,9 @@ async function report(settings: ExperimentSettings, runs: JobRun<Result>[], cont
       `(chance ${percent(1 / TASK.symbols, 0)}).`,
     `With W_hh = ${EXPLODING.gain}·orthogonal the gradient grows with the lag instead (×${sci(ratio(explodingFlow, Math.min(EXPLODING.delay, sizes.probeDelay)))} at lag ${Math.min(EXPLODING.delay, sizes.probeDelay)}); ` +
       `without clipping ${nanRuns} of ${noClip.length} runs hit NaN and the largest gradient norm was ${sci(Math.max(...noClip.flatMap((r) => r.result.gradNorms.filter(Number.isFinite))))}; ` +
-      `with clipNorm ${EXPLODING.clipNorm}, ${clipNaN} of ${withClip.length} runs hit NaN.`,
+      `with clipNorm ${EXPLODING.clipNorm}, ${clipNaN} of ${withClip.length} runs hit NaN. ` +
+      `Test accuracy after ${sizes.explodingUpdates} updates: ${noClip.map((r) => percent(r.result.accuracy, 0)).join(", ")} without clipping, ` +
+      `${withClip.map((r) => percent(r.result.accuracy, 0)).join(", ")} with it.`,
   ];
 
   const markdown = [
@@ -287,6 +289,8 @@ async function report(settings: ExperimentSettings, runs: JobRun<Result>[], cont
     `‖∂L/∂h_{t−ℓ}‖ / ‖∂L/∂h_t‖ (GradientFlow diagnostics, forward direction, L2 over batch and units), mean over seeds, on a probe batch of ${sizes.batchSize} delayed-recall sequences of ${sizes.probeDelay + 1} steps:`,
     "",
     table(["model", "weights", ...lags.map((l) => `ℓ = ${l}`)], flowTable),
+    "",
+    "For the LSTM this is only half the story: its long-range path runs through the cell state c (dL/dc_{t−1} = dL/dc_t ⊙ f_t plus the paths through h), and the diagnostic measures dL/dh only.",
     "",
     "![gradient norm against lag](gradient-flow.svg)",
     "",
