@@ -1,9 +1,15 @@
 /** The experiments `bptt experiment` knows, in the order `--list` shows them. */
 import type { Experiment } from "./experiment.js";
+import { framewiseLabelling } from "./framewise-labelling.js";
+import { vanishingGradients } from "./vanishing-gradients.js";
+import { weightSharing } from "./weight-sharing.js";
 
 export { type Experiment, type ExperimentSettings, type Job, type JobRun, type Report, type ReportContext, type Scale, runSequentially } from "./experiment.js";
 
 export const EXPERIMENTS: readonly Experiment[] = [
+  framewiseLabelling as Experiment,
+  vanishingGradients as Experiment,
+  weightSharing as Experiment,
 ];
 
 export function findExperiment(name: string): Experiment | undefined {
