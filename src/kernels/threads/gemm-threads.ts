@@ -27,7 +27,7 @@ export interface ThreadOptions {
   spawner?: ThreadSpawner | null;
   /** Products below this many floating-point operations (2·M·N·K) stay on the calling thread. */
   minSplitFlops?: number;
-  /** Microseconds an idle worker polls for the next product before it sleeps (default 200). */
+  /** Microseconds an idle worker polls for the next product before it sleeps (default 50). */
   spinMicroseconds?: number;
 }
 
@@ -86,7 +86,7 @@ export class GemmThreads {
       this.pool?.close();
       return;
     }
-    this.pool ??= new GemmPool(this.exports, this.module, this.memory, spawner, { spinMicroseconds: this.options.spinMicroseconds ?? 200 });
+    this.pool ??= new GemmPool(this.exports, this.module, this.memory, spawner, { spinMicroseconds: this.options.spinMicroseconds ?? 50 });
     this.pool.resize(threads);
   }
 
