@@ -36,13 +36,16 @@ function perCall(k: WasmKernels, M: number, N: number, K: number): number {
 }
 
 console.log(`h·W_hhᵀ, B = 32, median of ${runs} samples, wall clock; threads: ${two.threads}`);
-console.log("   H   MFLOP   1 thread µs   2 threads µs   speed-up");
+console.log("   H   MFLOP   1 thread µs   2 threads µs   speed-up   blocks on the worker");
 for (const H of [16, 24, 32, 48, 64, 96, 128, 192, 256]) {
   const M = 32;
   const N = 4 * H;
   const K = H;
   const t1 = perCall(one, M, N, K);
+  const before = two.splitBlocks();
   const t2 = perCall(two, M, N, K);
+  const after = two.splitBlocks();
+  const share = (after.onWorkers - before.onWorkers) / Math.max(1, after.blocks - before.blocks);
   const mflop = (2 * M * N * K) / 1e6;
-  console.log(`${String(H).padStart(4)} ${mflop.toFixed(3).padStart(7)} ${t1.toFixed(1).padStart(13)} ${t2.toFixed(1).padStart(14)} ${(t1 / t2).toFixed(2).padStart(10)}`);
+  console.log(`${String(H).padStart(4)} ${mflop.toFixed(3).padStart(7)} ${t1.toFixed(1).padStart(13)} ${t2.toFixed(1).padStart(14)} ${(t1 / t2).toFixed(2).padStart(10)} ${(100 * share).toFixed(0).padStart(12)}%`);
 }

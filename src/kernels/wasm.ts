@@ -53,6 +53,8 @@ export interface WasmKernels extends Kernels {
   readonly threadsNote: string;
   /** GEMM calls split across threads so far. */
   splitCalls(): number;
+  /** Blocks of those calls, and how many worker threads computed (a busy machine leaves them to the caller). */
+  splitBlocks(): { blocks: number; onWorkers: number };
   /**
    * Kernel calls so far that had arguments outside the module's memory and so ran on copies, or on the
    * reference (a Float64Array, an in-place update of copied arrays). In a training loop both should
@@ -157,6 +159,7 @@ function wrap(instance: WasmInstance, module: WasmModule, memory: KernelMemory, 
     setThreads: (n) => threads.set(n),
     threadsReady: () => threads.ready(),
     splitCalls: () => threads.splitCalls,
+    splitBlocks: () => threads.blockCounts,
     exports: w,
 
     memoryInUse: () => memory.usedBytes,

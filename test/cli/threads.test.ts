@@ -1,7 +1,7 @@
 /**
  * `--threads N`: checked like every flag, and a speed setting only — `bptt train` writes the same
- * model bytes on 1 and 2 threads (hidden 64, batch 32: the per-step LSTM products, 2·32·256·64 ≈ 10⁶
- * operations, are large enough to be split).
+ * model bytes on 1 and 2 threads (hidden 64, batch 32, k1 10: the all-steps products such as
+ * (320×64)·(64×256), 10⁷ operations, are split).
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";

@@ -6,8 +6,10 @@
  * either is missing the backend runs on one thread, silently, and `note` says why.
  *
  * Only products of at least `minSplitFlops` floating-point operations (2·M·N·K) are split: posting a
- * block to a worker and waiting for it costs a few microseconds when the worker is polling, tens when
- * it has to be woken, while a product of 10⁶ operations takes ~25 µs on one core at ~40 GFLOP/s.
+ * product and collecting its blocks costs microseconds when the workers are polling, tens of
+ * microseconds when they must be woken, far more when the machine is busy and the scheduler is slow to
+ * run them, while a product of 4·10⁶ operations takes ~100 µs on one core at ~40 GFLOP/s. The default
+ * is a judgement, not a measured crossover: see docs/threads.md.
  * Which products are split never changes a result (split.ts): training is bit-identical for any
  * thread count.
  */
@@ -17,8 +19,8 @@ import { GemmPool } from "./pool.js";
 import { requireThreads, threadsFromEnvironment } from "./settings.js";
 import { type ThreadSpawner, threadSpawner } from "./spawner.js";
 
-/** Default of `minSplitFlops`: see docs/threads.md for the measurement behind it. */
-export const MIN_SPLIT_FLOPS = 1_000_000;
+/** Default of `minSplitFlops`: the per-step products from B·H = 32·128 (LSTM) up, every all-steps product. */
+export const MIN_SPLIT_FLOPS = 4_000_000;
 
 export interface ThreadOptions {
   /** Threads for large GEMMs, the calling one included. Default: BPTT_THREADS, else every core. */
@@ -71,6 +73,12 @@ export class GemmThreads {
   /** Products split across threads so far. */
   get splitCalls(): number {
     return this.pool?.splitCalls ?? 0;
+  }
+
+  /** Blocks of split products so far, and how many the workers computed (the rest ran on the caller). */
+  get blockCounts(): { blocks: number; onWorkers: number } {
+    const pool = this.pool;
+    return pool === null ? { blocks: 0, onWorkers: 0 } : { blocks: pool.blocks, onWorkers: pool.blocks - pool.blocksOnCaller };
   }
 
   /** Runs large products on `threads` threads from now on (call between kernels). */

@@ -46,8 +46,10 @@ export class GemmPool {
   private readonly plan: Int32Array;
   private workers: Worker[] = [];
   private seq = 0;
-  /** Products split so far (diagnostics, and tests that must see the threads used). */
+  /** Products split so far, their blocks, and the blocks the calling thread computed itself (diagnostics). */
   splitCalls = 0;
+  blocks = 0;
+  blocksOnCaller = 0;
 
   constructor(exports: WasmExports, module: unknown, memory: KernelMemory, spawner: ThreadSpawner, options: GemmPoolOptions = {}) {
     this.exports = exports;
@@ -137,7 +139,9 @@ export class GemmPool {
       if (index < 0) break;
       runBlock(this.exports, control, index, work);
       Atomics.add(control, FINISHED, 1);
+      this.blocksOnCaller++;
     }
+    this.blocks += blocks;
     for (let finished = Atomics.load(control, FINISHED); finished < blocks;) {
       finished = awaitChange(control, FINISHED, finished, 1000, this.mayBlock);
     }
