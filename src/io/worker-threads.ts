@@ -3,7 +3,8 @@
  * node:worker_threads. Kept out of the isomorphic core; `bptt/node` registers it on import, so the
  * CLI and Node.js programs get threads by default.
  *
- * Each worker is a tiny CommonJS bootstrap that imports the core's worker loop
+ * Each worker is a tiny eval'd bootstrap (dynamic imports only, so that it runs whether the process
+ * evaluates scripts as CommonJS or, with --input-type=module, as ES modules) that imports the core's worker loop
  * (kernels/threads/worker-loop.js) and runs it on the init it was given as workerData — the compiled
  * module and the shared memory clone into the thread as they are. Workers are unref'd: an idle one
  * (asleep in Atomics.wait) never keeps the process from exiting.
@@ -15,8 +16,8 @@ import { setThreadSpawner, type ThreadSpawner } from "../kernels/index.js";
 const WORKER_LOOP = new URL("../kernels/threads/worker-loop.js", import.meta.url).href;
 
 const BOOTSTRAP = `
-const { workerData } = require("node:worker_threads");
-import(workerData.entry).then((m) => m.runKernelWorker(workerData.init));
+import("node:worker_threads")
+  .then(({ workerData }) => import(workerData.entry).then((m) => m.runKernelWorker(workerData.init)));
 `;
 
 export const nodeThreadSpawner: ThreadSpawner = {

@@ -19,7 +19,7 @@
  */
 import type { Kernels } from "./kernels.js";
 import { referenceKernels } from "./reference.js";
-import { requireThreads } from "./threads/settings.js";
+import { requireThreads, threadsFromEnvironment } from "./threads/settings.js";
 import { createWasmKernels, createWasmKernelsSync, type WasmKernels } from "./wasm.js";
 
 export type { Kernels } from "./kernels.js";
@@ -69,8 +69,9 @@ export async function useBestKernels(options: { threads?: number } = {}): Promis
   if (options.threads !== undefined) setThreads(options.threads);
   const choice = requestedBackend();
   if (choice === "reference") return choose(referenceKernels, "BPTT_BACKEND=reference");
+  const requested = threads ?? threadsFromEnvironment() ?? undefined; // a bad BPTT_THREADS throws, as a bad BPTT_BACKEND does
   try {
-    wasm ??= await createWasmKernels({ threads });
+    wasm ??= await createWasmKernels({ threads: requested });
     return choose(wasm, describe(wasm, choice));
   } catch (error) {
     if (choice === "wasm") throw new Error(`BPTT_BACKEND=wasm, but ${(error as Error).message}`);
@@ -91,8 +92,9 @@ export function requestedBackend(): BackendChoice {
 function selectSync(): Kernels {
   const choice = requestedBackend();
   if (choice === "reference") return choose(referenceKernels, "BPTT_BACKEND=reference");
+  const requested = threads ?? threadsFromEnvironment() ?? undefined; // a bad BPTT_THREADS throws, as a bad BPTT_BACKEND does
   try {
-    wasm ??= createWasmKernelsSync({ threads });
+    wasm ??= createWasmKernelsSync({ threads: requested });
     return choose(wasm, describe(wasm, choice));
   } catch (error) {
     if (choice === "wasm") throw new Error(`BPTT_BACKEND=wasm, but ${(error as Error).message}`);
