@@ -20,6 +20,7 @@
  * backend says it uses (kernels().threads, 1 if it does not say).
  */
 import { parseArgs } from "node:util";
+import { installNodeThreads } from "../src/io/worker-threads.js";
 import { Rng } from "../src/tensor/rng.js";
 import { type Kernels, kernels, referenceKernels, setKernels } from "../src/kernels/index.js";
 import { createOptimizer } from "../src/optim/index.js";
@@ -93,8 +94,10 @@ async function main(): Promise<void> {
   if (!values.spec) throw new Error("usage: bptt-worker.js --spec '<json>'");
   const spec = JSON.parse(values.spec) as WorkerSpec;
   const c = spec.config;
+  installNodeThreads(); // wasm-simd's GEMM threads (BPTT_THREADS, default every core), as `bptt/node` does
   const backend = await selectBackend(spec.backend ?? process.env.BPTT_BACKEND);
-  const k = kernels() as Kernels & { threads?: number };
+  const k = kernels() as Kernels & { threads?: number; threadsReady?: () => Promise<number> };
+  await k.threadsReady?.();
   const threads = typeof k.threads === "number" ? k.threads : 1;
 
   const model = new SequenceModel({

@@ -1,7 +1,7 @@
 /**
  * GEMM and cell-step throughput, reference vs wasm-simd, on the shapes a recurrent network runs:
  *
- *   npm run build && node dist/bench/gemm.js [--runs 15] [--only NT] [--no-reference]
+ *   npm run build && node dist/bench/gemm.js [--runs 15] [--only NT] [--no-reference] [--threads 1,2]
  *
  * Shapes (B = 32 or 64 sequences, H = 256 or 512, T·B = 1120 rows, LSTM: 4H gates):
  *   NT  h·W_hhᵀ per step      (32×256)·(256×1024)ᵀ, (64×512)·(512×2048)ᵀ
@@ -13,9 +13,13 @@
  * GFLOP/s = 2·M·N·K / time, by wall clock and by the process's CPU time. On a shared machine the
  * wall clock also counts time the process spent descheduled; CPU time does not (it still counts cache
  * and core sharing), so it is the better estimate of what one core does.
+ *
+ * --threads 1,2 compares wasm-simd on those thread counts instead (no reference): GFLOP/s by wall
+ * clock (CPU time then sums the threads), and the speed-up of the last count over the first.
  */
 import { parseArgs } from "node:util";
 import { type Kernels, createWasmKernelsSync, referenceKernels } from "../src/kernels/index.js";
+import { nodeThreadSpawner } from "../src/io/worker-threads.js";
 import { Rng } from "../src/tensor/rng.js";
 
 const { values } = parseArgs({
@@ -23,6 +27,7 @@ const { values } = parseArgs({
     runs: { type: "string", default: "15" },
     only: { type: "string", default: "" },
     "no-reference": { type: "boolean", default: false },
+    threads: { type: "string", default: "" },
   },
 });
 const runs = Number(values.runs);
@@ -79,12 +84,22 @@ function random(k: Kernels, n: number, rng: Rng): Float32Array {
   return a;
 }
 
-const wasm = createWasmKernelsSync();
-const backends: Kernels[] = values["no-reference"] ? [wasm] : [referenceKernels, wasm];
+const threadCounts = values.threads ? values.threads.split(",").map(Number) : [];
+const wasm = createWasmKernelsSync({ threads: 1 });
+let backends: Kernels[] = values["no-reference"] ? [wasm] : [referenceKernels, wasm];
+if (threadCounts.length > 0) {
+  backends = [];
+  for (const threads of threadCounts) {
+    const k = createWasmKernelsSync({ threads, spawner: nodeThreadSpawner });
+    await k.threadsReady();
+    backends.push({ ...k, name: `wasm-simd ×${k.threads}` });
+  }
+}
+const byWall = threadCounts.length > 0;
 const rng = new Rng(1);
 
 console.log(`GEMM GFLOP/s, median of ${runs} samples (wall clock / CPU time); wasm-simd = ${wasm.description}`);
-console.log(`${"shape".padEnd(38)} ${backends.map((k) => k.name.padStart(22)).join(" ")}  speed-up (CPU)`);
+console.log(`${"shape".padEnd(38)} ${backends.map((k) => k.name.padStart(22)).join(" ")}  speed-up (${byWall ? "wall" : "CPU"})`);
 for (const s of SHAPES.filter((x) => x.label.includes(values.only!))) {
   const flops = 2 * s.M * s.N * s.K;
   const cells: string[] = [];
@@ -100,15 +115,16 @@ for (const s of SHAPES.filter((x) => x.label.includes(values.only!))) {
     const isReference = k === referenceKernels;
     const reps = isReference ? 1 : Math.max(1, Math.round(2e7 / flops));
     const t = time(call, isReference ? Math.min(runs, 3) : runs, reps);
-    cpuTimes.push(t.cpu);
+    cpuTimes.push(byWall ? t.wall : t.cpu);
     cells.push(`${(flops / t.wall / 1e6).toFixed(2).padStart(8)} / ${(flops / t.cpu / 1e6).toFixed(2).padStart(6)}`.padStart(22));
   }
-  const speedUp = cpuTimes.length === 2 ? `${(cpuTimes[0]! / cpuTimes[1]!).toFixed(0)}×` : "";
+  const ratio = cpuTimes[0]! / cpuTimes[cpuTimes.length - 1]!;
+  const speedUp = cpuTimes.length >= 2 ? `${ratio.toFixed(byWall ? 2 : 0)}×` : "";
   console.log(`${s.label.padEnd(38)} ${cells.join(" ")}  ${speedUp.padStart(8)}`);
 }
 
 // The fused LSTM step at B = 32, H = 256 (8192 cells: 4 gates, σ/tanh, state update).
-if (values.only === "" || "lstm step".includes(values.only!)) {
+if (!byWall && (values.only === "" || "lstm step".includes(values.only!))) {
   const B = 32;
   const H = 256;
   console.log(`\nLSTM step kernels, B=${B} H=${H}: microseconds per call (median, CPU time)`);

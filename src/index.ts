@@ -14,7 +14,8 @@ export { Rng } from "./tensor/rng.js";
 // Kernels: the backend every computation runs on.
 export {
   type Kernels, type BackendChoice, kernels, setKernels, kernelsInfo, useBestKernels, referenceKernels,
-  createWasmKernels, createWasmKernelsSync, wasmSimdSupported, type WasmKernels,
+  createWasmKernels, createWasmKernelsSync, wasmSimdSupported, type WasmKernels, type WasmKernelOptions,
+  setThreads, setThreadSpawner, type ThreadSpawner, type ThreadHandle, type KernelWorkerInit,
 } from "./kernels/index.js";
 
 // Cells: one layer, one direction, a whole chunk of steps.

@@ -17,7 +17,9 @@ import { Worker, isMainThread, parentPort, workerData } from "node:worker_thread
 import { type Command, Option } from "commander";
 import { EXPERIMENTS, type Experiment, type ExperimentSettings, type Job, type JobRun, type Scale, findExperiment, runSequentially } from "../experiments/index.js";
 import { writeFileAtomic } from "../io/atomic-write.js";
-import { kernels } from "../kernels/index.js";
+import { installNodeThreads } from "../io/worker-threads.js";
+import { kernels, setThreads } from "../kernels/index.js";
+import { parseThreads, threadsOption } from "./threads.js";
 import { UsageError } from "./errors.js";
 
 export interface ExperimentOptions {
@@ -28,6 +30,7 @@ export interface ExperimentOptions {
   out?: string;
   data?: string;
   workers?: string;
+  threads?: string;
   json?: boolean;
 }
 
@@ -42,6 +45,7 @@ export function registerExperiment(program: Command): void {
     .option("--out <dir>", "report directory (default: experiments/<name>)")
     .option("--data <file>", "char-rnn: a UTF-8 text file to model (default: a built-in generated corpus)")
     .option("--workers <n>", "training runs in parallel (default: min(2, CPUs))")
+    .addOption(threadsOption("threads for large matrix products in each training run (default: CPUs / workers, at least 1)"))
     .option("--json", "machine-readable events, one JSON object per line")
     .addOption(new Option("--smoke", "tiny settings for tests (numbers not meaningful)").hideHelp())
     .action(async (name: string | undefined, options: ExperimentOptions) => {
@@ -101,6 +105,10 @@ export async function runExperiment(name: string | undefined, options: Experimen
 
   const jobs = experiment.plan(settings);
   const parallel = Math.min(workers, jobs.length);
+  // Matrix-product threads per run: the cores shared among the runs in parallel (results do not depend on it).
+  const threads = parseThreads(options.threads) ?? Math.max(1, Math.floor(availableParallelism() / Math.max(1, parallel)));
+  installNodeThreads();
+  setThreads(threads);
   say(`${experiment.name}: ${jobs.length} training runs (${scale} settings, seeds ${settings.seeds.join(", ")}), ${parallel} in parallel → ${out}`);
   event({ event: "start", experiment: experiment.name, scale, seeds: settings.seeds, jobs: jobs.length, workers: parallel, out });
   const started = performance.now();
@@ -113,7 +121,7 @@ export async function runExperiment(name: string | undefined, options: Experimen
   };
   const runs = parallel <= 1
     ? runSequentially(experiment, settings, jobs, onRun)
-    : await runInWorkers(experiment, settings, jobs, parallel, onRun);
+    : await runInWorkers(experiment, settings, jobs, parallel, threads, onRun);
   const wallSeconds = (performance.now() - started) / 1000;
 
   const command = ["bptt experiment", experiment.name, options.full ? "--full" : "", options.smoke ? "--smoke" : "",
@@ -178,11 +186,11 @@ type ResultMessage = { ok: true; result: unknown; seconds: number } | { ok: fals
 
 /** Runs the jobs on `count` worker threads, in plan order as workers free up; results keep the plan's order. */
 async function runInWorkers(
-  experiment: Experiment, settings: ExperimentSettings, jobs: readonly Job[], count: number, onRun: (run: JobRun) => void,
+  experiment: Experiment, settings: ExperimentSettings, jobs: readonly Job[], count: number, threads: number, onRun: (run: JobRun) => void,
 ): Promise<JobRun[]> {
   const runs: Array<JobRun | undefined> = new Array(jobs.length);
   let next = 0;
-  const pool = Array.from({ length: count }, () => new Worker(new URL(import.meta.url), { workerData: { bpttExperimentWorker: true } }));
+  const pool = Array.from({ length: count }, () => new Worker(new URL(import.meta.url), { workerData: { bpttExperimentWorker: true, threads } }));
   try {
     await Promise.all(pool.map(async (worker) => {
       while (next < jobs.length) {
@@ -232,6 +240,8 @@ function ask(worker: Worker, message: JobMessage): Promise<ResultMessage> {
 
 /** In a worker thread: run each job posted and reply with its result. */
 function serveJobs(): void {
+  installNodeThreads();
+  setThreads((workerData as { threads: number }).threads);
   parentPort!.on("message", (message: JobMessage) => {
     const experiment = findExperiment(message.experiment)!;
     const started = performance.now();

@@ -12,6 +12,7 @@ import { exitQuietlyOnBrokenPipe } from "./inference.js";
 import { registerGenerate } from "./generate.js";
 import { registerPredict } from "./predict.js";
 import { Progress, type ReportMode } from "./progress.js";
+import { applyThreads, parseThreads, threadsOption } from "./threads.js";
 import { DEFAULT_SETTINGS, FLAG_KEYS, type TrainSettings, isBooleanSetting, resolveSettings } from "./settings.js";
 import { resumeSettings, runTraining } from "./train.js";
 
@@ -126,6 +127,9 @@ export function program(): Command {
   registerGenerate(root);
   registerEval(root);
   registerPredict(root);
+  for (const command of root.commands) command.addOption(threadsOption());
+  // Every command but experiment (whose runs set their own threads, experiment.ts) applies --threads first.
+  root.hook("preAction", (_root, action) => applyThreads(parseThreads(action.opts()["threads"])));
   registerExperiment(root);
   for (const command of root.commands) command.exitOverride().configureOutput({ writeErr: () => {} });
   return root;

@@ -10,23 +10,32 @@
  * - otherwise the TypeScript reference, the specification every backend is tested against.
  * `kernels().name` says which runs, `kernelsInfo().reason` why.
  *
+ * Threads (wasm-simd): large GEMMs run on `threads` threads — `setThreads(n)` or
+ * useBestKernels({ threads }), else BPTT_THREADS, else every core; one where worker threads cannot
+ * start (see threads/). `kernelsInfo().threads` says how many run. Results do not depend on it.
+ *
  * Arrays allocated by one backend keep working after a switch: the wasm backend copies arguments
  * that are not in its memory, and the reference computes on any Float32Array.
  */
 import type { Kernels } from "./kernels.js";
 import { referenceKernels } from "./reference.js";
-import { createWasmKernels, createWasmKernelsSync } from "./wasm.js";
+import { requireThreads, threadsFromEnvironment } from "./threads/settings.js";
+import { createWasmKernels, createWasmKernelsSync, type WasmKernels } from "./wasm.js";
 
 export type { Kernels } from "./kernels.js";
 export { referenceKernels } from "./reference.js";
-export { createWasmKernels, createWasmKernelsSync, wasmSimdSupported, type WasmKernels } from "./wasm.js";
+export { createWasmKernels, createWasmKernelsSync, wasmSimdSupported, type WasmKernels, type WasmKernelOptions } from "./wasm.js";
+export { setThreadSpawner, threadSpawner, type ThreadSpawner, type ThreadHandle } from "./threads/spawner.js";
+export type { KernelWorkerInit } from "./threads/protocol.js";
 
 export type BackendChoice = "auto" | "reference" | "wasm";
 
 let active: Kernels | null = null;
 let reason = "";
 /** One wasm backend per process: its memory holds every array it allocated. */
-let wasm: Kernels | null = null;
+let wasm: WasmKernels | null = null;
+/** Threads set by setThreads before the wasm backend exists. */
+let threads: number | undefined;
 
 /** The backend in use (chosen automatically on the first call). */
 export function kernels(): Kernels {
@@ -39,10 +48,16 @@ export function setKernels(backend: Kernels): void {
   reason = "set by setKernels";
 }
 
-/** Which backend runs and why, e.g. { name: "wasm-simd", reason: "WebAssembly SIMD available (shared memory…)" }. */
-export function kernelsInfo(): { name: string; reason: string } {
+/** Which backend runs, why, and on how many threads, e.g. { name: "wasm-simd", reason: "WebAssembly SIMD available (…)", threads: 2 }. */
+export function kernelsInfo(): { name: string; reason: string; threads: number } {
   const k = kernels();
-  return { name: k.name, reason };
+  return { name: k.name, reason, threads: (k as { threads?: number }).threads ?? 1 };
+}
+
+/** Runs the wasm backend's large GEMMs on `n` threads (now, or when it is created). */
+export function setThreads(n: number): void {
+  threads = requireThreads("setThreads", n);
+  wasm?.setThreads(n);
 }
 
 /**
@@ -50,11 +65,13 @@ export function kernelsInfo(): { name: string; reason: string } {
  * the main thread, where synchronous compilation of a module this size is refused). Honours
  * BPTT_BACKEND like `kernels()`. Call it once at start-up, before creating models.
  */
-export async function useBestKernels(): Promise<Kernels> {
+export async function useBestKernels(options: { threads?: number } = {}): Promise<Kernels> {
+  if (options.threads !== undefined) setThreads(options.threads);
   const choice = requestedBackend();
   if (choice === "reference") return choose(referenceKernels, "BPTT_BACKEND=reference");
+  const requested = threads ?? threadsFromEnvironment() ?? undefined; // a bad BPTT_THREADS throws, as a bad BPTT_BACKEND does
   try {
-    wasm ??= await createWasmKernels();
+    wasm ??= await createWasmKernels({ threads: requested });
     return choose(wasm, describe(wasm, choice));
   } catch (error) {
     if (choice === "wasm") throw new Error(`BPTT_BACKEND=wasm, but ${(error as Error).message}`);
@@ -75,8 +92,9 @@ export function requestedBackend(): BackendChoice {
 function selectSync(): Kernels {
   const choice = requestedBackend();
   if (choice === "reference") return choose(referenceKernels, "BPTT_BACKEND=reference");
+  const requested = threads ?? threadsFromEnvironment() ?? undefined; // a bad BPTT_THREADS throws, as a bad BPTT_BACKEND does
   try {
-    wasm ??= createWasmKernelsSync();
+    wasm ??= createWasmKernelsSync({ threads: requested });
     return choose(wasm, describe(wasm, choice));
   } catch (error) {
     if (choice === "wasm") throw new Error(`BPTT_BACKEND=wasm, but ${(error as Error).message}`);

@@ -26,20 +26,35 @@ import type { Kernels } from "./kernels.js";
 import { WASM_BASE64, WASM_MEMORY_FLAGS_OFFSET } from "./wasm-binary.js";
 import { Marshal, type WasmExports, address, requireCount, slowPaths } from "./wasm-marshal.js";
 import { KernelMemory, type MemoryOptions, type WasmApi, type WasmInstance, type WasmModule, webAssembly } from "./wasm-memory.js";
+import { GemmThreads, type ThreadOptions } from "./threads/gemm-threads.js";
 
 export type { MemoryOptions } from "./wasm-memory.js";
+export type { ThreadOptions } from "./threads/gemm-threads.js";
 
 /** The backend, with a little introspection beyond the Kernels interface. */
 export interface WasmKernels extends Kernels {
   readonly name: "wasm-simd";
-  /** e.g. "wasm-simd (shared memory, up to 4096 MiB)". */
+  /** e.g. "wasm-simd (shared memory, up to 4096 MiB; 2 threads)". */
   readonly description: string;
   /** Bytes of linear memory handed out so far. */
   memoryInUse(): number;
   /** Whether `array` lives in this backend's memory (no copies when passed to a kernel). */
   owns(array: ArrayBufferView): boolean;
-  /** Threads the GEMM runs on (1: the worker-thread split is not there yet). */
+  /**
+   * Threads that large GEMMs run on now, the calling one included (workers still starting are not
+   * counted: see `threadsReady`). Results are bit-identical for any count (threads/split.ts).
+   */
   readonly threads: number;
+  /** Runs large GEMMs on `threads` threads from now on (1: none but the caller). */
+  setThreads(threads: number): void;
+  /** Resolves with `threads` once every worker thread has started (or failed to). */
+  threadsReady(): Promise<number>;
+  /** Why fewer threads run than requested, or "". */
+  readonly threadsNote: string;
+  /** GEMM calls split across threads so far. */
+  splitCalls(): number;
+  /** Blocks of those calls, and how many worker threads computed (a busy machine leaves them to the caller). */
+  splitBlocks(): { blocks: number; onWorkers: number };
   /**
    * Kernel calls so far that had arguments outside the module's memory and so ran on copies, or on the
    * reference (a Float64Array, an in-place update of copied arrays). In a training loop both should
@@ -50,14 +65,14 @@ export interface WasmKernels extends Kernels {
   readonly exports: WasmExports;
 }
 
-export interface WasmKernelOptions extends MemoryOptions {}
+export interface WasmKernelOptions extends MemoryOptions, ThreadOptions {}
 
 /** Compiles and instantiates the backend asynchronously. Rejects where WebAssembly SIMD is unavailable. */
 export async function createWasmKernels(options: WasmKernelOptions = {}): Promise<WasmKernels> {
   const api = requireWebAssembly();
   const memory = KernelMemory.create(api, options);
   const module = await api.compile(moduleBytes(memory.shared));
-  return wrap(await api.instantiate(module, { env: { memory: memory.memory } }), memory);
+  return wrap(await api.instantiate(module, { env: { memory: memory.memory } }), module, memory, options);
 }
 
 /** The same, synchronously (Node.js; browsers allow it off the main thread or for tiny modules only). */
@@ -65,7 +80,7 @@ export function createWasmKernelsSync(options: WasmKernelOptions = {}): WasmKern
   const api = requireWebAssembly();
   const memory = KernelMemory.create(api, options);
   const module: WasmModule = new api.Module(moduleBytes(memory.shared));
-  return wrap(new api.Instance(module, { env: { memory: memory.memory } }), memory);
+  return wrap(new api.Instance(module, { env: { memory: memory.memory } }), module, memory, options);
 }
 
 /** Whether this JavaScript engine can run the module (WebAssembly with SIMD). */
@@ -109,13 +124,19 @@ function decodeBase64(text: string): Uint8Array {
 // ---------------------------------------------------------------------------------------------
 // The backend.
 
-function wrap(instance: WasmInstance, memory: KernelMemory): WasmKernels {
+function wrap(instance: WasmInstance, module: WasmModule, memory: KernelMemory, options: WasmKernelOptions): WasmKernels {
   const w = instance.exports as unknown as WasmExports;
   memory.reserveStatic(w.heapBase());
   const work = memory.reserve(w.GEMM_WORKSPACE_BYTES.value);
-  const description = memory.shared
-    ? `wasm-simd (shared memory, up to ${memory.maximumBytes / 1048576} MiB)`
-    : `wasm-simd (fixed memory of ${memory.maximumBytes / 1048576} MiB: no SharedArrayBuffer)`;
+  const threads = new GemmThreads(w, module, memory, options);
+  const memoryDescription = memory.shared
+    ? `shared memory, up to ${memory.maximumBytes / 1048576} MiB`
+    : `fixed memory of ${memory.maximumBytes / 1048576} MiB: no SharedArrayBuffer`;
+  const describeThreads = (): string => {
+    const n = threads.threads;
+    const starting = threads.requested > n && threads.note === "" ? `, ${threads.requested - n} starting` : "";
+    return `${n} thread${n === 1 ? "" : "s"}${starting}${threads.note ? ` (${threads.note})` : ""}`;
+  };
   const at = (kernel: string, name: string, array: Float32Array | null, offset: number, length: number): number =>
     address(memory, kernel, name, array, offset, 1, length, length);
 
@@ -126,8 +147,19 @@ function wrap(instance: WasmInstance, memory: KernelMemory): WasmKernels {
   // call the module directly when all arguments are in its memory; otherwise take the slow path.
   const kernels: WasmKernels = {
     name: "wasm-simd",
-    description,
-    threads: 1,
+    get description() {
+      return `wasm-simd (${memoryDescription}; ${describeThreads()})`;
+    },
+    get threads() {
+      return threads.threads;
+    },
+    get threadsNote() {
+      return threads.note;
+    },
+    setThreads: (n) => threads.set(n),
+    threadsReady: () => threads.ready(),
+    splitCalls: () => threads.splitCalls,
+    splitBlocks: () => threads.blockCounts,
     exports: w,
 
     memoryInUse: () => memory.usedBytes,
@@ -151,6 +183,10 @@ function wrap(instance: WasmInstance, memory: KernelMemory): WasmKernels {
       const b = address(memory, "gemm", "B", B, bOff, bRows, bCols, ldb);
       const c = address(memory, "gemm", "C", C, cOff, M, N, ldc);
       if (a > 0 && b > 0 && c > 0) {
+        if (threads.splits(M, N, K)) {
+          threads.gemm(transA, transB, M, N, K, a, lda, b, ldb, accumulate, c, ldc, work);
+          return;
+        }
         w.gemm(transA ? 1 : 0, transB ? 1 : 0, M, N, K, a, lda, b, ldb, accumulate ? 1 : 0, c, ldc, work);
         return;
       }

@@ -8,14 +8,23 @@
  * states and justifies its own.
  */
 import assert from "node:assert/strict";
+import { nodeThreadSpawner } from "../../src/io/worker-threads.js";
 import { type Kernels, createWasmKernelsSync, referenceKernels } from "../../src/kernels/index.js";
 import { Rng } from "../../src/tensor/rng.js";
 
-/** One wasm backend per test process (its memory holds the arrays it allocated). */
-export const wasmKernels = createWasmKernelsSync();
+/** One wasm backend per test process (its memory holds the arrays it allocated), on one thread. */
+export const wasmKernels = createWasmKernelsSync({ threads: 1 });
 
-/** The backends under test: the reference (float32 arrays) and wasm-simd. */
-export const BACKENDS: readonly Kernels[] = [referenceKernels, wasmKernels];
+/**
+ * wasm-simd on 2 threads, every GEMM split (no size threshold), so that each conformance test also
+ * runs the split products; named apart from the one-thread backend in the results.
+ */
+const threaded = createWasmKernelsSync({ threads: 2, spawner: nodeThreadSpawner, minSplitFlops: 0 });
+if ((await threaded.threadsReady()) !== 2) throw new Error(`the 2-thread wasm backend did not start: ${threaded.threadsNote}`);
+export const threadedWasmKernels: Kernels = { ...threaded, name: "wasm-simd ×2" };
+
+/** The backends under test: the reference (float32 arrays), wasm-simd, and wasm-simd on 2 threads. */
+export const BACKENDS: readonly Kernels[] = [referenceKernels, wasmKernels, threadedWasmKernels];
 
 /** float32 unit roundoff 2⁻²⁴. */
 export const U = 2 ** -24;

@@ -13,7 +13,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { type Kernels, referenceKernels } from "../../src/kernels/index.js";
 import { Rng } from "../../src/tensor/rng.js";
-import { BACKENDS, U, assertBitIdentical, wasmKernels } from "./conformance.js";
+import { BACKENDS, U, assertBitIdentical, threadedWasmKernels, wasmKernels } from "./conformance.js";
 
 interface Shape {
   transA: boolean;
@@ -135,11 +135,14 @@ describe("gemm conformance", () => {
     }
   });
 
-  it("wasm results are bit-identical from run to run", () => {
+  it("wasm results are bit-identical from run to run, and on 1 and 2 threads", () => {
     for (const [transA, transB] of TRANSPOSES) {
-      const first = checkGemm({ transA, transB, M: 37, N: 130, K: 300, accumulate: true }, new Rng(15), [wasmKernels]).get("wasm-simd")!;
-      const again = checkGemm({ transA, transB, M: 37, N: 130, K: 300, accumulate: true }, new Rng(15), [wasmKernels]).get("wasm-simd")!;
+      const s = { transA, transB, M: 37, N: 130, K: 300, accumulate: true };
+      const first = checkGemm(s, new Rng(15), [wasmKernels]).get("wasm-simd")!;
+      const again = checkGemm(s, new Rng(15), [wasmKernels]).get("wasm-simd")!;
+      const threaded = checkGemm(s, new Rng(15), [threadedWasmKernels]).get(threadedWasmKernels.name)!;
       assertBitIdentical(first, again, `gemm ${transA}${transB}`);
+      assertBitIdentical(first, threaded, `gemm ${transA}${transB} on 2 threads`);
     }
   });
 });

@@ -10,12 +10,15 @@ import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 
 const INDEX = fileURLToPath(new URL("../../src/kernels/index.js", import.meta.url));
+const NODE = fileURLToPath(new URL("../../src/node.js", import.meta.url));
 
-function select(env: string | undefined, flags: string[] = [], script = "console.log(JSON.stringify(m.kernelsInfo()))") {
-  const environment = { ...process.env };
+function select(
+  env: string | undefined, flags: string[] = [], script = "console.log(JSON.stringify(m.kernelsInfo()))", extra: Record<string, string> = {}, module = INDEX,
+) {
+  const environment = { ...process.env, ...extra };
   delete environment["BPTT_BACKEND"];
   if (env !== undefined) environment["BPTT_BACKEND"] = env;
-  const result = spawnSync(process.execPath, [...flags, "--input-type=module", "-e", `import * as m from ${JSON.stringify(INDEX)}; ${script}`], {
+  const result = spawnSync(process.execPath, [...flags, "--input-type=module", "-e", `import * as m from ${JSON.stringify(module)}; ${script}`], {
     env: environment,
     encoding: "utf8",
   });
@@ -37,7 +40,7 @@ describe("backend selection", () => {
   });
 
   it("BPTT_BACKEND=reference and BPTT_BACKEND=wasm", () => {
-    assert.deepEqual(answer(select("reference")), { name: "reference", reason: "BPTT_BACKEND=reference" });
+    assert.deepEqual(answer(select("reference")), { name: "reference", reason: "BPTT_BACKEND=reference", threads: 1 });
     assert.equal((answer(select(" WASM ")) as { name: string }).name, "wasm-simd");
   });
 
@@ -58,8 +61,18 @@ describe("backend selection", () => {
 
   it("setKernels before first use wins; useBestKernels() selects asynchronously", () => {
     const set = select(undefined, [], "m.setKernels(m.referenceKernels); console.log(JSON.stringify(m.kernelsInfo()))");
-    assert.deepEqual(answer(set), { name: "reference", reason: "set by setKernels" });
+    assert.deepEqual(answer(set), { name: "reference", reason: "set by setKernels", threads: 1 });
     const best = select(undefined, [], "const k = await m.useBestKernels(); console.log(JSON.stringify({ name: k.name, same: k === m.kernels() }))");
     assert.deepEqual(answer(best), { name: "wasm-simd", same: true });
+  });
+
+  it("threads: one from the core alone, BPTT_THREADS or setThreads with bptt/node, and a bad BPTT_THREADS is an error", () => {
+    const info = "await m.kernels().threadsReady(); console.log(JSON.stringify(m.kernelsInfo().threads))";
+    assert.equal(answer(select(undefined, [], info, { BPTT_THREADS: "2" })), 1, "no spawner without bptt/node");
+    assert.equal(answer(select(undefined, [], info, { BPTT_THREADS: "2" }, NODE)), 2);
+    assert.equal(answer(select(undefined, [], `m.setThreads(2); ${info}`, { BPTT_THREADS: "1" }, NODE)), 2);
+    const bad = select(undefined, [], info, { BPTT_THREADS: "lots" }, NODE);
+    assert.notEqual(bad.status, 0);
+    assert.match(bad.err, /BPTT_THREADS must be a positive integer or "auto", got "lots"/);
   });
 });
