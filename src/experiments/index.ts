@@ -1,9 +1,15 @@
 /** The experiments `bptt experiment` knows, in the order `--list` shows them. */
 import type { Experiment } from "./experiment.js";
+import { charRnn } from "./char-rnn.js";
+import { longTextSentiment } from "./long-text-sentiment.js";
+import { oneAnywhere } from "./one-anywhere.js";
 
 export { type Experiment, type ExperimentSettings, type Job, type JobRun, type Report, type ReportContext, type Scale, runSequentially } from "./experiment.js";
 
 export const EXPERIMENTS: readonly Experiment[] = [
+  longTextSentiment as Experiment,
+  oneAnywhere as Experiment,
+  charRnn as Experiment,
 ];
 
 export function findExperiment(name: string): Experiment | undefined {
