@@ -49,7 +49,7 @@ interface CharRnnSettings {
 
 const SETTINGS: Record<Scale, CharRnnSettings> = {
   smoke: { corpusCharacters: 4000, hiddenSize: 16, embeddingDim: 8, batchSize: 8, learningRate: 0.003, updates: 20, evalEvery: 10, sampleLength: 60 },
-  default: { corpusCharacters: 200_000, hiddenSize: 128, embeddingDim: 32, batchSize: 32, learningRate: 0.003, updates: 3000, evalEvery: 250, sampleLength: 400 },
+  default: { corpusCharacters: 200_000, hiddenSize: 128, embeddingDim: 32, batchSize: 32, learningRate: 0.003, updates: 1000, evalEvery: 100, sampleLength: 400 },
   full: { corpusCharacters: 1_000_000, hiddenSize: 256, embeddingDim: 64, batchSize: 32, learningRate: 0.002, updates: 12000, evalEvery: 500, sampleLength: 600 },
 };
 

@@ -49,7 +49,7 @@ interface OneAnywhereSettings {
 
 const SETTINGS: Record<Scale, OneAnywhereSettings> = {
   smoke: { hiddenSize: 4, embeddingDim: 2, epochs: 2, sequencesPerEpoch: 64, batchSize: 32, learningRate: 0.01, testSequences: 64 },
-  default: { hiddenSize: 16, embeddingDim: 4, epochs: 30, sequencesPerEpoch: 1024, batchSize: 32, learningRate: 0.01, testSequences: 2048 },
+  default: { hiddenSize: 16, embeddingDim: 4, epochs: 40, sequencesPerEpoch: 1024, batchSize: 32, learningRate: 0.01, testSequences: 2048 },
   full: { hiddenSize: 16, embeddingDim: 4, epochs: 100, sequencesPerEpoch: 1024, batchSize: 32, learningRate: 0.01, testSequences: 8192 },
 };
 
@@ -87,6 +87,11 @@ function runJob(job: Job, settings: ExperimentSettings): OneAnywhereResult {
   return { testAccuracy, pOneAt: pOne.slice(0, LENGTH), pOneAllZeros: pOne[LENGTH]!, updates: trainer.updateCount };
 }
 
+/** Mean P(answer 1) over seeds for a lone 1 at positions [from, to). */
+function meanP(results: readonly OneAnywhereResult[], from: number, to: number): number {
+  return mean(results.flatMap((r) => r.pOneAt.slice(from, to)));
+}
+
 function byArm(runs: readonly JobRun<OneAnywhereResult>[], arm: OneAnywhereArm): OneAnywhereResult[] {
   return runs.filter((r) => r.job.arm === arm).sort((a, b) => a.job.seed - b.job.seed).map((r) => r.result);
 }
@@ -110,8 +115,9 @@ async function report(settings: ExperimentSettings, runs: JobRun<OneAnywhereResu
     const r = byArm(runs, arm);
     return [
       `**${arm}**`, ARM_SETUP[arm].describe, percentSpread(r.map((x) => x.testAccuracy)),
-      percent(rangeRate(r, 0, LENGTH - K2)), percent(rangeRate(r, LENGTH - K2, LENGTH)),
-      percent(mean(r.map((x) => (x.pOneAllZeros < 0.5 ? 1 : 0)))),
+      `${percent(rangeRate(r, 0, LENGTH - K2))} (${meanP(r, 0, LENGTH - K2).toFixed(2)})`,
+      `${percent(rangeRate(r, LENGTH - K2, LENGTH))} (${meanP(r, LENGTH - K2, LENGTH).toFixed(2)})`,
+      `${percent(mean(r.map((x) => (x.pOneAllZeros < 0.5 ? 1 : 0))))} (${mean(r.map((x) => x.pOneAllZeros)).toFixed(2)})`,
       mean(runs.filter((x) => x.job.arm === arm).map((x) => x.seconds)).toFixed(1),
     ];
   });
@@ -127,8 +133,8 @@ async function report(settings: ExperimentSettings, runs: JobRun<OneAnywhereResu
   });
   const sentence = (arm: OneAnywhereArm): string => {
     const r = byArm(runs, arm);
-    return `${arm}: ${percent(mean(r.map((x) => x.testAccuracy)))} test accuracy, a lone 1 in steps ${early} detected ` +
-      `${percent(rangeRate(r, 0, LENGTH - K2))} of the time and in steps ${late} ${percent(rangeRate(r, LENGTH - K2, LENGTH))}`;
+    return `**${arm}**: ${percent(mean(r.map((x) => x.testAccuracy)))} test accuracy; mean P(answer 1) is ${meanP(r, 0, LENGTH - K2).toFixed(2)} ` +
+      `for a lone 1 in steps ${early}, ${meanP(r, LENGTH - K2, LENGTH).toFixed(2)} for one in steps ${late}, and ${mean(r.map((x) => x.pOneAllZeros)).toFixed(2)} for the all-0 sequence`;
   };
   const markdown = [
     "# one-anywhere: output 1 if a 1 appears anywhere",
@@ -137,14 +143,16 @@ async function report(settings: ExperimentSettings, runs: JobRun<OneAnywhereResu
     "",
     "## Finding",
     "",
-    `Mean over ${settings.seeds.length} seed${settings.seeds.length === 1 ? "" : "s"}: ${arms.map(sentence).join("; ")}.`,
+    `Mean over ${settings.seeds.length} seed${settings.seeds.length === 1 ? "" : "s"}: ${arms.map(sentence).join("; ")}. ` +
+      "A model that answers the same for every input has learned only the base rate, whatever its accuracy on lone 1s.",
     "",
     "## Test accuracy",
     "",
-    table(["arm", "training", "test accuracy", `lone 1 in steps ${early}`, `lone 1 in steps ${late}`, "all 0s → 0", "s per run"], rows),
+    table(["arm", "training", "test accuracy", `lone 1 in steps ${early} → 1`, `lone 1 in steps ${late} → 1`, "all 0s → 0", "s per run"], rows),
     "",
     `Test accuracy: held-out sequences with 1s anywhere (about half of them all 0s), mean ± sd over seeds. ` +
-      "Lone 1: the sequence with a single 1 at that position, answered 1 (P > 0.5), averaged over the positions and seeds.",
+      "Lone 1: the sequence with a single 1 at that position answered 1 (P > 0.5), averaged over the positions and seeds; " +
+      "all 0s: the sequence without a 1 answered 0, over seeds. In brackets the mean P(answer 1).",
     "",
     "## Accuracy by the position of the 1",
     "",
