@@ -128,11 +128,14 @@ function runJob(job: Job, settings: ExperimentSettings): CharRnnResult {
 
   const tokens = vocabulary.toJSON();
   const knownWords = new Set(train.join("").split(/[^\p{L}']+/u).filter(Boolean));
-  const primeId = vocabulary.encode(["\n"])[0] !== UNK_ID ? vocabulary.encode(["\n"])[0]! : heldOutIds[0]!;
+  // The prime sets the state: the held-out text up to its first line end (at most 400 characters), so a
+  // sample starts where a new line starts rather than from the zero state, which training saw only mid-text.
+  const lineEnd = heldOut.indexOf("\n");
+  const prime = heldOutIds.subarray(0, lineEnd >= 0 && lineEnd < 400 ? lineEnd + 1 : Math.min(50, heldOutIds.length));
   const samples = TEMPERATURES.map((temperature) => {
     const stepper = new Stepper(model);
     const sampler = new Sampler(V, { temperature, topK: 0, rng: new Rng(job.seed * 7919 + Math.round(temperature * 100)), excluded: [PAD_ID, UNK_ID] });
-    let logits = stepper.stepToken(primeId);
+    let logits = stepper.feed(prime, false);
     const out: string[] = [];
     for (let n = 0; n < s.sampleLength; n++) {
       const id = sampler.sample(logits);
@@ -212,7 +215,7 @@ async function report(settings: ExperimentSettings, runs: JobRun<CharRnnResult>[
     "",
     "## Samples",
     "",
-    `${s.sampleLength} characters each, started after a line break, drawn from softmax(logits / temperature) (the library's Sampler).`,
+    `${s.sampleLength} characters each, drawn one at a time from softmax(logits / temperature) with the library's Sampler, after the model has read the held-out text up to its first line end.`,
     "",
     ...sampleBlocks,
     "## Settings",
