@@ -114,7 +114,7 @@ async function report(settings: ExperimentSettings, runs: JobRun<OneAnywhereResu
   const rows = arms.map((arm) => {
     const r = byArm(runs, arm);
     return [
-      `**${arm}**`, ARM_SETUP[arm].describe, percentSpread(r.map((x) => x.testAccuracy)),
+      `**${arm}**`, ARM_SETUP[arm].describe, percentSpread(r.map((x) => x.testAccuracy)), r.map((x) => percent(x.testAccuracy, 0)).join(" "),
       `${percent(rangeRate(r, 0, LENGTH - K2))} (${meanP(r, 0, LENGTH - K2).toFixed(2)})`,
       `${percent(rangeRate(r, LENGTH - K2, LENGTH))} (${meanP(r, LENGTH - K2, LENGTH).toFixed(2)})`,
       `${percent(mean(r.map((x) => (x.pOneAllZeros < 0.5 ? 1 : 0))))} (${mean(r.map((x) => x.pOneAllZeros)).toFixed(2)})`,
@@ -148,7 +148,7 @@ async function report(settings: ExperimentSettings, runs: JobRun<OneAnywhereResu
     "",
     "## Test accuracy",
     "",
-    table(["arm", "training", "test accuracy", `lone 1 in steps ${early} → 1`, `lone 1 in steps ${late} → 1`, "all 0s → 0", "s per run"], rows),
+    table(["arm", "training", "test accuracy", "per seed", `lone 1 in steps ${early} → 1`, `lone 1 in steps ${late} → 1`, "all 0s → 0", "s per run"], rows),
     "",
     `Test accuracy: held-out sequences with 1s anywhere (about half of them all 0s), mean ± sd over seeds. ` +
       "Lone 1: the sequence with a single 1 at that position answered 1 (P > 0.5), averaged over the positions and seeds; " +
@@ -194,7 +194,7 @@ async function report(settings: ExperimentSettings, runs: JobRun<OneAnywhereResu
 export const oneAnywhere: Experiment<OneAnywhereResult> = {
   name: "one-anywhere",
   title: "output 1 if a 1 appears anywhere: trained with a 10-step gradient, 1s early only vs anywhere",
-  seedsFor: (scale) => (scale === "smoke" ? 1 : scale === "full" ? 10 : 5),
+  seedsFor: (scale) => (scale === "smoke" ? 1 : scale === "full" ? 20 : 10),
   plan: (settings) => settings.seeds.flatMap((seed) => ARMS.map((arm) => ({ arm, seed }))),
   run: runJob,
   describe: (run) => `${run.job.arm.padEnd(16)} seed ${run.job.seed}: test ${percent(run.result.testAccuracy)}, ` +
