@@ -68,6 +68,10 @@ export { type LossPlacement } from "./train/loss-positions.js";
 export { GradientFlow, type GradientFlowReport } from "./train/diagnostics.js";
 export { evaluate, type Evaluation, type EvaluateOptions, type ClassMetrics } from "./train/evaluate.js";
 
+// Inference: a model run step by step, and sampling from its logits.
+export { Stepper } from "./inference/stepper.js";
+export { Sampler, type SamplerOptions, NEVER_SAMPLED, softmax, argmaxOf, kthLargest } from "./inference/sampling.js";
+
 // Formats.
 export { parseSafetensors, serializeSafetensors, type SafetensorsContents, MAX_HEADER_BYTES } from "./formats/safetensors.js";
 
