@@ -18,6 +18,7 @@ import { type Command, Option } from "commander";
 import { EXPERIMENTS, type Experiment, type ExperimentSettings, type Job, type JobRun, type Scale, findExperiment, runSequentially } from "../experiments/index.js";
 import { writeFileAtomic } from "../io/atomic-write.js";
 import { kernels } from "../kernels/index.js";
+import { setUpBackend } from "./backend.js";
 import { UsageError } from "./errors.js";
 
 export interface ExperimentOptions {
@@ -247,4 +248,7 @@ function serveJobs(): void {
   });
 }
 
-if (!isMainThread && (workerData as { bpttExperimentWorker?: boolean } | null)?.bpttExperimentWorker) serveJobs();
+if (!isMainThread && (workerData as { bpttExperimentWorker?: boolean } | null)?.bpttExperimentWorker) {
+  setUpBackend({ quiet: true }); // the main thread has said which backend runs
+  serveJobs();
+}

@@ -4,12 +4,14 @@
  */
 import { readFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";
+import { setUpBackend } from "./backend.js";
 import { runDemo } from "./demo.js";
 import { UsageError, isUserError } from "./errors.js";
 import { registerEval } from "./eval.js";
 import { registerExperiment } from "./experiment.js";
 import { exitQuietlyOnBrokenPipe } from "./inference.js";
 import { registerGenerate } from "./generate.js";
+import { registerInfo } from "./info.js";
 import { registerPredict } from "./predict.js";
 import { Progress, type ReportMode } from "./progress.js";
 import { DEFAULT_SETTINGS, FLAG_KEYS, type TrainSettings, isBooleanSetting, resolveSettings } from "./settings.js";
@@ -127,6 +129,7 @@ export function program(): Command {
   registerEval(root);
   registerPredict(root);
   registerExperiment(root);
+  registerInfo(root);
   for (const command of root.commands) command.exitOverride().configureOutput({ writeErr: () => {} });
   return root;
 }
@@ -134,6 +137,7 @@ export function program(): Command {
 /** Runs the CLI as a process: one-line errors, exit codes. */
 export async function run(argv: string[]): Promise<void> {
   exitQuietlyOnBrokenPipe();
+  setUpBackend({ quiet: argv.length === 0 || argv[0] === "info" || argv.includes("--help") || argv.includes("-h") });
   if (argv.length === 0) {
     process.stderr.write(program().helpInformation());
     process.exitCode = 2;

@@ -9,13 +9,26 @@
  */
 import assert from "node:assert/strict";
 import { type Kernels, createWasmKernelsSync, referenceKernels } from "../../src/kernels/index.js";
+import { type NativeKernels, createNativeKernels } from "../../src/native/index.js";
 import { Rng } from "../../src/tensor/rng.js";
 
 /** One wasm backend per test process (its memory holds the arrays it allocated). */
 export const wasmKernels = createWasmKernelsSync();
 
-/** The backends under test: the reference (float32 arrays) and wasm-simd. */
-export const BACKENDS: readonly Kernels[] = [referenceKernels, wasmKernels];
+/**
+ * The native backend, or null where its addon is not built: CI builds it, so test/native/ fails when it
+ * is missing unless BPTT_EXPECT_NATIVE=0 says a machine has no compiler.
+ */
+export const nativeKernels: NativeKernels | null = (() => {
+  try {
+    return createNativeKernels();
+  } catch {
+    return null;
+  }
+})();
+
+/** The backends under test: the reference (float32 arrays), wasm-simd and native (when built). */
+export const BACKENDS: readonly Kernels[] = [referenceKernels, wasmKernels, ...(nativeKernels ? [nativeKernels] : [])];
 
 /** float32 unit roundoff 2⁻²⁴. */
 export const U = 2 ** -24;

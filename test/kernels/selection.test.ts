@@ -53,7 +53,7 @@ describe("backend selection", () => {
   it("an unknown BPTT_BACKEND is an error", () => {
     const r = select("fast");
     assert.notEqual(r.status, 0);
-    assert.match(r.err, /BPTT_BACKEND must be "auto", "reference" or "wasm", got "fast"/);
+    assert.match(r.err, /BPTT_BACKEND must be "auto", "reference", "wasm" or "native", got "fast"/);
   });
 
   it("setKernels before first use wins; useBestKernels() selects asynchronously", () => {
