@@ -1,7 +1,11 @@
 /**
- * GEMM and cell-step throughput, reference vs wasm-simd, on the shapes a recurrent network runs:
+ * GEMM and cell-step throughput, reference vs wasm-simd vs native (when its addon is built), on the
+ * shapes a recurrent network runs:
  *
- *   npm run build && node dist/bench/gemm.js [--runs 15] [--only NT] [--no-reference]
+ *   npm run build && node dist/bench/gemm.js [--runs 15] [--only NT] [--no-reference] [--threads 2]
+ *
+ * --threads sets the native backend's threads (default BPTT_THREADS, else the cores available); its
+ * peer is torch.mm at the same thread count: /usr/bin/python3 bench/peers/torch_mm.py THREADS.
  *
  * Shapes (B = 32 or 64 sequences, H = 256 or 512, T·B = 1120 rows, LSTM: 4H gates):
  *   NT  h·W_hhᵀ per step      (32×256)·(256×1024)ᵀ, (64×512)·(512×2048)ᵀ
@@ -12,10 +16,12 @@
  * Each sample is one call (several for tiny ones); the table gives the median over the samples of
  * GFLOP/s = 2·M·N·K / time, by wall clock and by the process's CPU time. On a shared machine the
  * wall clock also counts time the process spent descheduled; CPU time does not (it still counts cache
- * and core sharing), so it is the better estimate of what one core does.
+ * and core sharing), so it is the better estimate of what one core does. With several threads the CPU
+ * time adds up over them: read the wall clock.
  */
 import { parseArgs } from "node:util";
 import { type Kernels, createWasmKernelsSync, referenceKernels } from "../src/kernels/index.js";
+import { createNativeKernels } from "../src/native/index.js";
 import { Rng } from "../src/tensor/rng.js";
 
 const { values } = parseArgs({
@@ -23,6 +29,7 @@ const { values } = parseArgs({
     runs: { type: "string", default: "15" },
     only: { type: "string", default: "" },
     "no-reference": { type: "boolean", default: false },
+    threads: { type: "string" },
   },
 });
 const runs = Number(values.runs);
@@ -80,11 +87,18 @@ function random(k: Kernels, n: number, rng: Rng): Float32Array {
 }
 
 const wasm = createWasmKernelsSync();
-const backends: Kernels[] = values["no-reference"] ? [wasm] : [referenceKernels, wasm];
+let native: Kernels | null = null;
+try {
+  native = createNativeKernels(values.threads ? { threads: Number(values.threads) } : {});
+} catch (error) {
+  console.log(`(${(error as Error).message})`);
+}
+const backends: Kernels[] = [...(values["no-reference"] ? [] : [referenceKernels]), wasm, ...(native ? [native] : [])];
 const rng = new Rng(1);
 
-console.log(`GEMM GFLOP/s, median of ${runs} samples (wall clock / CPU time); wasm-simd = ${wasm.description}`);
-console.log(`${"shape".padEnd(38)} ${backends.map((k) => k.name.padStart(22)).join(" ")}  speed-up (CPU)`);
+const described = [wasm, native].flatMap((k) => (k ? [`${k.name} = ${(k as { description?: string }).description}`] : []));
+console.log(`GEMM GFLOP/s, median of ${runs} samples (wall clock / CPU time); ${described.join("; ")}`);
+console.log(`${"shape".padEnd(38)} ${backends.map((k) => k.name.padStart(22)).join(" ")}  speed-up (CPU, first ÷ second)`);
 for (const s of SHAPES.filter((x) => x.label.includes(values.only!))) {
   const flops = 2 * s.M * s.N * s.K;
   const cells: string[] = [];
@@ -103,7 +117,7 @@ for (const s of SHAPES.filter((x) => x.label.includes(values.only!))) {
     cpuTimes.push(t.cpu);
     cells.push(`${(flops / t.wall / 1e6).toFixed(2).padStart(8)} / ${(flops / t.cpu / 1e6).toFixed(2).padStart(6)}`.padStart(22));
   }
-  const speedUp = cpuTimes.length === 2 ? `${(cpuTimes[0]! / cpuTimes[1]!).toFixed(0)}×` : "";
+  const speedUp = cpuTimes.length >= 2 ? `${(cpuTimes[0]! / cpuTimes[1]!).toFixed(0)}×` : "";
   console.log(`${s.label.padEnd(38)} ${cells.join(" ")}  ${speedUp.padStart(8)}`);
 }
 
