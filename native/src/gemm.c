@@ -26,8 +26,8 @@
 
 #define KC 256
 #define VC 512
-/* Below this many flops (2·M·N·K) one thread: waking the others costs more than it saves. */
-#define PARALLEL_FLOPS (1L << 20)
+/* Below this many flops (2·M·N·K, ~20 µs on one core) one thread: waking the others costs more than it saves. */
+#define PARALLEL_FLOPS (1L << 22)
 /* The cost of packing one element of V, in multiply-adds of the micro-kernel (an estimate). */
 #define PACK_COST 8
 
@@ -72,19 +72,25 @@ static void pack_v(const problem* p, long k0, long kc, long j0, long nj, float* 
   }
 }
 
-/* C(i … i+mr, j … j+w) = tile (first) or += tile. */
+/*
+ * C(i … i+mr, j … j+w) = tile (first) or += tile. Transposed (tile rows along C's rows), the loop runs
+ * over C's rows outside so that each touches one run of mr consecutive floats: C's rows are often 4 KiB
+ * apart, and visiting them once per tile row would thrash one L1 set.
+ */
 static void merge(const problem* p, const float* tile, long i, long mr, long j, long w, int first) {
   const int NR = p->mk->NR;
-  for (long r = 0; r < mr; r++) {
-    float* c = p->c + (i + r) * p->cu + j * p->cv;
-    const float* t = tile + r * NR;
-    if (p->cv == 1) {
+  if (p->cv == 1) {
+    for (long r = 0; r < mr; r++) {
+      float* c = p->c + (i + r) * p->cu + j;
+      const float* t = tile + r * NR;
       if (first) memcpy(c, t, (size_t)w * sizeof(float));
       else for (long l = 0; l < w; l++) c[l] += t[l];
-    } else {
-      const long cv = p->cv;
-      if (first) for (long l = 0; l < w; l++) c[l * cv] = t[l];
-      else for (long l = 0; l < w; l++) c[l * cv] += t[l];
+    }
+  } else {
+    for (long l = 0; l < w; l++) {
+      float* c = p->c + i * p->cu + (j + l) * p->cv; /* cu = 1 */
+      if (first) for (long r = 0; r < mr; r++) c[r] = tile[r * NR + l];
+      else for (long r = 0; r < mr; r++) c[r] += tile[r * NR + l];
     }
   }
 }

@@ -94,12 +94,12 @@ function nativeTests(k: NativeKernels): void {
 
   describe("native determinism", () => {
     const random = (n: number, rng: Rng): Float32Array => new Float32Array(n).map(() => rng.uniform(-1, 1));
-    // Large enough to be split over threads (> 2²⁰ flops), with edges that are not multiples of any tile.
+    // Large enough to be split over threads (> 2²² flops), with edges that are not multiples of any tile.
     const SHAPES = [
       { transA: false, transB: true, M: 37, N: 1030, K: 300 },
       { transA: false, transB: false, M: 33, N: 257, K: 700 },
       { transA: true, transB: false, M: 300, N: 129, K: 261 },
-      { transA: true, transB: true, M: 70, N: 45, K: 530 },
+      { transA: true, transB: true, M: 70, N: 45, K: 1530 },
     ];
     const gemmOnce = (s: (typeof SHAPES)[number], seed: number): Float32Array => {
       const rng = new Rng(seed);
