@@ -41,6 +41,8 @@ typedef struct {
   void (*gru_backward)(long B, long H, const float* gates, const float* hGates, const float* hPrev, const float* dOut, const float* mask,
                        float* dh, float* dXGates, float* dHGates);
   void (*activate)(int kind, long n, const float* x, float* out);
+  /* B = 1 products (gemm.c): c = a·W or a·Wᵀ. */
+  void (*gemv)(int transposed, long N, long K, const float* a, const float* w, long ld, int accumulate, float* c);
 } step_kernels;
 
 /* ---- dispatch (cpu.c) -------------------------------------------------------------------------- */

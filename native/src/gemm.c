@@ -13,6 +13,8 @@
  * kc×VC block (≤ 512 KiB, stays in L2), then for each MR rows of U (8×kc floats, stay in L1) and each NR
  * panel: micro-kernel into a tile, tile added into C.
  *
+ * One row (M = 1, sampling) goes to a GEMV instead (steps_impl.h), single-threaded.
+ *
  * Determinism: every element of C is computed the same way whatever the orientation, the thread count
  * and the instruction set: acc = Σ_k u·v by fused multiply-adds in k order within each K-block of the
  * fixed KC, then C = acc (first block without accumulate) or C = C + acc, block by block. Threads split
@@ -28,8 +30,13 @@
 #define VC 512
 /* Below this many flops (2·M·N·K, ~20 µs on one core) one thread: waking the others costs more than it saves. */
 #define PARALLEL_FLOPS (1L << 22)
-/* The cost of packing one element of V, in multiply-adds of the micro-kernel (an estimate). */
-#define PACK_COST 8
+/*
+ * The cost of packing one element of V in lane multiply-adds (one AVX-512 FMA instruction is 16, two
+ * issue per cycle): a row copy moves ~16 floats per cycle (≈ 2), a transposing gather ~1 (≈ 32).
+ * Rough, but it steers a B = 1 product h·W_hhᵀ away from transposing the whole weight on every call.
+ */
+#define PACK_COST_COPY 2
+#define PACK_COST_GATHER 32
 
 typedef struct {
   const float* u;
@@ -135,9 +142,10 @@ static void compute_share(void* arg, int index, int count) {
   }
 }
 
-/* Estimated cost in multiply-adds: padded tiles plus packing V. */
-static double cost(const micro_kernel* mk, long nu, long nv, long K) {
-  return (double)round_up(nu, mk->MR) * (double)round_up(nv, mk->NR) * (double)K + (double)PACK_COST * (double)nv * (double)K;
+/* Estimated cost in lane multiply-adds: padded tiles plus packing V (whose lanes are vj apart). */
+static double cost(const micro_kernel* mk, long nu, long nv, long K, long vj) {
+  const double pack = vj == 1 ? PACK_COST_COPY : PACK_COST_GATHER;
+  return (double)round_up(nu, mk->MR) * (double)round_up(nv, mk->NR) * (double)K + pack * (double)nv * (double)K;
 }
 
 void gemm(int transA, int transB, long M, long N, long K, const float* A, long lda, const float* B, long ldb, int accumulate, float* C, long ldc) {
@@ -146,12 +154,23 @@ void gemm(int transA, int transB, long M, long N, long K, const float* A, long l
     if (!accumulate) for (long i = 0; i < M; i++) memset(C + i * ldc, 0, (size_t)N * sizeof(float));
     return;
   }
+  if (M == 1) {
+    /* One row (sampling, B = 1): a GEMV reading W once beats tiles that would use 1 lane or row of 8 or 32. */
+    const float* a = A;
+    if (transA && lda != 1) {
+      float* row = thread_scratch(1, (size_t)K);
+      for (long k = 0; k < K; k++) row[k] = A[k * lda];
+      a = row;
+    }
+    active_paths()->steps->gemv(transB, N, K, a, B, ldb, accumulate, C);
+    return;
+  }
   const micro_kernel* mk = active_paths()->gemm;
   /* op(A)(i, k) = A[i·ai + k·ak], op(B)(k, j) = B[k·bk + j·bj]. */
   const long ai = transA ? 1 : lda, ak = transA ? lda : 1;
   const long bk = transB ? 1 : ldb, bj = transB ? ldb : 1;
   problem p;
-  if (cost(mk, M, N, K) <= cost(mk, N, M, K)) {
+  if (cost(mk, M, N, K, bj) <= cost(mk, N, M, K, ai)) {
     p = (problem){A, ai, ak, M, B, bk, bj, N, K, C, ldc, 1, accumulate, mk, 0};
   } else {
     p = (problem){B, bj, bk, N, A, ak, ai, M, K, C, 1, ldc, accumulate, mk, 0};

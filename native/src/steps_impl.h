@@ -221,3 +221,35 @@ void STEP(activate)(int kind, long n, const float* x, float* out) {
     store16(out + i, kind == 0 ? exp16(v) : kind == 1 ? sigmoid16(v) : tanh16(v), m);
   }
 }
+
+/*
+ * One row times a matrix, for B = 1 (sampling): c[j] = Σ_k a[k]·W(k, j) (+ c[j] when accumulate), where
+ * W(k, j) = w[j·ld + k] (transposed: rows of W are dot products along k) or w[k·ld + j]. a: (K) contiguous.
+ * Transposed, each c[j] sums 16 partial sums (k ≡ lane mod 16, in k order) and adds them pairwise in a
+ * fixed tree; else each c[j] sums in k order. Without contraction, so every instruction set gives the
+ * same bits.
+ */
+void STEP(gemv)(int transposed, long N, long K, const float* a, const float* w, long ld, int accumulate, float* c) {
+  if (transposed) {
+    for (long j = 0; j < N; j++) {
+      const float* row = w + j * ld;
+      v16 acc = splat(0.0f);
+      for (long k = 0; k < K; k += 16) {
+        const int n = LANES(K, k);
+        acc = acc + load16(a + k, n) * load16(row + k, n);
+      }
+      float lanes[16];
+      memcpy(lanes, &acc, sizeof lanes);
+      for (int width = 8; width >= 1; width /= 2)
+        for (int l = 0; l < width; l++) lanes[l] = lanes[l] + lanes[l + width];
+      c[j] = accumulate ? c[j] + lanes[0] : lanes[0];
+    }
+  } else {
+    for (long j = 0; j < N; j += 16) {
+      const int n = LANES(N, j);
+      v16 acc = splat(0.0f);
+      for (long k = 0; k < K; k++) acc = acc + splat(a[k]) * load16(w + k * ld + j, n);
+      store16(c + j, accumulate ? load16(c + j, n) + acc : acc, n);
+    }
+  }
+}

@@ -29,14 +29,20 @@ V16_INLINE v16 splat(float x) {
 
 /* Lanes 0…n−1 from p (n ≤ 16), the others 0: a row's tail goes through the same arithmetic. */
 V16_INLINE v16 load16(const float* p, int n) {
-  v16 v = splat(0.0f);
+  v16 v;
+  if (n == 16) {
+    memcpy(&v, p, sizeof v); /* a constant size: one unaligned vector load */
+    return v;
+  }
+  v = splat(0.0f);
   memcpy(&v, p, (size_t)n * sizeof(float));
   return v;
 }
 
 /* Stores lanes 0…n−1 of v at p. */
 V16_INLINE void store16(float* p, v16 v, int n) {
-  memcpy(p, &v, (size_t)n * sizeof(float));
+  if (n == 16) memcpy(p, &v, sizeof v);
+  else memcpy(p, &v, (size_t)n * sizeof(float));
 }
 
 /* cond ? a : b, lane by lane (cond from a vector comparison: all bits set or clear). */
