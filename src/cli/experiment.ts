@@ -249,6 +249,6 @@ function serveJobs(): void {
 }
 
 if (!isMainThread && (workerData as { bpttExperimentWorker?: boolean } | null)?.bpttExperimentWorker) {
-  setUpBackend({ quiet: true }); // the main thread has said which backend runs
+  setUpBackend(); // each worker selects its backend as the main thread did
   serveJobs();
 }

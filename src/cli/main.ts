@@ -137,7 +137,7 @@ export function program(): Command {
 /** Runs the CLI as a process: one-line errors, exit codes. */
 export async function run(argv: string[]): Promise<void> {
   exitQuietlyOnBrokenPipe();
-  setUpBackend({ quiet: argv.length === 0 || argv[0] === "info" || argv.includes("--help") || argv.includes("-h") });
+  setUpBackend();
   if (argv.length === 0) {
     process.stderr.write(program().helpInformation());
     process.exitCode = 2;

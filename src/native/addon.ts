@@ -51,7 +51,10 @@ export function loadAddon(): { addon: NativeAddon } | { addon: null; reason: str
 
 function load(): { addon: NativeAddon } | { addon: null; reason: string } {
   const path = process.env["BPTT_NATIVE_ADDON"] || ADDON_PATH;
-  if (!existsSync(path)) return { addon: null, reason: `native backend not built (${buildFailure() ?? `no ${path}`})` };
+  if (!existsSync(path)) {
+    const failure = path === ADDON_PATH ? buildFailure() : null;
+    return { addon: null, reason: `native backend not built (${failure ?? `no ${path}`})` };
+  }
   try {
     return { addon: createRequire(import.meta.url)(path) as NativeAddon };
   } catch (error) {
