@@ -23,6 +23,7 @@ import { parseArgs } from "node:util";
 import { installNodeThreads } from "../src/io/worker-threads.js";
 import { Rng } from "../src/tensor/rng.js";
 import { type Kernels, kernels, referenceKernels, setKernels } from "../src/kernels/index.js";
+import { useNativeBackend } from "../src/native/index.js";
 import { createOptimizer } from "../src/optim/index.js";
 import type { Batch } from "../src/train/batch.js";
 import { SequenceModel } from "../src/train/model.js";
@@ -40,6 +41,7 @@ function isKernels(value: unknown): value is Kernels {
  * first; a name it does not know is looked up in src/kernels/<name>.js.
  */
 export async function selectBackend(name: string | undefined): Promise<string> {
+  useNativeBackend(); // as bptt/node and the CLI: "auto" prefers native where it is built
   if (name) process.env.BPTT_BACKEND = name;
   let active: string | null = null;
   let refusal = "";

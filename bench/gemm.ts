@@ -1,5 +1,6 @@
 /**
- * GEMM and cell-step throughput, reference vs wasm-simd, on the shapes a recurrent network runs:
+ * GEMM and cell-step throughput, reference vs wasm-simd vs native (when its addon is built), on the
+ * shapes a recurrent network runs:
  *
  *   npm run build && node dist/bench/gemm.js [--runs 15] [--only NT] [--no-reference] [--threads 1,2]
  *
@@ -14,12 +15,14 @@
  * wall clock also counts time the process spent descheduled; CPU time does not (it still counts cache
  * and core sharing), so it is the better estimate of what one core does.
  *
- * --threads 1,2 compares wasm-simd on those thread counts instead (no reference): GFLOP/s by wall
- * clock (CPU time then sums the threads), and the speed-up of the last count over the first.
+ * --threads 1,2 compares wasm-simd and native on those thread counts instead (no reference): GFLOP/s by
+ * wall clock (CPU time then sums the threads), and the speed-up of the last count over the first.
+ * The native peer is torch.mm at the same thread count: /usr/bin/python3 bench/peers/torch_mm.py THREADS.
  */
 import { parseArgs } from "node:util";
 import { type Kernels, createWasmKernelsSync, referenceKernels } from "../src/kernels/index.js";
 import { nodeThreadSpawner } from "../src/io/worker-threads.js";
+import { type NativeKernels, createNativeKernels } from "../src/native/index.js";
 import { Rng } from "../src/tensor/rng.js";
 
 const { values } = parseArgs({
@@ -86,7 +89,16 @@ function random(k: Kernels, n: number, rng: Rng): Float32Array {
 
 const threadCounts = values.threads ? values.threads.split(",").map(Number) : [];
 const wasm = createWasmKernelsSync({ threads: 1 });
-let backends: Kernels[] = values["no-reference"] ? [wasm] : [referenceKernels, wasm];
+let native: NativeKernels | null = null;
+try {
+  native = createNativeKernels({ threads: 1 });
+} catch (error) {
+  console.log(`(${(error as Error).message})`);
+}
+/** The addon is one per process: a native column sets its thread count before it is timed. */
+const nativeThreads = new Map<Kernels, number>();
+let backends: Kernels[] = [...(values["no-reference"] ? [] : [referenceKernels]), wasm, ...(native ? [native] : [])];
+if (native) nativeThreads.set(native, 1);
 if (threadCounts.length > 0) {
   backends = [];
   for (const threads of threadCounts) {
@@ -94,17 +106,25 @@ if (threadCounts.length > 0) {
     await k.threadsReady();
     backends.push({ ...k, name: `wasm-simd ×${k.threads}` });
   }
+  for (const threads of threadCounts) {
+    if (!native) break;
+    const column: Kernels = { ...native, name: `native ×${threads}` };
+    nativeThreads.set(column, threads);
+    backends.push(column);
+  }
 }
 const byWall = threadCounts.length > 0;
 const rng = new Rng(1);
 
-console.log(`GEMM GFLOP/s, median of ${runs} samples (wall clock / CPU time); wasm-simd = ${wasm.description}`);
+console.log(`GEMM GFLOP/s, median of ${runs} samples (wall clock / CPU time); wasm-simd = ${wasm.description}${native ? `; native = ${native.description}` : ""}`);
 console.log(`${"shape".padEnd(38)} ${backends.map((k) => k.name.padStart(22)).join(" ")}  speed-up (${byWall ? "wall" : "CPU"})`);
 for (const s of SHAPES.filter((x) => x.label.includes(values.only!))) {
   const flops = 2 * s.M * s.N * s.K;
   const cells: string[] = [];
   const cpuTimes: number[] = [];
   for (const k of backends) {
+    const threads = nativeThreads.get(k);
+    if (threads !== undefined) native!.setThreads(threads);
     const A = random(k, s.M * s.K, rng);
     const B = random(k, s.K * s.N, rng);
     const C = k.allocate(s.M * s.N);
@@ -128,6 +148,7 @@ if (!byWall && (values.only === "" || "lstm step".includes(values.only!))) {
   const B = 32;
   const H = 256;
   console.log(`\nLSTM step kernels, B=${B} H=${H}: microseconds per call (median, CPU time)`);
+  if (native) native.setThreads(1);
   for (const k of backends) {
     const gates = random(k, 4 * B * H, rng);
     const saved = gates.slice();

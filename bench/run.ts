@@ -36,7 +36,7 @@ const USAGE = `usage: node dist/bench/run.js [options]
   --warmup n           warm-up iterations per process, at most (default 5; at least 1 always runs)
   --budget s           seconds of timed iterations per process before stopping early (default 4)
   --config-budget s    seconds per system and configuration after which no further rounds start (default 60)
-  --backend a,b        bptt kernel backends (BPTT_BACKEND: auto, wasm, reference), each its own system (default: auto)
+  --backend a,b        bptt kernel backends (BPTT_BACKEND: auto, native, wasm, reference), each its own system (default: auto)
   --bptt-threads a,b   thread counts for bptt (BPTT_THREADS), each its own system (default: 1)
   --tfjs-variant v     manual | autograd-split | autograd-concat (default: manual)
   --python path        Python with torch (default: /usr/bin/python3)

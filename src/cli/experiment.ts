@@ -19,6 +19,7 @@ import { EXPERIMENTS, type Experiment, type ExperimentSettings, type Job, type J
 import { writeFileAtomic } from "../io/atomic-write.js";
 import { installNodeThreads } from "../io/worker-threads.js";
 import { kernels, setThreads } from "../kernels/index.js";
+import { setUpBackend } from "./backend.js";
 import { parseThreads, threadsOption } from "./threads.js";
 import { UsageError } from "./errors.js";
 
@@ -190,7 +191,9 @@ async function runInWorkers(
 ): Promise<JobRun[]> {
   const runs: Array<JobRun | undefined> = new Array(jobs.length);
   let next = 0;
-  const pool = Array.from({ length: count }, () => new Worker(new URL(import.meta.url), { workerData: { bpttExperimentWorker: true, threads } }));
+  // The workers compute on the backend this thread chose (results differ between backends in the last bits).
+  const env = { ...process.env, BPTT_BACKEND: backendChoice(kernels().name) };
+  const pool = Array.from({ length: count }, () => new Worker(new URL(import.meta.url), { workerData: { bpttExperimentWorker: true, threads }, env }));
   try {
     await Promise.all(pool.map(async (worker) => {
       while (next < jobs.length) {
@@ -238,6 +241,11 @@ function ask(worker: Worker, message: JobMessage): Promise<ResultMessage> {
   });
 }
 
+/** The BPTT_BACKEND value that selects a backend of this name. */
+function backendChoice(name: string): string {
+  return name === "native" ? "native" : name === "reference" ? "reference" : "wasm";
+}
+
 /** In a worker thread: run each job posted and reply with its result. */
 function serveJobs(): void {
   installNodeThreads();
@@ -257,4 +265,7 @@ function serveJobs(): void {
   });
 }
 
-if (!isMainThread && (workerData as { bpttExperimentWorker?: boolean } | null)?.bpttExperimentWorker) serveJobs();
+if (!isMainThread && (workerData as { bpttExperimentWorker?: boolean } | null)?.bpttExperimentWorker) {
+  setUpBackend(); // each worker selects the backend its parent chose (BPTT_BACKEND in its environment)
+  serveJobs();
+}

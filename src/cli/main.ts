@@ -4,12 +4,14 @@
  */
 import { readFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";
+import { setUpBackend } from "./backend.js";
 import { runDemo } from "./demo.js";
 import { UsageError, isUserError } from "./errors.js";
 import { registerEval } from "./eval.js";
 import { registerExperiment } from "./experiment.js";
 import { exitQuietlyOnBrokenPipe } from "./inference.js";
 import { registerGenerate } from "./generate.js";
+import { registerInfo } from "./info.js";
 import { registerPredict } from "./predict.js";
 import { Progress, type ReportMode } from "./progress.js";
 import { applyThreads, parseThreads, threadsOption } from "./threads.js";
@@ -131,6 +133,7 @@ export function program(): Command {
   // Every command but experiment (whose runs set their own threads, experiment.ts) applies --threads first.
   root.hook("preAction", (_root, action) => applyThreads(parseThreads(action.opts()["threads"])));
   registerExperiment(root);
+  registerInfo(root);
   for (const command of root.commands) command.exitOverride().configureOutput({ writeErr: () => {} });
   return root;
 }
@@ -138,6 +141,7 @@ export function program(): Command {
 /** Runs the CLI as a process: one-line errors, exit codes. */
 export async function run(argv: string[]): Promise<void> {
   exitQuietlyOnBrokenPipe();
+  setUpBackend();
   if (argv.length === 0) {
     process.stderr.write(program().helpInformation());
     process.exitCode = 2;

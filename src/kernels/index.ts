@@ -3,14 +3,16 @@
  * backend can be swapped in once, at start-up, without touching the cells.
  *
  * Selection, on the first call of `kernels()` unless `setKernels` came first:
- * - the environment variable BPTT_BACKEND (Node.js) = "reference" or "wasm" forces a backend
- *   ("wasm" fails loudly where it cannot run); "auto" or unset chooses:
- * - "wasm-simd" (wasm.ts) where WebAssembly SIMD is available and the module compiles synchronously
+ * - the environment variable BPTT_BACKEND (Node.js) = "reference", "wasm" or "native" forces a backend
+ *   ("wasm" and "native" fail loudly where they cannot run); "auto" or unset chooses:
+ * - "native" (the C addon, src/native/) where it is registered — Node.js only: `bptt/node` and the CLI
+ *   register it, as the core may not load Node modules — and its build loaded;
+ * - else "wasm-simd" (wasm.ts) where WebAssembly SIMD is available and the module compiles synchronously
  *   (always in Node.js; in a browser's main thread call `await useBestKernels()` instead);
  * - otherwise the TypeScript reference, the specification every backend is tested against.
  * `kernels().name` says which runs, `kernelsInfo().reason` why.
  *
- * Threads (wasm-simd): large GEMMs run on `threads` threads — `setThreads(n)` or
+ * Threads (wasm-simd and native): large GEMMs run on `threads` threads — `setThreads(n)` or
  * useBestKernels({ threads }), else BPTT_THREADS, else every core; one where worker threads cannot
  * start (see threads/). `kernelsInfo().threads` says how many run. Results do not depend on it.
  *
@@ -28,14 +30,29 @@ export { createWasmKernels, createWasmKernelsSync, wasmSimdSupported, type WasmK
 export { setThreadSpawner, threadSpawner, type ThreadSpawner, type ThreadHandle } from "./threads/spawner.js";
 export type { KernelWorkerInit } from "./threads/protocol.js";
 
-export type BackendChoice = "auto" | "reference" | "wasm";
+export type BackendChoice = "auto" | "reference" | "wasm" | "native";
 
 let active: Kernels | null = null;
 let reason = "";
 /** One wasm backend per process: its memory holds every array it allocated. */
 let wasm: WasmKernels | null = null;
-/** Threads set by setThreads before the wasm backend exists. */
+/** Threads set by setThreads before a backend exists. */
 let threads: number | undefined;
+/** A backend whose thread count can change after it was created (wasm-simd, native). */
+type Threaded = Kernels & { setThreads?(n: number): void };
+/** The native backend's loader (registered from the Node edge), its backend once loaded, or why it failed. */
+let nativeLoader: ((threads: number | undefined) => Kernels) | null = null;
+let native: Threaded | null = null;
+let nativeFailure = "";
+
+/**
+ * Makes the native backend available to the selection (src/native/ calls it: the core cannot load a
+ * Node addon itself). `load(threads)` returns the backend on that many threads (undefined: its
+ * default) or throws saying why it cannot.
+ */
+export function registerNativeBackend(load: (threads: number | undefined) => Kernels): void {
+  nativeLoader = load;
+}
 
 /** The backend in use (chosen automatically on the first call). */
 export function kernels(): Kernels {
@@ -58,6 +75,7 @@ export function kernelsInfo(): { name: string; reason: string; threads: number }
 export function setThreads(n: number): void {
   threads = requireThreads("setThreads", n);
   wasm?.setThreads(n);
+  native?.setThreads?.(n);
 }
 
 /**
@@ -70,6 +88,8 @@ export async function useBestKernels(options: { threads?: number } = {}): Promis
   const choice = requestedBackend();
   if (choice === "reference") return choose(referenceKernels, "BPTT_BACKEND=reference");
   const requested = threads ?? threadsFromEnvironment() ?? undefined; // a bad BPTT_THREADS throws, as a bad BPTT_BACKEND does
+  const chosen = tryNative(choice, requested);
+  if (chosen !== null) return chosen;
   try {
     wasm ??= await createWasmKernels({ threads: requested });
     return choose(wasm, describe(wasm, choice));
@@ -85,14 +105,40 @@ export function requestedBackend(): BackendChoice {
   const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
   const value = (env?.["BPTT_BACKEND"] ?? "auto").trim().toLowerCase();
   if (value === "" || value === "auto") return "auto";
-  if (value === "reference" || value === "wasm") return value;
-  throw new Error(`BPTT_BACKEND must be "auto", "reference" or "wasm", got "${value}"`);
+  if (value === "reference" || value === "wasm" || value === "native") return value;
+  throw new Error(`BPTT_BACKEND must be "auto", "reference", "wasm" or "native", got "${value}"`);
+}
+
+/** Why the native backend is not in use ("" when it is, or when it was never tried). */
+export function nativeUnavailableReason(): string {
+  return nativeFailure;
+}
+
+/** The native backend when asked for ("native") or preferred ("auto") and it loads; null to go on to wasm. */
+function tryNative(choice: BackendChoice, requested: number | undefined): Kernels | null {
+  if (choice !== "native" && choice !== "auto") return null;
+  if (nativeLoader === null) {
+    if (choice === "native") throw new Error("BPTT_BACKEND=native, but the native backend is only available in Node.js through bptt/node or the CLI");
+    return null;
+  }
+  try {
+    native ??= nativeLoader(requested);
+  } catch (error) {
+    if (error instanceof RangeError) throw error; // a bad setting (BPTT_THREADS=…) is an error, not a reason to fall back
+    nativeFailure = (error as Error).message;
+    if (choice === "native") throw new Error(`BPTT_BACKEND=native, but ${nativeFailure}`);
+    return null;
+  }
+  const detail = (native as { description?: string }).description ?? native.name;
+  return choose(native, choice === "native" ? `BPTT_BACKEND=native: ${detail}` : `native addon loaded: ${detail}`);
 }
 
 function selectSync(): Kernels {
   const choice = requestedBackend();
   if (choice === "reference") return choose(referenceKernels, "BPTT_BACKEND=reference");
   const requested = threads ?? threadsFromEnvironment() ?? undefined; // a bad BPTT_THREADS throws, as a bad BPTT_BACKEND does
+  const chosen = tryNative(choice, requested);
+  if (chosen !== null) return chosen;
   try {
     wasm ??= createWasmKernelsSync({ threads: requested });
     return choose(wasm, describe(wasm, choice));
@@ -110,5 +156,6 @@ function choose(backend: Kernels, why: string): Kernels {
 
 function describe(backend: Kernels, choice: BackendChoice): string {
   const detail = (backend as { description?: string }).description ?? backend.name;
-  return choice === "wasm" ? `BPTT_BACKEND=wasm: ${detail}` : `WebAssembly SIMD available: ${detail}`;
+  if (choice === "wasm") return `BPTT_BACKEND=wasm: ${detail}`;
+  return `${nativeFailure ? `${nativeFailure}; ` : ""}WebAssembly SIMD available: ${detail}`;
 }

@@ -11,8 +11,12 @@ import { Progress } from "../../src/cli/progress.js";
 import { DEFAULT_SETTINGS, type TrainSettings } from "../../src/cli/settings.js";
 import { prepareEvaluation } from "../../src/cli/tasks.js";
 import { runTraining } from "../../src/cli/train.js";
+import { useNativeBackend } from "../../src/native/index.js";
 import { Rng } from "../../src/tensor/rng.js";
 import { evaluate } from "../../src/train/evaluate.js";
+
+// The figures are compared bit for bit with the CLI's, so this process selects its backend as the CLI does.
+useNativeBackend();
 
 const bin = fileURLToPath(new URL("../../../bin/bptt.js", import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), "bptt-eval-"));

@@ -10,6 +10,7 @@
 import assert from "node:assert/strict";
 import { nodeThreadSpawner } from "../../src/io/worker-threads.js";
 import { type Kernels, createWasmKernelsSync, referenceKernels } from "../../src/kernels/index.js";
+import { type NativeKernels, createNativeKernels } from "../../src/native/index.js";
 import { Rng } from "../../src/tensor/rng.js";
 
 /** One wasm backend per test process (its memory holds the arrays it allocated), on one thread. */
@@ -23,8 +24,20 @@ const threaded = createWasmKernelsSync({ threads: 2, spawner: nodeThreadSpawner,
 if ((await threaded.threadsReady()) !== 2) throw new Error(`the 2-thread wasm backend did not start: ${threaded.threadsNote}`);
 export const threadedWasmKernels: Kernels = { ...threaded, name: "wasm-simd ×2" };
 
-/** The backends under test: the reference (float32 arrays), wasm-simd, and wasm-simd on 2 threads. */
-export const BACKENDS: readonly Kernels[] = [referenceKernels, wasmKernels, threadedWasmKernels];
+/**
+ * The native backend, or null where its addon is not built: CI builds it, so test/native/ fails when it
+ * is missing unless BPTT_EXPECT_NATIVE=0 says a machine has no compiler.
+ */
+export const nativeKernels: NativeKernels | null = (() => {
+  try {
+    return createNativeKernels();
+  } catch {
+    return null;
+  }
+})();
+
+/** The backends under test: the reference (float32 arrays), wasm-simd on 1 and 2 threads, and native (when built). */
+export const BACKENDS: readonly Kernels[] = [referenceKernels, wasmKernels, threadedWasmKernels, ...(nativeKernels ? [nativeKernels] : [])];
 
 /** float32 unit roundoff 2⁻²⁴. */
 export const U = 2 ** -24;

@@ -26,6 +26,7 @@ describe("small kernels conformance", () => {
         rng,
       );
       assertBitIdentical(results.get("wasm-simd")!.C!, results.get("reference")!.C!, `addRowVector M=${M} N=${N}`);
+      if (results.has("native")) assertBitIdentical(results.get("native")!.C!, results.get("reference")!.C!, `addRowVector M=${M} N=${N} native`);
     }
   });
 

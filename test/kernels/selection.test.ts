@@ -56,7 +56,7 @@ describe("backend selection", () => {
   it("an unknown BPTT_BACKEND is an error", () => {
     const r = select("fast");
     assert.notEqual(r.status, 0);
-    assert.match(r.err, /BPTT_BACKEND must be "auto", "reference" or "wasm", got "fast"/);
+    assert.match(r.err, /BPTT_BACKEND must be "auto", "reference", "wasm" or "native", got "fast"/);
   });
 
   it("setKernels before first use wins; useBestKernels() selects asynchronously", () => {
@@ -67,10 +67,16 @@ describe("backend selection", () => {
   });
 
   it("threads: one from the core alone, BPTT_THREADS or setThreads with bptt/node, and a bad BPTT_THREADS is an error", () => {
+    // wasm-simd: worker threads need bptt/node's spawner
     const info = "await m.kernels().threadsReady(); console.log(JSON.stringify(m.kernelsInfo().threads))";
-    assert.equal(answer(select(undefined, [], info, { BPTT_THREADS: "2" })), 1, "no spawner without bptt/node");
-    assert.equal(answer(select(undefined, [], info, { BPTT_THREADS: "2" }, NODE)), 2);
-    assert.equal(answer(select(undefined, [], `m.setThreads(2); ${info}`, { BPTT_THREADS: "1" }, NODE)), 2);
+    assert.equal(answer(select("wasm", [], info, { BPTT_THREADS: "2" })), 1, "no spawner without bptt/node");
+    assert.equal(answer(select("wasm", [], info, { BPTT_THREADS: "2" }, NODE)), 2);
+    assert.equal(answer(select("wasm", [], `m.setThreads(2); ${info}`, { BPTT_THREADS: "1" }, NODE)), 2);
+    // native: its own pool, the same settings (before or after the backend exists)
+    const nativeInfo = "console.log(JSON.stringify([m.kernelsInfo().name, m.kernelsInfo().threads]))";
+    assert.deepEqual(answer(select("native", [], nativeInfo, { BPTT_THREADS: "2" }, NODE)), ["native", 2]);
+    assert.deepEqual(answer(select("native", [], `m.setThreads(1); ${nativeInfo}`, { BPTT_THREADS: "2" }, NODE)), ["native", 1]);
+    assert.deepEqual(answer(select("native", [], `m.kernels(); m.setThreads(2); ${nativeInfo}`, { BPTT_THREADS: "1" }, NODE)), ["native", 2]);
     const bad = select(undefined, [], info, { BPTT_THREADS: "lots" }, NODE);
     assert.notEqual(bad.status, 0);
     assert.match(bad.err, /BPTT_THREADS must be a positive integer or "auto", got "lots"/);

@@ -1,5 +1,5 @@
 /**
- * The core must run unchanged in a browser: nothing outside src/cli and src/io may import a Node.js
+ * The core must run unchanged in a browser: nothing outside src/cli, src/io and src/native (the addon loader) may import a Node.js
  * module or touch Node-only globals.
  */
 import assert from "node:assert/strict";
@@ -9,7 +9,7 @@ import { it } from "node:test";
 import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("../../../", import.meta.url));
-const NODE_ONLY = ["src/cli/", "src/io/", "src/node.ts"];
+const NODE_ONLY = ["src/cli/", "src/io/", "src/native/", "src/node.ts"];
 const BUILTINS = /\b(from|import)\s*\(?\s*["'](node:[^"']+|(fs|path|os|url|util|worker_threads|child_process|crypto|stream|zlib|process)(\/[^"']*)?)["']/;
 const GLOBALS = /\b(process\.|Buffer\.|require\(|__dirname|__filename)/;
 

@@ -1,0 +1,255 @@
+/*
+ * The fused per-step kernels of the three cells, forward above backward for each, written once on
+ * 16-lane vectors (vec16.h) and compiled per instruction set: the including file defines STEP(name)
+ * (e.g. name##_avx512) after selecting its target. kernels.ts states the maths; reference.ts is the
+ * specification; the arithmetic is operation for operation that of wasm/steps.ts.
+ *
+ * Pointers address each block's first element; mask is NULL for "every row valid". A row's tail
+ * (H not a multiple of 16) goes through the same arithmetic with partial loads and stores.
+ * Legend: B = batch rows, H = hidden size; gate blocks are H wide within a row of 4H (LSTM i, f, g, o)
+ * or 3H (GRU r, z, n).
+ */
+#include <stddef.h>
+#include <string.h>
+
+#include "vec16.h"
+
+#define ROW_VALID(mask, b) ((mask) == NULL || (mask)[b] != 0.0f)
+#define LANES(H, j) ((H) - (j) < 16 ? (int)((H) - (j)) : 16)
+
+/* h = act(pre) on valid rows, hPrev on masked rows; out = mask·h. All (B, H). */
+void STEP(rnn_forward)(long B, long H, int relu, const float* pre, const float* hPrev, const float* mask, float* h, float* out) {
+  for (long b = 0; b < B; b++) {
+    const int valid = ROW_VALID(mask, b);
+    const long row = b * H;
+    for (long j = 0; j < H; j += 16) {
+      const int n = LANES(H, j);
+      const long k = row + j;
+      if (valid) {
+        const v16 p = load16(pre + k, n);
+        const v16 v = relu ? select16(splat(0.0f) < p, p, splat(0.0f)) : tanh16(p);
+        store16(h + k, v, n);
+        store16(out + k, v, n);
+      } else {
+        memmove(h + k, hPrev + k, (size_t)n * sizeof(float));
+        memset(out + k, 0, (size_t)n * sizeof(float));
+      }
+    }
+  }
+}
+
+/* g = dh + dOut; dPre = mask·g·act′(h); dh = (1 − mask)·g. All (B, H). */
+void STEP(rnn_backward)(long B, long H, int relu, const float* h, const float* dOut, const float* mask, float* dh, float* dPre) {
+  for (long b = 0; b < B; b++) {
+    const int valid = ROW_VALID(mask, b);
+    const long row = b * H;
+    for (long j = 0; j < H; j += 16) {
+      const int n = LANES(H, j);
+      const long k = row + j;
+      if (valid) {
+        const v16 g = load16(dh + k, n) + load16(dOut + k, n);
+        const v16 y = load16(h + k, n);
+        store16(dPre + k, relu ? select16(splat(0.0f) < y, g, splat(0.0f)) : g * one_minus_square(y), n);
+        memset(dh + k, 0, (size_t)n * sizeof(float));
+      } else {
+        memset(dPre + k, 0, (size_t)n * sizeof(float));
+      }
+    }
+  }
+}
+
+/*
+ * gates (B, 4H): pre-activations in, activations (σ, σ, tanh, σ) out. c = f⊙cPrev + i⊙g and
+ * h = o⊙tanh(c) on valid rows; masked rows carry cPrev, hPrev; out = mask·h. cPrev … out: (B, H).
+ */
+void STEP(lstm_forward)(long B, long H, float* gates, const float* cPrev, const float* hPrev, const float* mask, float* c, float* h, float* out) {
+  for (long b = 0; b < B; b++) {
+    const int valid = ROW_VALID(mask, b);
+    const long row = b * H;
+    float* gi = gates + b * 4 * H;
+    float* gf = gi + H;
+    float* gg = gf + H;
+    float* go = gg + H;
+    for (long j = 0; j < H; j += 16) {
+      const int n = LANES(H, j);
+      const long k = row + j;
+      const v16 i = sigmoid16(load16(gi + j, n));
+      const v16 f = sigmoid16(load16(gf + j, n));
+      const v16 g = tanh16(load16(gg + j, n));
+      const v16 o = sigmoid16(load16(go + j, n));
+      store16(gi + j, i, n);
+      store16(gf + j, f, n);
+      store16(gg + j, g, n);
+      store16(go + j, o, n);
+      if (valid) {
+        const v16 cNew = f * load16(cPrev + k, n) + i * g;
+        const v16 hNew = o * tanh16(cNew);
+        store16(c + k, cNew, n);
+        store16(h + k, hNew, n);
+        store16(out + k, hNew, n);
+      } else {
+        memmove(c + k, cPrev + k, (size_t)n * sizeof(float));
+        memmove(h + k, hPrev + k, (size_t)n * sizeof(float));
+        memset(out + k, 0, (size_t)n * sizeof(float));
+      }
+    }
+  }
+}
+
+/*
+ * With δh = dh + dOut and δc = dc + δh⊙o⊙(1 − tanh²c) on valid rows:
+ *   dGates = (δc⊙g⊙i(1−i), δc⊙cPrev⊙f(1−f), δc⊙i⊙(1−g²), δh⊙tanh(c)⊙o(1−o)),  dc = δc⊙f,  dh = 0.
+ * Masked rows keep dh, dc and get dGates = 0. gates, dGates: (B, 4H); the rest (B, H).
+ */
+void STEP(lstm_backward)(long B, long H, const float* gates, const float* cPrev, const float* c, const float* dOut, const float* mask,
+                         float* dh, float* dc, float* dGates) {
+  for (long b = 0; b < B; b++) {
+    const float* gi = gates + b * 4 * H;
+    const float* gf = gi + H;
+    const float* gg = gf + H;
+    const float* go = gg + H;
+    float* di = dGates + b * 4 * H;
+    float* df = di + H;
+    float* dg = df + H;
+    float* dO = dg + H;
+    if (!ROW_VALID(mask, b)) {
+      memset(di, 0, (size_t)(4 * H) * sizeof(float));
+      continue;
+    }
+    const long row = b * H;
+    for (long j = 0; j < H; j += 16) {
+      const int n = LANES(H, j);
+      const long k = row + j;
+      const v16 i = load16(gi + j, n);
+      const v16 f = load16(gf + j, n);
+      const v16 g = load16(gg + j, n);
+      const v16 o = load16(go + j, n);
+      const v16 tc = tanh16(load16(c + k, n));
+      const v16 deltaH = load16(dh + k, n) + load16(dOut + k, n);
+      const v16 deltaC = load16(dc + k, n) + (deltaH * o) * one_minus_square(tc);
+      store16(di + j, ((deltaC * g) * i) * (1.0f - i), n);
+      store16(df + j, ((deltaC * load16(cPrev + k, n)) * f) * (1.0f - f), n);
+      store16(dg + j, (deltaC * i) * one_minus_square(g), n);
+      store16(dO + j, ((deltaH * tc) * o) * (1.0f - o), n);
+      store16(dc + k, deltaC * f, n);
+      memset(dh + k, 0, (size_t)n * sizeof(float));
+    }
+  }
+}
+
+/*
+ * xGates (B, 3H): W_ih·x + b_ih in, activations (r, z, n) out; hGates (B, 3H) = W_hh·hPrev + b_hh.
+ *   r = σ(x_r + h_r), z = σ(x_z + h_z), n = tanh(x_n + r⊙h_n), h = (1 − z)⊙n + z⊙hPrev on valid rows,
+ * hPrev on masked rows; out = mask·h.
+ */
+void STEP(gru_forward)(long B, long H, float* xGates, const float* hGates, const float* hPrev, const float* mask, float* h, float* out) {
+  for (long b = 0; b < B; b++) {
+    const int valid = ROW_VALID(mask, b);
+    const long row = b * H;
+    float* xr = xGates + b * 3 * H;
+    float* xz = xr + H;
+    float* xn = xz + H;
+    const float* hr = hGates + b * 3 * H;
+    const float* hz = hr + H;
+    const float* hn = hz + H;
+    for (long j = 0; j < H; j += 16) {
+      const int n = LANES(H, j);
+      const long k = row + j;
+      const v16 r = sigmoid16(load16(xr + j, n) + load16(hr + j, n));
+      const v16 z = sigmoid16(load16(xz + j, n) + load16(hz + j, n));
+      const v16 nn = tanh16(load16(xn + j, n) + r * load16(hn + j, n));
+      store16(xr + j, r, n);
+      store16(xz + j, z, n);
+      store16(xn + j, nn, n);
+      const v16 hp = load16(hPrev + k, n);
+      if (valid) {
+        const v16 hNew = (1.0f - z) * nn + z * hp;
+        store16(h + k, hNew, n);
+        store16(out + k, hNew, n);
+      } else {
+        store16(h + k, hp, n);
+        memset(out + k, 0, (size_t)n * sizeof(float));
+      }
+    }
+  }
+}
+
+/*
+ * gates (B, 3H): the (r, z, n) activations; hGates: W_hh·hPrev + b_hh. With δh = dh + dOut on valid rows:
+ *   dn = δh(1−z)(1−n²), dz = δh(hPrev−n)z(1−z), dr = dn·h_n·r(1−r);
+ *   dXGates = (dr, dz, dn), dHGates = (dr, dz, dn⊙r), dh = δh⊙z. Masked rows keep dh and get zeros.
+ */
+void STEP(gru_backward)(long B, long H, const float* gates, const float* hGates, const float* hPrev, const float* dOut, const float* mask,
+                        float* dh, float* dXGates, float* dHGates) {
+  for (long b = 0; b < B; b++) {
+    const long g0 = b * 3 * H;
+    if (!ROW_VALID(mask, b)) {
+      memset(dXGates + g0, 0, (size_t)(3 * H) * sizeof(float));
+      memset(dHGates + g0, 0, (size_t)(3 * H) * sizeof(float));
+      continue;
+    }
+    const long row = b * H;
+    for (long j = 0; j < H; j += 16) {
+      const int n = LANES(H, j);
+      const long k = row + j;
+      const long gr = g0 + j, gz = gr + H, gn = gz + H;
+      const v16 r = load16(gates + gr, n);
+      const v16 z = load16(gates + gz, n);
+      const v16 nn = load16(gates + gn, n);
+      const v16 hn = load16(hGates + gn, n);
+      const v16 hp = load16(hPrev + k, n);
+      const v16 deltaH = load16(dh + k, n) + load16(dOut + k, n);
+      const v16 dn = (deltaH * (1.0f - z)) * one_minus_square(nn);
+      const v16 dz = ((deltaH * (hp - nn)) * z) * (1.0f - z);
+      const v16 dr = ((dn * hn) * r) * (1.0f - r);
+      store16(dXGates + gr, dr, n);
+      store16(dXGates + gz, dz, n);
+      store16(dXGates + gn, dn, n);
+      store16(dHGates + gr, dr, n);
+      store16(dHGates + gz, dz, n);
+      store16(dHGates + gn, dn * r, n);
+      store16(dh + k, deltaH * z, n);
+    }
+  }
+}
+
+/* out[i] = f(x[i]) for f = 0 exp, 1 σ, 2 tanh: for the accuracy tests. */
+void STEP(activate)(int kind, long n, const float* x, float* out) {
+  for (long i = 0; i < n; i += 16) {
+    const int m = n - i < 16 ? (int)(n - i) : 16;
+    const v16 v = load16(x + i, m);
+    store16(out + i, kind == 0 ? exp16(v) : kind == 1 ? sigmoid16(v) : tanh16(v), m);
+  }
+}
+
+/*
+ * One row times a matrix, for B = 1 (sampling): c[j] = Σ_k a[k]·W(k, j) (+ c[j] when accumulate), where
+ * W(k, j) = w[j·ld + k] (transposed: rows of W are dot products along k) or w[k·ld + j]. a: (K) contiguous.
+ * Transposed, each c[j] sums 16 partial sums (k ≡ lane mod 16, in k order) and adds them pairwise in a
+ * fixed tree; else each c[j] sums in k order. Without contraction, so every instruction set gives the
+ * same bits.
+ */
+void STEP(gemv)(int transposed, long N, long K, const float* a, const float* w, long ld, int accumulate, float* c) {
+  if (transposed) {
+    for (long j = 0; j < N; j++) {
+      const float* row = w + j * ld;
+      v16 acc = splat(0.0f);
+      for (long k = 0; k < K; k += 16) {
+        const int n = LANES(K, k);
+        acc = acc + load16(a + k, n) * load16(row + k, n);
+      }
+      float lanes[16];
+      memcpy(lanes, &acc, sizeof lanes);
+      for (int width = 8; width >= 1; width /= 2)
+        for (int l = 0; l < width; l++) lanes[l] = lanes[l] + lanes[l + width];
+      c[j] = accumulate ? c[j] + lanes[0] : lanes[0];
+    }
+  } else {
+    for (long j = 0; j < N; j += 16) {
+      const int n = LANES(N, j);
+      v16 acc = splat(0.0f);
+      for (long k = 0; k < K; k++) acc = acc + splat(a[k]) * load16(w + k * ld + j, n);
+      store16(c + j, accumulate ? load16(c + j, n) + acc : acc, n);
+    }
+  }
+}

@@ -1,0 +1,263 @@
+/**
+ * The recurrent layers on a fast backend (wasm-simd, native), run by recurrent-on-wasm.test.ts and
+ * test/native/recurrent-on-native.test.ts:
+ * 1. PyTorch parity: every case of test/fixtures/recurrent.json (RNN tanh/relu, LSTM, GRU; single,
+ *    stacked bidirectional, packed, no bias) run on the backend and compared with the fixture at the
+ *    float32 tolerances of test/layers/pytorch-parity.test.ts (rtol 1e-4, atol 1e-5).
+ * 2. the backend against the reference, both float32, on stacks with H = 35 (not a multiple of 4),
+ *    2 layers, bidirectional, ragged masks: outputs, final states, every parameter gradient, dx, dh0
+ *    and dc0 agree to rtol 1e-5 plus atol 1e-5 × the tensor's largest magnitude (values that cancel
+ *    to near 0 get the tensor's scale, not their own).
+ * 3. Finite differences of the the backend forward pass agree with its backward pass (float32 check).
+ * 4. The same run twice on the backend gives bit-identical results.
+ * 5. A layer created on one backend keeps working after a switch to the other (its arrays are then
+ *    outside the new backend's memory and are copied around each call).
+ */
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { describe, it } from "node:test";
+import type { CellKind } from "../../src/cells/cell.js";
+import { type Kernels, kernels, referenceKernels, setKernels } from "../../src/kernels/index.js";
+import { GRU, LSTM, RNN, type Recurrent } from "../../src/layers/recurrent.js";
+import { loadStateDict } from "../../src/tensor/parameter.js";
+import { Rng } from "../../src/tensor/rng.js";
+import { Tensor } from "../../src/tensor/tensor.js";
+import { assertClose } from "../helpers/check.js";
+import { checkGradient, dot } from "../helpers/gradcheck.js";
+import { assertBitIdentical } from "./conformance.js";
+
+function onBackend<T>(k: Kernels, body: () => T): T {
+  const previous = kernels();
+  setKernels(k);
+  try {
+    return body();
+  } finally {
+    setKernels(previous);
+  }
+}
+
+function build(mode: CellKind, options: { inputSize: number; hiddenSize: number; numLayers: number; bidirectional: boolean; bias: boolean }): Recurrent {
+  const o = { ...options, seed: 7 };
+  switch (mode) {
+    case "rnn_tanh": return new RNN({ ...o, nonlinearity: "tanh" });
+    case "rnn_relu": return new RNN({ ...o, nonlinearity: "relu" });
+    case "lstm": return new LSTM(o);
+    case "gru": return new GRU(o);
+  }
+}
+
+/** Everything a forward + backward pass produces, by name. */
+type Results = Map<string, Float32Array>;
+
+interface Problem {
+  mode: CellKind;
+  options: { inputSize: number; hiddenSize: number; numLayers: number; bidirectional: boolean; bias: boolean };
+  T: number;
+  B: number;
+  weights: Map<string, Tensor>;
+  x: number[];
+  h0: number[];
+  c0: number[] | null;
+  mask: number[] | null;
+  dOut: number[];
+  dhN: number[];
+  dcN: number[] | null;
+}
+
+/**
+ * Builds the layer on backend `k` (or on `created`), loads the weights, runs forward and backward on
+ * `k`; copies the results out.
+ */
+function runOn(k: Kernels, p: Problem, created: Kernels = k): Results {
+  const layer = onBackend(created, () => build(p.mode, p.options));
+  return onBackend(k, () => {
+    loadStateDict(layer, p.weights);
+    for (const param of layer.parameters()) param.zeroGrad();
+    const D = p.options.bidirectional ? 2 : 1;
+    const L = p.options.numLayers;
+    const H = p.options.hiddenSize;
+    const tensor = (values: number[] | null, shape: number[]): Tensor | null => {
+      if (values === null) return null;
+      const data = k.allocate(values.length);
+      data.set(values);
+      return new Tensor(data, shape);
+    };
+    const state = [L * D, p.B, H];
+    const { output, hN, cN, cache } = layer.forward(tensor(p.x, [p.T, p.B, p.options.inputSize])!, {
+      h0: tensor(p.h0, state), c0: tensor(p.c0, state), mask: tensor(p.mask, [p.T, p.B]),
+    });
+    const results: Results = new Map();
+    results.set("output", output.data.slice());
+    results.set("hN", hN.data.slice());
+    if (cN) results.set("cN", cN.data.slice());
+    const grads = layer.backward(cache, { dOutput: tensor(p.dOut, [p.T, p.B, D * H]), dhN: tensor(p.dhN, state), dcN: tensor(p.dcN, state) });
+    for (const param of layer.parameters()) results.set(`grad ${param.name}`, param.grad.slice());
+    results.set("dx", grads.dx.data.slice());
+    results.set("dh0", grads.dh0.data.slice());
+    if (grads.dc0) results.set("dc0", grads.dc0.data.slice());
+    return results;
+  });
+}
+
+function randomProblem(mode: CellKind, rng: Rng): Problem {
+  const options = { inputSize: 10, hiddenSize: 35, numLayers: 2, bidirectional: true, bias: true };
+  const T = 9;
+  const B = 6;
+  const H = options.hiddenSize;
+  const weights = new Map<string, Tensor>();
+  onBackend(referenceKernels, () => {
+    for (const param of build(mode, options).parameters()) {
+      weights.set(param.name, new Tensor(Float32Array.from(param.value, () => rng.uniform(-0.4, 0.4)), param.shape));
+    }
+  });
+  const uniform = (n: number): number[] => Array.from({ length: n }, () => Math.fround(rng.uniform(-1, 1)));
+  const lengths = [T, 1, 4, T - 1, 6, 2];
+  const mask = Array.from({ length: T * B }, (_, i) => (Math.floor(i / B) < lengths[i % B]! ? 1 : 0));
+  const state = 2 * 2 * B * H;
+  const lstm = mode === "lstm";
+  return {
+    mode, options, T, B, weights, mask,
+    x: uniform(T * B * options.inputSize), h0: uniform(state), c0: lstm ? uniform(state) : null,
+    dOut: uniform(T * B * 2 * H), dhN: uniform(state), dcN: lstm ? uniform(state) : null,
+  };
+}
+
+interface FixtureTensor {
+  shape: number[];
+  data: number[];
+}
+interface FixtureCase {
+  name: string;
+  options: { mode: CellKind; inputSize: number; hiddenSize: number; numLayers: number; bidirectional: boolean; bias: boolean; T: number; B: number };
+  stateDict: Record<string, FixtureTensor>;
+  x: FixtureTensor;
+  h0: FixtureTensor;
+  c0: FixtureTensor | null;
+  mask: FixtureTensor | null;
+  gOut: FixtureTensor;
+  gH: FixtureTensor;
+  gC: FixtureTensor | null;
+  output: FixtureTensor;
+  hN: FixtureTensor;
+  cN: FixtureTensor | null;
+  grads: Record<string, FixtureTensor>;
+  dx: FixtureTensor;
+  dh0: FixtureTensor;
+  dc0: FixtureTensor | null;
+}
+
+// From dist/test/kernels/ (where this file runs, compiled) back to the repository's test/fixtures/.
+const fixture = JSON.parse(readFileSync(new URL("../../../test/fixtures/recurrent.json", import.meta.url), "utf8")) as { cases: FixtureCase[] };
+
+function fixtureProblem(c: FixtureCase): Problem {
+  const weights = new Map<string, Tensor>();
+  for (const [name, t] of Object.entries(c.stateDict)) weights.set(name, new Tensor(Float32Array.from(t.data), t.shape));
+  const o = c.options;
+  return {
+    mode: o.mode, T: o.T, B: o.B, weights,
+    options: { inputSize: o.inputSize, hiddenSize: o.hiddenSize, numLayers: o.numLayers, bidirectional: o.bidirectional, bias: o.bias },
+    x: c.x.data, h0: c.h0.data, c0: c.c0?.data ?? null, mask: c.mask?.data ?? null,
+    dOut: c.gOut.data, dhN: c.gH.data, dcN: c.gC?.data ?? null,
+  };
+}
+
+/** |a − b| ≤ rtol·|b| + atol·max|b| elementwise; returns the worst ratio to the allowance. */
+function assertScaledClose(a: Float32Array, b: Float32Array, what: string, rtol: number, atol: number): number {
+  let scale = 0;
+  for (const v of b) scale = Math.max(scale, Math.abs(v));
+  let worst = 0;
+  for (let i = 0; i < a.length; i++) {
+    const ratio = Math.abs(a[i]! - b[i]!) / (rtol * Math.abs(b[i]!) + atol * scale + 1e-30);
+    if (!(ratio <= 1)) assert.fail(`${what}: element ${i} is ${a[i]}, reference ${b[i]} (scale ${scale})`);
+    worst = Math.max(worst, ratio);
+  }
+  return worst;
+}
+
+const MODES: CellKind[] = ["rnn_tanh", "rnn_relu", "lstm", "gru"];
+
+/**
+ * Float32 central differences: the loss's own rounding noise (~1e-7 relative, divided by 2·eps)
+ * dominates at eps 1e-3, and the fast backends' activations round a little more than the reference's, so
+ * eps 1e-2 (truncation error O(eps²) ≈ 1e-4 relative) with rtol 1e-2, atol 1e-4 — except for the
+ * ReLU RNN, whose kinks a step of 1e-2 crosses: 1e-3 there.
+ */
+const fd = (mode: CellKind) => ({ eps: mode === "rnn_relu" ? 1e-3 : 1e-2, rtol: 1e-2, atol: 1e-4, samples: 16 });
+
+export function recurrentSuite(backend: Kernels): void {
+describe(`recurrent layers on ${backend.name}`, () => {
+  describe("PyTorch parity (fixture, float32 tolerances)", () => {
+    for (const c of fixture.cases) {
+      it(c.name, () => {
+        const got = runOn(backend, fixtureProblem(c));
+        const expected: [string, FixtureTensor | null][] = [
+          ["output", c.output], ["hN", c.hN], ["cN", c.cN], ["dx", c.dx], ["dh0", c.dh0], ["dc0", c.dc0],
+          ...Object.entries(c.grads).map(([name, t]): [string, FixtureTensor] => [`grad ${name}`, t]),
+        ];
+        for (const [name, t] of expected) {
+          if (t === null) continue;
+          assertClose(got.get(name)!, t.data, `${c.name} ${name}`, 1e-4, 1e-5);
+        }
+      });
+    }
+  });
+
+  for (const mode of MODES) {
+    it(`${mode}: ${backend.name} equals the reference (2 layers, bidirectional, H = 35, ragged mask)`, (t) => {
+      const problem = randomProblem(mode, new Rng(51));
+      const fast = runOn(backend, problem);
+      const ref = runOn(referenceKernels, problem);
+      assert.deepEqual([...fast.keys()], [...ref.keys()]);
+      let worst = 0;
+      for (const [name, values] of ref) worst = Math.max(worst, assertScaledClose(fast.get(name)!, values, `${mode} ${name}`, 1e-5, 1e-5));
+      t.diagnostic(`worst |backend − reference| / (1e-5·|ref| + 1e-5·max|ref|): ${worst.toFixed(3)}`);
+    });
+  }
+
+  for (const mode of MODES) {
+    it(`${mode}: finite differences of the ${backend.name} forward agree with its backward`, () => {
+      onBackend(backend, () => {
+        const rng = new Rng(52);
+        const options = { inputSize: 3, hiddenSize: 5, numLayers: 2, bidirectional: true, bias: true };
+        const layer = build(mode, options);
+        const T = 4;
+        const B = 2;
+        const x = new Tensor(backend.allocate(T * B * 3).map(() => rng.uniform(-1, 1)), [T, B, 3]);
+        const g = new Float32Array(T * B * 10).map(() => rng.uniform(-1, 1));
+        const loss = (): number => dot(layer.forward(x).output.data, g);
+        const { cache } = layer.forward(x);
+        for (const param of layer.parameters()) param.zeroGrad();
+        const dOutput = new Tensor(backend.allocate(g.length), [T, B, 10]);
+        dOutput.data.set(g);
+        const { dx } = layer.backward(cache, { dOutput });
+        const dxCopy = dx.data.slice();
+        for (const param of layer.parameters()) {
+          checkGradient({ f: loss, param: param.value, analytic: param.grad.slice(), name: `${mode} ${param.name}`, ...fd(mode) });
+        }
+        checkGradient({ f: loss, param: x.data, analytic: dxCopy, name: `${mode} x`, ...fd(mode) });
+      });
+    });
+  }
+
+  it("a layer created on one backend runs on the other after a switch", () => {
+    for (const mode of MODES) {
+      const problem = randomProblem(mode, new Rng(54));
+      const fast = runOn(backend, problem);
+      const ref = runOn(referenceKernels, problem);
+      const fastOnReferenceArrays = runOn(backend, problem, referenceKernels);
+      const referenceOnFastArrays = runOn(referenceKernels, problem, backend);
+      for (const [name, values] of fast) assertBitIdentical(fastOnReferenceArrays.get(name)!, values, `${mode} ${name} (${backend.name} on reference arrays)`);
+      for (const [name, values] of ref) assertBitIdentical(referenceOnFastArrays.get(name)!, values, `${mode} ${name} (reference on ${backend.name} arrays)`);
+    }
+  });
+
+  it("bit-identical from run to run", () => {
+    for (const mode of MODES) {
+      const problem = randomProblem(mode, new Rng(53));
+      const first = runOn(backend, problem);
+      const again = runOn(backend, problem);
+      for (const [name, values] of first) assertBitIdentical(again.get(name)!, values, `${mode} ${name}`);
+    }
+  });
+});
+}
