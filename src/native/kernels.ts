@@ -72,6 +72,7 @@ export function createNativeKernels(options: NativeKernelOptions = {}): NativeKe
     info: () => addon.info(),
     addon,
     allocate: (length) => new Float32Array(length),
+    allocateIndices: (length) => new Int32Array(length),
     // The addon's functions take the Kernels arguments in the same order: no wrapper in between.
     gemm: addon.gemm,
     addRowVector: addon.addRowVector,
@@ -83,6 +84,8 @@ export function createNativeKernels(options: NativeKernelOptions = {}): NativeKe
     lstmStepBackward: addon.lstmStepBackward,
     gruStepForward: addon.gruStepForward,
     gruStepBackward: addon.gruStepBackward,
+    softmaxCrossEntropy: addon.softmaxCrossEntropy,
+    adamStep: addon.adamStep,
   };
 }
 
