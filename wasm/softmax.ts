@@ -5,7 +5,7 @@
  *   1. m = max z (4 lanes; a NaN is skipped here and propagates through the sum instead), and the
  *      first index reaching it (the prediction, for the accuracy);
  *   2. e_j = exp(z_j − m) (exp4, ≤ 1 ulp), s = Σ e_j in float64; e_j is parked in dLogits;
- *   3. dLogits_j = e_j · (scale·w / s), minus scale·w at the target.
+ *   3. dLogits_j = e_j · (scale·w / s) in float64, rounded once, minus scale·w at the target.
  * loss += w·(m + log s − z_t) in float64. A row whose maximum is ±∞ takes the reference's float64
  * path (logsumexp = m). Pointers are byte addresses of the first element; weights = 0: no weights,
  * dLogits = 0: loss only.
@@ -66,12 +66,17 @@ export function softmaxCrossEntropy(
       loss += w * (<f64>m + Math.log(s) - zt);
       if (dLogits == 0) continue;
       // 3. dLogits = e · scale·w / s, minus scale·w at the target
+      // In float64, rounded once to float32 (as the reference): e·(scale·w/s).
       const ws = w * scale;
-      const factor = f32x4.splat(<f32>(ws / s));
+      const factor = f64x2.splat(ws / s);
       for (let j = 0; j < C; j += 4) {
         const n = min(4, C - j);
         const off = <usize>j << 2;
-        storeTail(d + off, f32x4.mul(loadTail(d + off, n), factor), n);
+        const e = loadTail(d + off, n);
+        const lo = f64x2.mul(f64x2.promote_low_f32x4(e), factor);
+        const hi = f64x2.mul(f64x2.promote_low_f32x4(v128.shuffle<f32>(e, e, 2, 3, 2, 3)), factor);
+        const both = v128.shuffle<f32>(f32x4.demote_f64x2_zero(lo), f32x4.demote_f64x2_zero(hi), 0, 1, 4, 5);
+        storeTail(d + off, both, n);
       }
       const dt = d + (<usize>t << 2);
       store<f32>(dt, <f32>(<f64>load<f32>(dt) - ws));

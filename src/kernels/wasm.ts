@@ -14,7 +14,9 @@
  *
  * Numerics against the reference (float64 arithmetic, one rounding): GEMM sums in float32 in a
  * different order (error within the usual bound (K + 2)·u·Σ|a||b|, u = 2⁻²⁴); σ and tanh are
- * accurate to 2.5 ulp (wasm/activations.ts); the step kernels' other arithmetic is float32. The
+ * accurate to 2.5 ulp (wasm/activations.ts); the step kernels' other arithmetic is float32; softmax
+ * cross-entropy uses exp4 with float64 sums (wasm/softmax.ts) and Adam is float64 per element, bit-identical
+ * to the reference (wasm/adam.ts); class targets must come from `allocateIndices`. The
  * conformance tests (test/kernels/) hold both backends to the same tolerances. Results are
  * bit-identical from run to run, and the same whether or not the arrays had to be copied.
  *
