@@ -7,6 +7,8 @@ export { gemm, GEMM_WORKSPACE_BYTES } from "./gemm";
 export { addRowVector, sumRowsInto, sumSquares } from "./elementwise";
 export { rnnStepForward, rnnStepBackward, lstmStepForward, lstmStepBackward, gruStepForward, gruStepBackward } from "./steps";
 export { activate } from "./activations";
+export { softmaxCrossEntropy, softmaxHits } from "./softmax";
+export { adamStep } from "./adam";
 
 /** The first byte after the module's static data: allocations start above it. */
 export function heapBase(): usize {

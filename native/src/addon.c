@@ -285,6 +285,91 @@ static napi_value js_gru_backward(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+/* Any finite or infinite number argument (a hyperparameter, a scale). */
+static double number(call* c, size_t i, const char* name) {
+  double d = 0;
+  if (c->failed) return 0;
+  if (napi_get_value_double(c->env, c->argv[i], &d) != napi_ok) fail(c, 0, name, "must be a number");
+  return d;
+}
+
+/*
+ * The Int32Array of class targets at argument i, from element `offset`, N of them, each checked to be a
+ * class in [0, C) or ignoreIndex (a kernel indexes its row with it).
+ */
+static const int32_t* class_targets(call* c, size_t i, long offset, long N, long C, double ignoreIndex) {
+  if (c->failed) return NULL;
+  bool is_typed = false;
+  napi_is_typedarray(c->env, c->argv[i], &is_typed);
+  napi_typedarray_type type;
+  size_t length = 0;
+  void* data = NULL;
+  if (!is_typed || napi_get_typedarray_info(c->env, c->argv[i], &type, &length, &data, NULL, NULL) != napi_ok || type != napi_int32_array) {
+    fail(c, 0, "targets", "must be an Int32Array");
+    return NULL;
+  }
+  if (N > 0 && (offset > (long)length || N > (long)length - offset)) {
+    char detail[160];
+    snprintf(detail, sizeof detail, "needs elements %ld … %ld, but has length %zu", offset, offset + N - 1, length);
+    fail(c, 1, "targets", detail);
+    return NULL;
+  }
+  const int32_t* t = (const int32_t*)data + offset;
+  for (long r = 0; r < N; r++) {
+    if ((t[r] < 0 || t[r] >= C) && (double)t[r] != ignoreIndex) {
+      char detail[160];
+      snprintf(detail, sizeof detail, "[%ld] = %d is out of range: expected a class in [0, %ld) or ignoreIndex (%g)", r, t[r], C, ignoreIndex);
+      fail(c, 1, "targets", detail);
+      return NULL;
+    }
+  }
+  return t;
+}
+
+/* softmaxCrossEntropy(N, C, logits, o, targets, o, weights | null, o, ignoreIndex, scale, dLogits | null, o) → { loss, hits } */
+static napi_value js_softmax_cross_entropy(napi_env env, napi_callback_info info) {
+  call c;
+  if (!begin(&c, env, info, "softmaxCrossEntropy", 12)) return NULL;
+  const long N = integer(&c, 0, "N"), C = integer(&c, 1, "C");
+  const double ignoreIndex = number(&c, 8, "ignoreIndex");
+  const double scale = number(&c, 9, "scale");
+  const float* logits = array(&c, 2, "logits", integer(&c, 3, "logitsOffset"), N * C, 0);
+  const int32_t* targets = class_targets(&c, 4, integer(&c, 5, "targetsOffset"), N, C, ignoreIndex);
+  const float* weights = array(&c, 6, "weights", integer(&c, 7, "weightsOffset"), N, 1);
+  float* dLogits = array(&c, 10, "dLogits", integer(&c, 11, "dLogitsOffset"), N * C, 1);
+  if (c.failed) return NULL;
+  long hits = 0;
+  double loss = 0;
+  /* An ignoreIndex no int32 target can equal: no row is ignored. */
+  const long ignored = ignoreIndex == floor(ignoreIndex) && fabs(ignoreIndex) < 2147483648.0 ? (long)ignoreIndex : 1L << 40;
+  if (N > 0) loss = active_paths()->steps->softmax_xent(N, C, logits, targets, weights, ignored, scale, dLogits, &hits);
+  napi_value result, value;
+  napi_create_object(env, &result);
+  napi_create_double(env, loss, &value);
+  napi_set_named_property(env, result, "loss", value);
+  napi_create_double(env, (double)hits, &value);
+  napi_set_named_property(env, result, "hits", value);
+  return result;
+}
+
+/* adamStep(n, theta, o, grad, o, m, o, v, o, vMax | null, o, beta1, beta2, eps, stepSize, biasCorrection2Sqrt, l2, shrink) */
+static napi_value js_adam_step(napi_env env, napi_callback_info info) {
+  call c;
+  if (!begin(&c, env, info, "adamStep", 18)) return NULL;
+  const long n = integer(&c, 0, "n");
+  float* theta = array(&c, 1, "theta", integer(&c, 2, "thetaOffset"), n, 0);
+  const float* grad = array(&c, 3, "grad", integer(&c, 4, "gradOffset"), n, 0);
+  float* m = array(&c, 5, "m", integer(&c, 6, "mOffset"), n, 0);
+  float* v = array(&c, 7, "v", integer(&c, 8, "vOffset"), n, 0);
+  float* vMax = array(&c, 9, "vMax", integer(&c, 10, "vMaxOffset"), n, 1);
+  const double beta1 = number(&c, 11, "beta1"), beta2 = number(&c, 12, "beta2"), eps = number(&c, 13, "eps");
+  const double stepSize = number(&c, 14, "stepSize"), bc2 = number(&c, 15, "biasCorrection2Sqrt");
+  const double l2 = number(&c, 16, "l2"), shrink = number(&c, 17, "shrink");
+  if (c.failed) return NULL;
+  if (n > 0) active_paths()->steps->adam(n, theta, grad, m, v, vMax, beta1, beta2, eps, stepSize, bc2, l2, shrink);
+  return undefined(env);
+}
+
 /* activate(kind, n, x, out): out = exp | σ | tanh (kind 0 | 1 | 2) of x, for the accuracy tests. */
 static napi_value js_activate(napi_env env, napi_callback_info info) {
   call c;
@@ -366,6 +451,8 @@ NAPI_MODULE_INIT() {
       {"gruStepForward", NULL, js_gru_forward, NULL, NULL, NULL, napi_default, NULL},
       {"gruStepBackward", NULL, js_gru_backward, NULL, NULL, NULL, napi_default, NULL},
       {"activate", NULL, js_activate, NULL, NULL, NULL, napi_default, NULL},
+      {"softmaxCrossEntropy", NULL, js_softmax_cross_entropy, NULL, NULL, NULL, napi_default, NULL},
+      {"adamStep", NULL, js_adam_step, NULL, NULL, NULL, napi_default, NULL},
       {"info", NULL, js_info, NULL, NULL, NULL, napi_default, NULL},
       {"configure", NULL, js_configure, NULL, NULL, NULL, napi_default, NULL},
   };

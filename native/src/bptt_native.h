@@ -9,6 +9,7 @@
 #define BPTT_NATIVE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* ---- GEMM micro-kernels (gemm_avx512.c, gemm_avx2.c, gemm_generic.c) ---------------------------
  *
@@ -43,6 +44,11 @@ typedef struct {
   void (*activate)(int kind, long n, const float* x, float* out);
   /* B = 1 products (gemm.c): c = a·W or a·Wᵀ. */
   void (*gemv)(int transposed, long N, long K, const float* a, const float* w, long ld, int accumulate, float* c);
+  /* The fused loss and optimizer kernels (fused_impl.h). */
+  double (*softmax_xent)(long N, long C, const float* logits, const int32_t* targets, const float* weights, long ignoreIndex,
+                         double scale, float* dLogits, long* hits);
+  void (*adam)(long n, float* theta, const float* grad, float* m, float* v, float* vMax, double beta1, double beta2, double eps,
+               double stepSize, double biasCorrection2Sqrt, double l2, double shrink);
 } step_kernels;
 
 /* ---- dispatch (cpu.c) -------------------------------------------------------------------------- */

@@ -19,9 +19,13 @@
                                float*, float*);                                                                             \
   void step_activate_##isa(int, long, const float*, float*);                                                               \
   void step_gemv_##isa(int, long, long, const float*, const float*, long, int, float*);                                      \
+  double step_softmax_xent_##isa(long, long, const float*, const int32_t*, const float*, long, double, float*, long*);       \
+  void step_adam_##isa(long, float*, const float*, float*, float*, float*, double, double, double, double, double, double,   \
+                       double);                                                                                             \
   static const step_kernels steps_##isa = {step_rnn_forward_##isa,  step_rnn_backward_##isa, step_lstm_forward_##isa,      \
                                            step_lstm_backward_##isa, step_gru_forward_##isa, step_gru_backward_##isa,      \
-                                           step_activate_##isa,      step_gemv_##isa};
+                                           step_activate_##isa,      step_gemv_##isa,         step_softmax_xent_##isa,     \
+                                           step_adam_##isa};
 
 DECLARE_STEPS(generic)
 static const backend_paths generic_paths = {"generic", &micro_kernel_generic, &steps_generic};

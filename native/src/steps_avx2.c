@@ -3,4 +3,5 @@
 #pragma GCC target("avx2,fma")
 #define STEP(name) step_##name##_avx2
 #include "steps_impl.h"
+#include "fused_impl.h"
 #endif

@@ -3,4 +3,5 @@
 #pragma GCC target("avx512f,avx512dq,avx512bw,avx512vl,avx2,fma")
 #define STEP(name) step_##name##_avx512
 #include "steps_impl.h"
+#include "fused_impl.h"
 #endif

@@ -23,6 +23,9 @@ export interface Kernels {
   /** A zero-filled array this backend can compute on. */
   allocate(length: number): Float32Array;
 
+  /** A zero-filled integer array this backend can compute on (class targets). */
+  allocateIndices(length: number): Int32Array;
+
   /**
    * C[M,N] = op(A)[M,K] · op(B)[K,N]  (+ C when accumulate), op(X) = X or Xᵀ.
    * A is stored (M,K) with lda ≥ K, or (K,M) with lda ≥ M when transA; likewise B.
@@ -141,4 +144,51 @@ export interface Kernels {
     dXGates: Float32Array, dXGatesOffset: number,
     dHGates: Float32Array, dHGatesOffset: number,
   ): void;
+
+  /**
+   * Softmax cross-entropy of N rows of C logits against class targets, loss and gradient in one pass
+   * per row (z = logits row r, t = targets[r], w = weights[r] or 1 without weights):
+   *   rows with t = ignoreIndex or w = 0 are skipped (their dLogits row is 0);
+   *   ℓ_r = logsumexp(z) − z[t],  logsumexp(z) = m + log Σ_j exp(z_j − m),  m = max_j z
+   *   loss = Σ_r w·ℓ_r (float64),  hits = #{r : argmax z = t} (the first maximum wins ties)
+   *   dLogits[r, j] = scale·w·(softmax(z)[j] − [j = t])   (overwritten; dLogits null: loss only)
+   * logits, dLogits: (N, C) contiguous rows; targets, weights: (N). Every target must be a class in
+   * [0, C) or ignoreIndex (RangeError otherwise). A row whose maximum is ±∞ or NaN gives
+   * logsumexp = m, as the float64 formula does.
+   */
+  softmaxCrossEntropy(
+    N: number, C: number,
+    logits: Float32Array, logitsOffset: number,
+    targets: Int32Array, targetsOffset: number,
+    weights: Float32Array | null, weightsOffset: number,
+    ignoreIndex: number, scale: number,
+    dLogits: Float32Array | null, dLogitsOffset: number,
+  ): SoftmaxCrossEntropySums;
+
+  /**
+   * One Adam/AdamW update of n elements, in float64 per element (each array rounded to float32 once):
+   *   p = θ·shrink,  g = grad + l2·p,  m = β1·m + (1 − β1)·g,  v = β2·v + (1 − β2)·g·g
+   *   v̂ = max(vMax, v) (vMax = v̂ when vMax is given, else v̂ = v)
+   *   θ = p − stepSize·m / (√v̂ / biasCorrection2Sqrt + eps)
+   * The caller computes stepSize = lr / (1 − β1ᵗ), biasCorrection2Sqrt = √(1 − β2ᵗ), and chooses
+   * Adam (l2 = weightDecay, shrink = 1) or AdamW (l2 = 0, shrink = 1 − lr·weightDecay).
+   * The arithmetic is fixed operation by operation, so every backend gives the same bits.
+   */
+  adamStep(
+    n: number,
+    theta: Float32Array, thetaOffset: number,
+    grad: Float32Array, gradOffset: number,
+    m: Float32Array, mOffset: number,
+    v: Float32Array, vOffset: number,
+    vMax: Float32Array | null, vMaxOffset: number,
+    beta1: number, beta2: number, eps: number, stepSize: number, biasCorrection2Sqrt: number, l2: number, shrink: number,
+  ): void;
+}
+
+/** What `softmaxCrossEntropy` returns. */
+export interface SoftmaxCrossEntropySums {
+  /** Σ_r w_r·ℓ_r over the rows not skipped. */
+  loss: number;
+  /** Rows not skipped whose largest logit is their target. */
+  hits: number;
 }

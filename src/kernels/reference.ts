@@ -3,6 +3,7 @@
  * of every kernel (`kernels.ts` states the maths); faster backends must match it.
  */
 import type { Kernels } from "./kernels.js";
+import { requireTargets } from "./targets.js";
 
 function sigmoid(x: number): number {
   return 1 / (1 + Math.exp(-x));
@@ -13,6 +14,10 @@ export const referenceKernels: Kernels = {
 
   allocate(length) {
     return new Float32Array(length);
+  },
+
+  allocateIndices(length) {
+    return new Int32Array(length);
   },
 
   gemm(transA, transB, M, N, K, A, aOff, lda, B, bOff, ldb, accumulate, C, cOff, ldc) {
@@ -241,6 +246,61 @@ export const referenceKernels: Kernels = {
         dHGates[dhrow + 2 * H + j] = dn * r;
         dh[dhOff + k] = deltaH * z;
       }
+    }
+  },
+
+  softmaxCrossEntropy(N, C, logits, lOff, targets, tOff, weights, wOff, ignoreIndex, scale, dLogits, dOff) {
+    requireTargets("softmaxCrossEntropy", N, C, targets, tOff, ignoreIndex);
+    let loss = 0;
+    let hits = 0;
+    for (let r = 0; r < N; r++) {
+      const t = targets[tOff + r]!;
+      const w = weights === null ? 1 : weights[wOff + r]!;
+      const row = lOff + r * C;
+      const dRow = dOff + r * C;
+      if (t === ignoreIndex || w === 0) {
+        dLogits?.fill(0, dRow, dRow + C);
+        continue;
+      }
+      // One pass for the maximum and the first index reaching it, one for Σ exp(z − m).
+      let m = logits[row]!;
+      let best = 0;
+      for (let j = 1; j < C; j++) {
+        const z = logits[row + j]!;
+        if (z > logits[row + best]!) best = j;
+        m = Math.max(m, z);
+      }
+      let lse = m; // all −∞ gives −∞; +∞ or NaN propagate
+      if (Number.isFinite(m)) {
+        let s = 0;
+        for (let j = 0; j < C; j++) s += Math.exp(logits[row + j]! - m);
+        lse = m + Math.log(s);
+      }
+      loss += w * (lse - logits[row + t]!);
+      if (best === t) hits++;
+      if (dLogits === null) continue;
+      // softmax_j = exp(z_j − lse)
+      const ws = w * scale;
+      for (let j = 0; j < C; j++) dLogits[dRow + j] = ws * Math.exp(logits[row + j]! - lse);
+      dLogits[dRow + t]! -= ws;
+    }
+    return { loss, hits };
+  },
+
+  adamStep(n, theta, thetaOff, grad, gOff, m, mOff, v, vOff, vMax, vMaxOff, beta1, beta2, eps, stepSize, biasCorrection2Sqrt, l2, shrink) {
+    for (let j = 0; j < n; j++) {
+      const p = theta[thetaOff + j]! * shrink;
+      const g = grad[gOff + j]! + l2 * p;
+      const mj = beta1 * m[mOff + j]! + (1 - beta1) * g;
+      const vj = beta2 * v[vOff + j]! + (1 - beta2) * g * g;
+      m[mOff + j] = mj;
+      v[vOff + j] = vj;
+      let vHat = vj;
+      if (vMax !== null) {
+        vHat = Math.max(vMax[vMaxOff + j]!, vj);
+        vMax[vMaxOff + j] = vHat;
+      }
+      theta[thetaOff + j] = p - (stepSize * mj) / (Math.sqrt(vHat) / biasCorrection2Sqrt + eps);
     }
   },
 };

@@ -36,6 +36,13 @@ export interface WasmExports {
     dh: number, dXGates: number, dHGates: number,
   ): void;
   activate(kind: number, n: number, x: number, out: number): void;
+  softmaxCrossEntropy(N: number, C: number, logits: number, targets: number, weights: number, ignoreIndex: number, scale: number, dLogits: number): number;
+  /** The second result of softmaxCrossEntropy: rows predicted right in the last call. */
+  softmaxHits: { value: number };
+  adamStep(
+    n: number, theta: number, grad: number, m: number, v: number, vMax: number,
+    beta1: number, beta2: number, eps: number, stepSize: number, biasCorrection2Sqrt: number, l2: number, shrink: number,
+  ): void;
 }
 
 /** Argument directions: read, written, both. */
@@ -213,7 +220,9 @@ function overlapping(args: readonly Arg[]): boolean {
  * apart from the kernels (wasm.ts) so that those create no closures, and so allocate nothing, on the
  * common path.
  */
-export function slowPaths(w: WasmExports, marshal: Marshal, work: number): Omit<Kernels, "name" | "allocate"> {
+export function slowPaths(
+  w: WasmExports, marshal: Marshal, work: number,
+): Omit<Kernels, "name" | "allocate" | "allocateIndices" | "softmaxCrossEntropy" | "adamStep"> {
   const ref = referenceKernels;
 
   function staged(args: readonly Arg[], call: (p: number[], ld: number[]) => void, fallback: () => void): void {

@@ -124,6 +124,16 @@ export class KernelMemory {
     return new Float32Array(buffer, start, length);
   }
 
+  /** A zero-filled int32 array of `length` elements in this memory. */
+  allocateIndices(length: number): Int32Array {
+    if (!Number.isSafeInteger(length) || length < 0) throw new RangeError(`allocateIndices: length must be a non-negative integer, got ${length}`);
+    const start = this.reserve(length * 4);
+    this.arrays++;
+    const buffer = this.memory.buffer;
+    this.buffers.add(buffer);
+    return new Int32Array(buffer, start, length);
+  }
+
   /** `bytes` bytes of (zeroed, never reused) memory; returns the byte address. */
   reserve(bytes: number): number {
     const start = this.top;

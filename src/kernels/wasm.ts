@@ -14,7 +14,9 @@
  *
  * Numerics against the reference (float64 arithmetic, one rounding): GEMM sums in float32 in a
  * different order (error within the usual bound (K + 2)·u·Σ|a||b|, u = 2⁻²⁴); σ and tanh are
- * accurate to 2.5 ulp (wasm/activations.ts); the step kernels' other arithmetic is float32. The
+ * accurate to 2.5 ulp (wasm/activations.ts); the step kernels' other arithmetic is float32; softmax
+ * cross-entropy uses exp4 with float64 sums (wasm/softmax.ts) and Adam is float64 per element, bit-identical
+ * to the reference (wasm/adam.ts); class targets must come from `allocateIndices`. The
  * conformance tests (test/kernels/) hold both backends to the same tolerances. Results are
  * bit-identical from run to run, and the same whether or not the arrays had to be copied.
  *
@@ -25,6 +27,8 @@
 import type { Kernels } from "./kernels.js";
 import { WASM_BASE64, WASM_MEMORY_FLAGS_OFFSET } from "./wasm-binary.js";
 import { Marshal, type WasmExports, address, requireCount, slowPaths } from "./wasm-marshal.js";
+import { referenceKernels } from "./reference.js";
+import { requireTargets } from "./targets.js";
 import { KernelMemory, type MemoryOptions, type WasmApi, type WasmInstance, type WasmModule, webAssembly } from "./wasm-memory.js";
 import { GemmThreads, type ThreadOptions } from "./threads/gemm-threads.js";
 
@@ -168,6 +172,10 @@ function wrap(instance: WasmInstance, module: WasmModule, memory: KernelMemory, 
 
     allocate(length) {
       return memory.allocate(length);
+    },
+
+    allocateIndices(length) {
+      return memory.allocateIndices(length);
     },
 
     gemm(transA, transB, M, N, K, A, aOff, lda, B, bOff, ldb, accumulate, C, cOff, ldc) {
@@ -334,6 +342,43 @@ function wrap(instance: WasmInstance, module: WasmModule, memory: KernelMemory, 
         return;
       }
       slow.gruStepBackward(B, H, gates, gOff, hGates, hgOff, hPrev, hPrevOff, dOut, dOutOff, mask, maskOff, dh, dhOff, dXGates, dxOff, dHGates, dhgOff);
+    },
+
+    softmaxCrossEntropy(N, C, logits, lOff, targets, tOff, weights, wOff, ignoreIndex, scale, dLogits, dOff) {
+      const K = "softmaxCrossEntropy";
+      requireCount(K, "N", N);
+      requireCount(K, "C", C);
+      requireTargets(K, N, C, targets, tOff, ignoreIndex);
+      if (N === 0) return { loss: 0, hits: 0 };
+      const pz = at(K, "logits", logits, lOff, N * C);
+      const pw = at(K, "weights", weights, wOff, N);
+      const pd = at(K, "dLogits", dLogits, dOff, N * C);
+      const inMemory = memory.contains(targets) && Number.isInteger(ignoreIndex) && Math.abs(ignoreIndex) < 2 ** 31;
+      if (pz > 0 && pw >= 0 && pd >= 0 && inMemory) {
+        const loss = w.softmaxCrossEntropy(N, C, pz, targets.byteOffset + tOff * 4, pw, ignoreIndex, scale, pd);
+        return { loss, hits: w.softmaxHits.value };
+      }
+      // Arrays from elsewhere (user code, a Float64Array): rare, and the reference is as fast as copies would be.
+      marshal.onReference++;
+      return referenceKernels.softmaxCrossEntropy(N, C, logits, lOff, targets, tOff, weights, wOff, ignoreIndex, scale, dLogits, dOff);
+    },
+
+    adamStep(n, theta, thetaOff, grad, gOff, m, mOff, v, vOff, vMax, vMaxOff, beta1, beta2, eps, stepSize, biasCorrection2Sqrt, l2, shrink) {
+      const K = "adamStep";
+      requireCount(K, "n", n);
+      if (n === 0) return;
+      const p0 = at(K, "theta", theta, thetaOff, n);
+      const p1 = at(K, "grad", grad, gOff, n);
+      const p2 = at(K, "m", m, mOff, n);
+      const p3 = at(K, "v", v, vOff, n);
+      const p4 = at(K, "vMax", vMax, vMaxOff, n);
+      if (p0 > 0 && p1 > 0 && p2 > 0 && p3 > 0 && p4 >= 0) {
+        w.adamStep(n, p0, p1, p2, p3, p4, beta1, beta2, eps, stepSize, biasCorrection2Sqrt, l2, shrink);
+        return;
+      }
+      // The reference gives the same bits (wasm/adam.ts), on the arrays where they are.
+      marshal.onReference++;
+      referenceKernels.adamStep(n, theta, thetaOff, grad, gOff, m, mOff, v, vOff, vMax, vMaxOff, beta1, beta2, eps, stepSize, biasCorrection2Sqrt, l2, shrink);
     },
   };
   return kernels;

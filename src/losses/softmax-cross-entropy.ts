@@ -7,10 +7,13 @@
  *              rows with target ignoreIndex (or weight 0) get dz_r = 0
  *
  * Shapes: logits z and dLogits (N, C), targets t (N), mask w (N); N rows (e.g. T·B), C classes.
- * Subtracting the row maximum keeps exp from overflowing; sums are in float64.
+ * Subtracting the row maximum keeps exp from overflowing; sums are in float64. The loops run in the
+ * kernel backend (`softmaxCrossEntropy` in kernels.ts), one pass per row for loss and gradient; with
+ * wasm-simd, targets from `kernels().allocateIndices` avoid a fallback to the reference.
  * Backward overwrites dLogits (it is an output, not an accumulator) and returns the same value as
  * forward, so a training step can call backward alone.
  */
+import { kernels } from "../kernels/index.js";
 import {
   type LossOptions, type LossValue, gradientScale, lossValue, requireLength, requirePositiveInteger, resolveReduction,
   validateRows,
@@ -34,60 +37,40 @@ export interface SoftmaxCrossEntropyOptions extends LossOptions {
 export function softmaxCrossEntropyForward(
   input: SoftmaxCrossEntropyInput, options: SoftmaxCrossEntropyOptions = {},
 ): LossValue {
-  const { logits, targets, N, C } = input;
-  const { ignoreIndex, reduction, mask } = validate(input, options);
-  let sum = 0;
-  let count = 0;
-  for (let r = 0; r < N; r++) {
-    const t = targets[r]!;
-    const w = mask ? mask[r]! : 1;
-    if (t === ignoreIndex || w === 0) continue;
-    const row = r * C;
-    sum += w * (logSumExp(logits, row, C) - logits[row + t]!);
-    count += w;
-  }
-  return lossValue(sum, count, reduction);
+  return softmaxCrossEntropyWithHits(input, options, null).value;
 }
 
 /** Writes dLogits: (N, C) = dL/dlogits scaled by dLoss (the upstream gradient, default 1); returns the loss. */
 export function softmaxCrossEntropyBackward(
   input: SoftmaxCrossEntropyInput, options: SoftmaxCrossEntropyOptions, dLogits: Float32Array, dLoss = 1,
 ): LossValue {
+  return softmaxCrossEntropyWithHits(input, options, dLogits, dLoss).value;
+}
+
+/**
+ * Forward (dLogits null) or backward as above, and the accuracy's numerator from the same pass over
+ * the logits: hits = rows counted in the loss whose largest logit is their target (first maximum wins).
+ */
+export function softmaxCrossEntropyWithHits(
+  input: SoftmaxCrossEntropyInput, options: SoftmaxCrossEntropyOptions, dLogits: Float32Array | null, dLoss = 1,
+): { value: LossValue; hits: number } {
   const { logits, targets, N, C } = input;
   const { ignoreIndex, reduction, mask } = validate(input, options);
-  requireLength(dLogits, N * C, `dLogits must have shape (N=${N}, C=${C})`);
+  if (dLogits !== null) requireLength(dLogits, N * C, `dLogits must have shape (N=${N}, C=${C})`);
+  const count = weightCount(targets, mask, N, ignoreIndex);
+  const s = gradientScale(count, reduction, dLoss);
+  // One kernel pass per row: max, Σ exp, the row's loss and dLogits = s·w·(softmax − onehot).
+  const { loss, hits } = kernels().softmaxCrossEntropy(N, C, logits, 0, targets, 0, mask, 0, ignoreIndex, s, dLogits, 0);
+  return { value: lossValue(loss, count, reduction), hits };
+}
+
+/** Σ_r w_r over the rows whose target is not ignoreIndex. */
+function weightCount(targets: Int32Array, mask: Float32Array | null, N: number, ignoreIndex: number): number {
   let count = 0;
   for (let r = 0; r < N; r++) {
     if (targets[r] !== ignoreIndex) count += mask ? mask[r]! : 1;
   }
-  const s = gradientScale(count, reduction, dLoss);
-  let sum = 0;
-  for (let r = 0; r < N; r++) {
-    const t = targets[r]!;
-    const w = mask ? mask[r]! : 1;
-    const row = r * C;
-    if (t === ignoreIndex || w === 0) {
-      dLogits.fill(0, row, row + C);
-      continue;
-    }
-    const lse = logSumExp(logits, row, C);
-    sum += w * (lse - logits[row + t]!);
-    // softmax_j = exp(z_j − lse)
-    const ws = w * s;
-    for (let j = 0; j < C; j++) dLogits[row + j] = ws * Math.exp(logits[row + j]! - lse);
-    dLogits[row + t]! -= ws;
-  }
-  return lossValue(sum, count, reduction);
-}
-
-/** log Σ_j exp(z[offset + j]) for j < C, stable. */
-function logSumExp(z: Float32Array, offset: number, C: number): number {
-  let m = -Infinity;
-  for (let j = 0; j < C; j++) m = Math.max(m, z[offset + j]!);
-  if (!Number.isFinite(m)) return m; // all −∞ gives −∞; +∞ or NaN propagate
-  let s = 0;
-  for (let j = 0; j < C; j++) s += Math.exp(z[offset + j]! - m);
-  return m + Math.log(s);
+  return count;
 }
 
 function validate(input: SoftmaxCrossEntropyInput, options: SoftmaxCrossEntropyOptions) {

@@ -26,7 +26,7 @@ export interface NativeInfo {
 }
 
 /** The addon's functions: the kernels with the Kernels signatures, and a few of its own. */
-export type NativeAddon = Omit<Kernels, "name" | "allocate"> & {
+export type NativeAddon = Omit<Kernels, "name" | "allocate" | "allocateIndices"> & {
   info(): NativeInfo;
   /** Sets the thread count (≥ 1) and the instruction set (null: the best available); returns the new state. */
   configure(threads: number, isa: string | null): NativeInfo;

@@ -5,6 +5,8 @@
  * - GEMM: register-blocked micro-kernels, AVX-512 (8×32 tile) or AVX2/FMA (6×16) chosen at run time
  *   from the CPU's features, else portable C; split over a thread pool by output blocks.
  * - Step kernels: σ and tanh on 16 lanes with the WebAssembly backend's algorithms (≤ 2.5 ulp).
+ * - Softmax cross-entropy (exp on 16 lanes, sums in float64) and the Adam step (float64 per element,
+ *   bit-identical to the reference): native/src/fused_impl.h. Class targets are ordinary Int32Arrays.
  * - Arrays are ordinary Float32Arrays (any will do: the addon reads them in place); every offset and
  *   extent is checked in C before a pointer is formed, and a bad call throws a RangeError.
  *
@@ -72,6 +74,7 @@ export function createNativeKernels(options: NativeKernelOptions = {}): NativeKe
     info: () => addon.info(),
     addon,
     allocate: (length) => new Float32Array(length),
+    allocateIndices: (length) => new Int32Array(length),
     // The addon's functions take the Kernels arguments in the same order: no wrapper in between.
     gemm: addon.gemm,
     addRowVector: addon.addRowVector,
@@ -83,6 +86,8 @@ export function createNativeKernels(options: NativeKernelOptions = {}): NativeKe
     lstmStepBackward: addon.lstmStepBackward,
     gruStepForward: addon.gruStepForward,
     gruStepBackward: addon.gruStepBackward,
+    softmaxCrossEntropy: addon.softmaxCrossEntropy,
+    adamStep: addon.adamStep,
   };
 }
 

@@ -11,7 +11,11 @@
  * eps is added after the bias correction of √v̂, as PyTorch does (not the "ε̂" of the paper's
  * efficient form, which adds it to √v̂ itself). Defaults: lr 1e-3, betas (0.9, 0.999), eps 1e-8,
  * weightDecay 0 for Adam and 1e-2 for AdamW, amsgrad false.
+ *
+ * The per-element loop is the kernel `adamStep` (kernels.ts), in float64 per element on every backend,
+ * so the update is bit-identical whichever backend runs it.
  */
+import { kernels } from "../kernels/index.js";
 import type { Parameter } from "../tensor/parameter.js";
 import {
   type Hyperparameters, OptimizerBase, checkOptionNames, requireBoolean, requireNumber,
@@ -75,25 +79,11 @@ abstract class AdamFamily extends OptimizerBase {
     // Coupled: the penalty enters the gradient. Decoupled: θ shrinks before the update.
     const l2 = this.decoupledWeightDecay ? 0 : weightDecay;
     const shrink = this.decoupledWeightDecay ? 1 - lr * weightDecay : 1;
+    const k = kernels();
     for (let i = 0; i < this.params.length; i++) {
       const { value: theta, grad } = this.params[i]!;
-      const m = this.expAvg[i]!;
-      const v = this.expAvgSq[i]!;
       const vMax = amsgrad ? this.maxExpAvgSq![i]! : null;
-      for (let j = 0; j < theta.length; j++) {
-        const p = theta[j]! * shrink;
-        const g = grad[j]! + l2 * p;
-        const mj = beta1 * m[j]! + (1 - beta1) * g;
-        const vj = beta2 * v[j]! + (1 - beta2) * g * g;
-        m[j] = mj;
-        v[j] = vj;
-        let vHat = vj;
-        if (vMax !== null) {
-          vHat = Math.max(vMax[j]!, vj);
-          vMax[j] = vHat;
-        }
-        theta[j] = p - (stepSize * mj) / (Math.sqrt(vHat) / biasCorrection2Sqrt + eps);
-      }
+      k.adamStep(theta.length, theta, 0, grad, 0, this.expAvg[i]!, 0, this.expAvgSq[i]!, 0, vMax, 0, beta1, beta2, eps, stepSize, biasCorrection2Sqrt, l2, shrink);
     }
   }
 

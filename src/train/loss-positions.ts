@@ -9,6 +9,7 @@
  * Positions are flat indices t·B + b into the batch's (T, B) grid, in increasing order. The result is
  * written into a reusable `LossPositions`, whose buffers grow once and are then reused chunk after chunk.
  */
+import { kernels } from "../kernels/index.js";
 import { type Batch, IGNORE_INDEX } from "./batch.js";
 import type { Objective } from "./model.js";
 
@@ -20,7 +21,7 @@ export class LossPositions {
   /** (N) flat indices t·B + b, increasing (valid up to count). */
   positions = new Int32Array(0);
   /** Class ids (classes) or (N, O) values (binary: O = 1; regression), valid up to count rows. */
-  classTargets = new Int32Array(0);
+  classTargets: Int32Array<ArrayBufferLike> = new Int32Array(0);
   valueTargets = new Float32Array(0);
   /** Whether position n takes the row's sequence target rather than its step target. */
   private fromSequence = new Uint8Array(0);
@@ -36,7 +37,8 @@ export class LossPositions {
       const capacity = Math.max(n, 2 * this.positions.length);
       this.positions = new Int32Array(capacity);
       this.fromSequence = new Uint8Array(capacity);
-      this.classTargets = new Int32Array(capacity);
+      // In kernel memory: the softmax cross-entropy kernel reads them in place (wasm-simd).
+      this.classTargets = kernels().allocateIndices(capacity);
     }
     if (this.valueTargets.length < n * width) this.valueTargets = new Float32Array(Math.max(n * width, 2 * this.valueTargets.length));
   }

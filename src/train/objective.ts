@@ -10,7 +10,7 @@
  */
 import { binaryCrossEntropyWithLogitsBackward } from "../losses/binary-cross-entropy.js";
 import { mseBackward } from "../losses/mse.js";
-import { softmaxCrossEntropyBackward } from "../losses/softmax-cross-entropy.js";
+import { softmaxCrossEntropyWithHits } from "../losses/softmax-cross-entropy.js";
 import type { Objective } from "./model.js";
 
 export interface ObjectiveResult {
@@ -25,9 +25,9 @@ export function lossAndGradient(
   targets: Int32Array | Float32Array, dLogits: Float32Array, scale: number,
 ): ObjectiveResult {
   if (objective === "classes") {
-    const t = targets as Int32Array;
-    const { sum } = softmaxCrossEntropyBackward({ logits, targets: t, N, C: O }, { reduction: "sum" }, dLogits, scale);
-    return { sum, correct: countArgmaxHits(logits, t, N, O) };
+    // The kernel counts the argmax hits in the same pass over the logits.
+    const { value, hits } = softmaxCrossEntropyWithHits({ logits, targets: targets as Int32Array, N, C: O }, { reduction: "sum" }, dLogits, scale);
+    return { sum: value.sum, correct: hits };
   }
   if (objective === "binary") {
     const t = targets as Float32Array;
