@@ -12,12 +12,15 @@ function cli(...args: string[]): { status: number | null; stdout: string; stderr
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-it("the demo's loss falls and it learns the task", () => {
-  const lines: string[] = [];
-  const { firstLoss, lastLoss, accuracy } = runDemo({ epochs: 8, seed: 1, log: (l) => lines.push(l) });
-  assert.ok(lastLoss < firstLoss / 10, `loss ${firstLoss} → ${lastLoss}`);
-  assert.ok(accuracy > 0.95, `held-out accuracy ${accuracy}`);
-  assert.equal(lines.filter((l) => l.startsWith("epoch")).length, 8);
+it("the demo's loss falls and it learns the task, whatever the seed", () => {
+  // Several seeds: a demo that learns only by the luck of float32 rounding is a broken first impression.
+  for (const seed of [1, 2, 3, 4]) {
+    const lines: string[] = [];
+    const { firstLoss, lastLoss, accuracy } = runDemo({ epochs: 8, seed, log: (l) => lines.push(l) });
+    assert.ok(lastLoss < firstLoss / 10, `seed ${seed}: loss ${firstLoss} → ${lastLoss}`);
+    assert.ok(accuracy > 0.95, `seed ${seed}: held-out accuracy ${accuracy}`);
+    assert.equal(lines.filter((l) => l.startsWith("epoch")).length, 8);
+  }
 });
 
 it("bad flags and commands give one line on stderr and exit code 2", () => {
