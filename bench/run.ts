@@ -33,7 +33,7 @@ const USAGE = `usage: node dist/bench/run.js [options]
   --peers a,b,…        systems (default: bptt,torch1,torch2,tfjs)
   --rounds n           processes per system and configuration, alternating (default 3)
   --iterations n       timed iterations per process, at most (default 5)
-  --warmup n           warm-up iterations per process, at most (default 5; at least 1 always runs)
+  --warmup n           warm-up iterations per process, at most, within half the budget (default 100; at least 1 always runs)
   --budget s           seconds of timed iterations per process before stopping early (default 4)
   --config-budget s    seconds per system and configuration after which no further rounds start (default 60)
   --backend a,b        bptt kernel backends (BPTT_BACKEND: auto, native, wasm, reference), each its own system (default: auto)
@@ -450,7 +450,7 @@ async function main(): Promise<void> {
   }
   const rounds = positive(values.rounds ?? (quick ? "1" : "3"), "--rounds", true);
   const iterations = positive(values.iterations ?? (quick ? "3" : "5"), "--iterations", true);
-  const warmup = positive(values.warmup ?? (quick ? "2" : "5"), "--warmup", true);
+  const warmup = positive(values.warmup ?? (quick ? "20" : "100"), "--warmup", true);
   const budget = positive(values.budget ?? (quick ? "2" : "4"), "--budget", false);
   const configBudget = positive(values["config-budget"] ?? (quick ? "20" : "60"), "--config-budget", false);
   const timeout = positive(values.timeout ?? "900", "--timeout", false);
