@@ -58,6 +58,12 @@ export interface RecurrentForwardOptions {
   training?: boolean;
   /** A cache from an earlier call, whose buffers are reused (its previous contents are overwritten). */
   cache?: RecurrentCache;
+  /**
+   * The caller vouches that the values are finite, so only shapes are checked, not every value (an
+   * O(T·B·I) scan per call). The Trainer sets it: it validates each batch's features itself, and all
+   * else it passes (embeddings, carried states, gradients) is its own computation. Default false.
+   */
+  finiteChecked?: boolean;
 }
 
 export interface RecurrentOutput {
@@ -72,6 +78,12 @@ export interface RecurrentOutput {
 }
 
 export interface RecurrentBackwardOptions {
+  /**
+   * The caller vouches that the values are finite, so only shapes are checked, not every value (an
+   * O(T·B·I) scan per call). The Trainer sets it: it validates each batch's features itself, and all
+   * else it passes (embeddings, carried states, gradients) is its own computation. Default false.
+   */
+  finiteChecked?: boolean;
   /** (T, B, D·H) dL/d output; omitted or null when no loss reads the outputs. */
   dOutput?: Tensor | null;
   /** (L·D, B, H) dL/dh_N arriving from later chunks. */
@@ -179,14 +191,15 @@ export class Recurrent implements Module {
   }
 
   forward(x: Tensor, options: RecurrentForwardOptions = {}): RecurrentOutput {
-    const [T, B] = this.checkInput(x);
+    const finite = !options.finiteChecked;
+    const [T, B] = this.checkInput(x, finite);
     const H = this.hiddenSize;
     const D = this.directions;
     const L = this.numLayers;
     const BH = B * H;
     const stateShape = [L * D, B, H];
-    checkState(options.h0, stateShape, "h0");
-    checkState(options.c0, stateShape, "c0");
+    checkState(options.h0, stateShape, "h0", finite);
+    checkState(options.c0, stateShape, "c0", finite);
     if (options.c0 && this.mode !== "lstm") throw new RangeError(`c0 is only for the LSTM, not ${this.mode}`);
     const mask = options.mask ? checkMask(options.mask, T, B) : null;
 
@@ -238,9 +251,10 @@ export class Recurrent implements Module {
     const L = this.numLayers;
     const BH = B * H;
     const stateShape = [L * D, B, H];
-    checkState(options.dOutput, [T, B, D * H], "dOutput");
-    checkState(options.dhN, stateShape, "dhN");
-    checkState(options.dcN, stateShape, "dcN");
+    const finite = !options.finiteChecked;
+    checkState(options.dOutput, [T, B, D * H], "dOutput", finite);
+    checkState(options.dhN, stateShape, "dhN", finite);
+    checkState(options.dcN, stateShape, "dcN", finite);
     const firstStep = options.firstStep ?? 0;
     if (D === 2 && (typeof firstStep === "number" ? firstStep > 0 : firstStep.some((f) => f > 0))) {
       throw new RangeError("firstStep (truncation) needs a unidirectional layer: a bidirectional one sees the whole chunk");
@@ -317,11 +331,11 @@ export class Recurrent implements Module {
     });
   }
 
-  private checkInput(x: Tensor): [number, number, number] {
+  private checkInput(x: Tensor, finite: boolean): [number, number, number] {
     if (x.rank !== 3 || x.shape[2] !== this.inputSize || x.shape[0]! < 1 || x.shape[1]! < 1) {
       throw new RangeError(`x must have shape (T, B, ${this.inputSize}) with T, B ≥ 1, got ${formatShape(x.shape)}`);
     }
-    requireFinite(x.data, "x");
+    if (finite) requireFinite(x.data, "x");
     return [x.shape[0]!, x.shape[1]!, x.shape[2]!];
   }
 }
@@ -360,12 +374,12 @@ function deinterleave(src: Float32Array, out: Float32Array, rows: number, H: num
   for (let r = 0; r < rows; r++) out.set(src.subarray((r * D + d) * H, (r * D + d + 1) * H), r * H);
 }
 
-function checkState(t: Tensor | null | undefined, shape: number[], name: string): void {
+function checkState(t: Tensor | null | undefined, shape: number[], name: string, finite: boolean): void {
   if (!t) return;
   if (t.rank !== shape.length || t.shape.some((n, i) => n !== shape[i])) {
     throw new RangeError(`${name} must have shape ${formatShape(shape)}, got ${formatShape(t.shape)}`);
   }
-  requireFinite(t.data, name);
+  if (finite) requireFinite(t.data, name);
 }
 
 function checkMask(mask: Tensor, T: number, B: number): Float32Array {

@@ -467,6 +467,7 @@ export class Trainer {
     }
     const out = model.rnn.forward(new Tensor(input, [T, B, I]), {
       h0: this.h, c0: this.c, mask: seg.mask ? new Tensor(seg.mask, [T, B]) : null, training: true, cache: seg.cache,
+      finiteChecked: true, // features validated per batch; embeddings and carried states are computed here
     });
     seg.output = out.output.data;
     this.h!.data.set(out.hN.data);
@@ -547,7 +548,7 @@ export class Trainer {
       const norms = flow ? flow.buffers(rnn.numLayers, rnn.directions, seg.T) : null;
       const grads = rnn.backward(seg.cache, {
         dOutput: seg.dOutput ? new Tensor(seg.dOutput, [seg.T, B, rnn.directions * rnn.hiddenSize]) : null,
-        dhN, dcN, firstStep,
+        dhN, dcN, firstStep, finiteChecked: true,
         weights: seg.version < this.updates ? weightsOf(seg) : null,
         stateGradNormSq: norms,
       });

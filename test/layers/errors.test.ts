@@ -66,6 +66,15 @@ describe("errors: forward arguments", () => {
     }
   });
 
+  it("finiteChecked: the caller's word replaces the scan of values, never the shape checks", () => {
+    const layer = gru();
+    const input = x();
+    input.data[7] = Number.NaN;
+    assert.doesNotThrow(() => layer.forward(input, { finiteChecked: true }));
+    throwsRange(() => layer.forward(Tensor.zeros([T, B, I + 1]), { finiteChecked: true }), /x must have shape/);
+    throwsRange(() => layer.forward(x(), { h0: Tensor.zeros([B, H]), finiteChecked: true }), /h0 must have shape/);
+  });
+
   it("h0 and c0 must be (L·D, B, H) and finite", () => {
     const layer = lstm();
     throwsRange(() => layer.forward(x(), { h0: Tensor.zeros([L, B + 1, H]) }), /h0 must have shape \[2, 3, 6\], got \[2, 4, 6\]/);
