@@ -14,7 +14,6 @@
  *    outside the new backend's memory and are copied around each call).
  */
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import type { CellKind } from "../../src/cells/cell.js";
 import { type Kernels, kernels, referenceKernels, setKernels } from "../../src/kernels/index.js";
@@ -25,6 +24,7 @@ import { Tensor } from "../../src/tensor/tensor.js";
 import { assertClose } from "../helpers/check.js";
 import { checkGradient, dot } from "../helpers/gradcheck.js";
 import { assertBitIdentical } from "./conformance.js";
+import { type FixtureCase, type FixtureTensor, loadRecurrentFixture } from "../helpers/recurrent-fixture.js";
 
 function onBackend<T>(k: Kernels, body: () => T): T {
   const previous = kernels();
@@ -122,32 +122,7 @@ function randomProblem(mode: CellKind, rng: Rng): Problem {
   };
 }
 
-interface FixtureTensor {
-  shape: number[];
-  data: number[];
-}
-interface FixtureCase {
-  name: string;
-  options: { mode: CellKind; inputSize: number; hiddenSize: number; numLayers: number; bidirectional: boolean; bias: boolean; T: number; B: number };
-  stateDict: Record<string, FixtureTensor>;
-  x: FixtureTensor;
-  h0: FixtureTensor;
-  c0: FixtureTensor | null;
-  mask: FixtureTensor | null;
-  gOut: FixtureTensor;
-  gH: FixtureTensor;
-  gC: FixtureTensor | null;
-  output: FixtureTensor;
-  hN: FixtureTensor;
-  cN: FixtureTensor | null;
-  grads: Record<string, FixtureTensor>;
-  dx: FixtureTensor;
-  dh0: FixtureTensor;
-  dc0: FixtureTensor | null;
-}
-
-// From dist/test/kernels/ (where this file runs, compiled) back to the repository's test/fixtures/.
-const fixture = JSON.parse(readFileSync(new URL("../../../test/fixtures/recurrent.json", import.meta.url), "utf8")) as { cases: FixtureCase[] };
+const fixture = loadRecurrentFixture();
 
 function fixtureProblem(c: FixtureCase): Problem {
   const weights = new Map<string, Tensor>();

@@ -10,59 +10,15 @@
  * Packed cases (pack_padded_sequence, enforce_sorted=False) run here with the equivalent (T, B) mask.
  */
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
-import type { CellKind } from "../../src/cells/cell.js";
 import { GRU, LSTM, RNN, type Recurrent } from "../../src/layers/recurrent.js";
 import { loadStateDict, stateDict } from "../../src/tensor/parameter.js";
 import { Tensor } from "../../src/tensor/tensor.js";
 import { assertClose } from "../helpers/check.js";
+import { type FixtureCase, type FixtureTensor, loadRecurrentFixture } from "../helpers/recurrent-fixture.js";
 import { f64, inFloat64 } from "../helpers/float64.js";
 
-interface FixtureTensor {
-  shape: number[];
-  data: number[];
-}
-
-interface FixtureCase {
-  name: string;
-  options: {
-    mode: CellKind;
-    inputSize: number;
-    hiddenSize: number;
-    numLayers: number;
-    bidirectional: boolean;
-    bias: boolean;
-    T: number;
-    B: number;
-    lengths: number[] | null;
-  };
-  stateDict: Record<string, FixtureTensor>;
-  x: FixtureTensor;
-  h0: FixtureTensor;
-  c0: FixtureTensor | null;
-  mask: FixtureTensor | null;
-  gOut: FixtureTensor;
-  gH: FixtureTensor;
-  gC: FixtureTensor | null;
-  output: FixtureTensor;
-  hN: FixtureTensor;
-  cN: FixtureTensor | null;
-  grads: Record<string, FixtureTensor>;
-  dx: FixtureTensor;
-  dh0: FixtureTensor;
-  dc0: FixtureTensor | null;
-}
-
-interface Fixture {
-  torch: string;
-  dtype: string;
-  cases: FixtureCase[];
-}
-
-// From dist/test/layers/ (where this file runs, compiled) back to the repository's test/fixtures/.
-const FIXTURE_URL = new URL("../../../test/fixtures/recurrent.json", import.meta.url);
-const fixture = JSON.parse(readFileSync(FIXTURE_URL, "utf8")) as Fixture;
+const fixture = loadRecurrentFixture();
 
 interface Precision {
   label: string;

@@ -1,0 +1,53 @@
+/**
+ * test/fixtures/recurrent.json, written by test/fixtures/make_fixtures.py with torch 1.13 in float64:
+ * nn.RNN / nn.LSTM / nn.GRU models, their inputs, outputs and the gradients of
+ * loss = Σ output·gOut + Σ h_n·gH (+ Σ c_n·gC). Read by the layer parity test and the backends' suite.
+ */
+import { readFileSync } from "node:fs";
+import type { CellKind } from "../../src/cells/cell.js";
+
+export interface FixtureTensor {
+  shape: number[];
+  data: number[];
+}
+
+export interface FixtureCase {
+  name: string;
+  options: {
+    mode: CellKind;
+    inputSize: number;
+    hiddenSize: number;
+    numLayers: number;
+    bidirectional: boolean;
+    bias: boolean;
+    T: number;
+    B: number;
+    lengths: number[] | null;
+  };
+  stateDict: Record<string, FixtureTensor>;
+  x: FixtureTensor;
+  h0: FixtureTensor;
+  c0: FixtureTensor | null;
+  mask: FixtureTensor | null;
+  gOut: FixtureTensor;
+  gH: FixtureTensor;
+  gC: FixtureTensor | null;
+  output: FixtureTensor;
+  hN: FixtureTensor;
+  cN: FixtureTensor | null;
+  grads: Record<string, FixtureTensor>;
+  dx: FixtureTensor;
+  dh0: FixtureTensor;
+  dc0: FixtureTensor | null;
+}
+
+export interface RecurrentFixture {
+  torch: string;
+  dtype: string;
+  cases: FixtureCase[];
+}
+
+/** The fixture, read from the repository (this file runs compiled, from dist/test/helpers/). */
+export function loadRecurrentFixture(): RecurrentFixture {
+  return JSON.parse(readFileSync(new URL("../../../test/fixtures/recurrent.json", import.meta.url), "utf8")) as RecurrentFixture;
+}
