@@ -5,6 +5,7 @@
  */
 export { gemm, GEMM_WORKSPACE_BYTES } from "./gemm";
 export { addRowVector, sumRowsInto, sumSquares } from "./elementwise";
+export { gatherRows, scatterAddRows } from "./rows";
 export { rnnStepForward, rnnStepBackward, lstmStepForward, lstmStepBackward, gruStepForward, gruStepBackward } from "./steps";
 export { activate } from "./activations";
 export { softmaxCrossEntropy, softmaxHits } from "./softmax";

@@ -184,6 +184,70 @@ static napi_value js_sum_rows_into(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+static double number(call* c, size_t i, const char* name);
+
+/* The Int32Array of row ids at argument i, from element `offset`, N of them, each checked to lie in [0, V). */
+static const int32_t* row_ids(call* c, size_t i, long offset, long N, long V) {
+  if (c->failed) return NULL;
+  bool is_typed = false;
+  napi_is_typedarray(c->env, c->argv[i], &is_typed);
+  napi_typedarray_type type;
+  size_t length = 0;
+  void* data = NULL;
+  if (!is_typed || napi_get_typedarray_info(c->env, c->argv[i], &type, &length, &data, NULL, NULL) != napi_ok || type != napi_int32_array) {
+    fail(c, 0, "ids", "must be an Int32Array");
+    return NULL;
+  }
+  if (N > 0 && (offset > (long)length || N > (long)length - offset)) {
+    char detail[160];
+    snprintf(detail, sizeof detail, "needs elements %ld … %ld, but has length %zu", offset, offset + N - 1, length);
+    fail(c, 1, "ids", detail);
+    return NULL;
+  }
+  const int32_t* ids = (const int32_t*)data + offset;
+  for (long r = 0; r < N; r++) {
+    if (ids[r] < 0 || ids[r] >= V) {
+      char detail[160];
+      snprintf(detail, sizeof detail, "[%ld] = %d is out of range: expected a row in [0, %ld)", r, ids[r], V);
+      fail(c, 1, "ids", detail);
+      return NULL;
+    }
+  }
+  return ids;
+}
+
+/* gatherRows(N, D, V, table, o, ids, o, out, o): out[r, :] = table[ids[r], :]. */
+static napi_value js_gather_rows(napi_env env, napi_callback_info info) {
+  call c;
+  if (!begin(&c, env, info, "gatherRows", 9)) return NULL;
+  const long N = integer(&c, 0, "N"), D = integer(&c, 1, "D"), V = integer(&c, 2, "V");
+  const int32_t* ids = row_ids(&c, 5, integer(&c, 6, "idsOffset"), N, V);
+  const float* table = array(&c, 3, "table", integer(&c, 4, "tableOffset"), V * D, 0);
+  float* out = array(&c, 7, "out", integer(&c, 8, "outOffset"), N * D, 0);
+  if (c.failed) return NULL;
+  for (long r = 0; r < N; r++) memcpy(out + r * D, table + (long)ids[r] * D, (size_t)D * sizeof(float));
+  return undefined(env);
+}
+
+/* scatterAddRows(N, D, V, src, o, ids, o, skipId, table, o): table[ids[r], :] += src[r, :] in r order, skipping skipId. */
+static napi_value js_scatter_add_rows(napi_env env, napi_callback_info info) {
+  call c;
+  if (!begin(&c, env, info, "scatterAddRows", 10)) return NULL;
+  const long N = integer(&c, 0, "N"), D = integer(&c, 1, "D"), V = integer(&c, 2, "V");
+  const int32_t* ids = row_ids(&c, 5, integer(&c, 6, "idsOffset"), N, V);
+  const double skip = number(&c, 7, "skipId");
+  const float* src = array(&c, 3, "src", integer(&c, 4, "srcOffset"), N * D, 0);
+  float* table = array(&c, 8, "table", integer(&c, 9, "tableOffset"), V * D, 0);
+  if (c.failed) return NULL;
+  for (long r = 0; r < N; r++) {
+    if ((double)ids[r] == skip) continue;
+    float* t = table + (long)ids[r] * D;
+    const float* x = src + r * D;
+    for (long j = 0; j < D; j++) t[j] += x[j];
+  }
+  return undefined(env);
+}
+
 /* rnnStepForward(B, H, relu, pre, o, hPrev, o, mask, o, h, o, out, o) */
 static napi_value js_rnn_forward(napi_env env, napi_callback_info info) {
   call c;
@@ -395,6 +459,17 @@ static void set_int(napi_env env, napi_value object, const char* key, int value)
 }
 
 /* info() → { isa, best, features, threads, tile } */
+/* byteMisalignment(array): the address of the typed array's first element modulo 64, so that allocate can align. */
+static napi_value js_byte_misalignment(napi_env env, napi_callback_info info) {
+  call c;
+  if (!begin(&c, env, info, "byteMisalignment", 1)) return NULL;
+  const float* data = array(&c, 0, "array", 0, 0, 0);
+  if (c.failed) return NULL;
+  napi_value result;
+  napi_create_int32(env, (int32_t)((uintptr_t)data & 63), &result);
+  return result;
+}
+
 static napi_value js_info(napi_env env, napi_callback_info info) {
   (void)info;
   napi_value result;
@@ -444,6 +519,8 @@ NAPI_MODULE_INIT() {
       {"addRowVector", NULL, js_add_row_vector, NULL, NULL, NULL, napi_default, NULL},
       {"sumSquares", NULL, js_sum_squares, NULL, NULL, NULL, napi_default, NULL},
       {"sumRowsInto", NULL, js_sum_rows_into, NULL, NULL, NULL, napi_default, NULL},
+      {"gatherRows", NULL, js_gather_rows, NULL, NULL, NULL, napi_default, NULL},
+      {"scatterAddRows", NULL, js_scatter_add_rows, NULL, NULL, NULL, napi_default, NULL},
       {"rnnStepForward", NULL, js_rnn_forward, NULL, NULL, NULL, napi_default, NULL},
       {"rnnStepBackward", NULL, js_rnn_backward, NULL, NULL, NULL, napi_default, NULL},
       {"lstmStepForward", NULL, js_lstm_forward, NULL, NULL, NULL, napi_default, NULL},
@@ -454,6 +531,7 @@ NAPI_MODULE_INIT() {
       {"softmaxCrossEntropy", NULL, js_softmax_cross_entropy, NULL, NULL, NULL, napi_default, NULL},
       {"adamStep", NULL, js_adam_step, NULL, NULL, NULL, napi_default, NULL},
       {"info", NULL, js_info, NULL, NULL, NULL, napi_default, NULL},
+      {"byteMisalignment", NULL, js_byte_misalignment, NULL, NULL, NULL, napi_default, NULL},
       {"configure", NULL, js_configure, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof functions / sizeof functions[0], functions);

@@ -231,18 +231,45 @@ void STEP(activate)(int kind, long n, const float* x, float* out) {
  */
 void STEP(gemv)(int transposed, long N, long K, const float* a, const float* w, long ld, int accumulate, float* c) {
   if (transposed) {
-    for (long j = 0; j < N; j++) {
+    long j = 0;
+    /* Four rows at once: four independent chains of vector adds instead of one (the same sums per row). */
+    for (; j + 4 <= N; j += 4) {
+      const float* r0 = w + j * ld;
+      const float* r1 = r0 + ld;
+      const float* r2 = r1 + ld;
+      const float* r3 = r2 + ld;
+      v16 acc0 = splat(0.0f), acc1 = splat(0.0f), acc2 = splat(0.0f), acc3 = splat(0.0f);
+      long k = 0;
+      for (; k + 16 <= K; k += 16) { /* full vectors: a constant width the compiler keeps in registers */
+        const v16 x = load16(a + k, 16);
+        acc0 = acc0 + x * load16(r0 + k, 16);
+        acc1 = acc1 + x * load16(r1 + k, 16);
+        acc2 = acc2 + x * load16(r2 + k, 16);
+        acc3 = acc3 + x * load16(r3 + k, 16);
+      }
+      if (k < K) {
+        const int n = (int)(K - k);
+        const v16 x = load16(a + k, n);
+        acc0 = acc0 + x * load16(r0 + k, n);
+        acc1 = acc1 + x * load16(r1 + k, n);
+        acc2 = acc2 + x * load16(r2 + k, n);
+        acc3 = acc3 + x * load16(r3 + k, n);
+      }
+      const float s0 = reduce16(acc0), s1 = reduce16(acc1), s2 = reduce16(acc2), s3 = reduce16(acc3);
+      c[j] = accumulate ? c[j] + s0 : s0;
+      c[j + 1] = accumulate ? c[j + 1] + s1 : s1;
+      c[j + 2] = accumulate ? c[j + 2] + s2 : s2;
+      c[j + 3] = accumulate ? c[j + 3] + s3 : s3;
+    }
+    for (; j < N; j++) {
       const float* row = w + j * ld;
       v16 acc = splat(0.0f);
       for (long k = 0; k < K; k += 16) {
         const int n = LANES(K, k);
         acc = acc + load16(a + k, n) * load16(row + k, n);
       }
-      float lanes[16];
-      memcpy(lanes, &acc, sizeof lanes);
-      for (int width = 8; width >= 1; width /= 2)
-        for (int l = 0; l < width; l++) lanes[l] = lanes[l] + lanes[l + width];
-      c[j] = accumulate ? c[j] + lanes[0] : lanes[0];
+      const float s = reduce16(acc);
+      c[j] = accumulate ? c[j] + s : s;
     }
   } else {
     for (long j = 0; j < N; j += 16) {

@@ -45,6 +45,19 @@ V16_INLINE void store16(float* p, v16 v, int n) {
   else memcpy(p, &v, (size_t)n * sizeof(float));
 }
 
+typedef float v8f __attribute__((vector_size(32)));
+typedef float v4f __attribute__((vector_size(16)));
+
+/*
+ * Σ of the 16 lanes by a fixed pairwise tree: lanes l and l + 8 (l < 8), then l and l + 4, l and
+ * l + 2, and the last two, so every instruction set gives the same bits.
+ */
+V16_INLINE float reduce16(v16 v) {
+  const v8f a = __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7) + __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15);
+  const v4f b = __builtin_shufflevector(a, a, 0, 1, 2, 3) + __builtin_shufflevector(a, a, 4, 5, 6, 7);
+  return (b[0] + b[2]) + (b[1] + b[3]);
+}
+
 /* cond ? a : b, lane by lane (cond from a vector comparison: all bits set or clear). */
 V16_INLINE v16 select16(v16i cond, v16 a, v16 b) {
   return (v16)(((v16i)a & cond) | ((v16i)b & ~cond));

@@ -48,6 +48,29 @@ export interface Kernels {
   sumRowsInto(M: number, N: number, A: Float32Array, aOffset: number, out: Float32Array, outOffset: number): void;
 
   /**
+   * Row gather, the embedding lookup: out[r, :] = table[ids[r], :] for r < N; table (V, D) and out
+   * (N, D) are contiguous rows. Every id must lie in [0, V): RangeError otherwise, before any write.
+   */
+  gatherRows(
+    N: number, D: number, V: number,
+    table: Float32Array, tableOffset: number,
+    ids: Int32Array, idsOffset: number,
+    out: Float32Array, outOffset: number,
+  ): void;
+
+  /**
+   * Row scatter-add, the embedding gradient: table[ids[r], :] += src[r, :] for r = 0 … N−1 in that
+   * order (one float32 add per element, so every backend gives the same bits), skipping the rows whose
+   * id is skipId (−1: none). Every id must lie in [0, V): RangeError otherwise, before any write.
+   */
+  scatterAddRows(
+    N: number, D: number, V: number,
+    src: Float32Array, srcOffset: number,
+    ids: Int32Array, idsOffset: number, skipId: number,
+    table: Float32Array, tableOffset: number,
+  ): void;
+
+  /**
    * Vanilla RNN step, forward. pre: (B,H) pre-activations W_ih·x + b_ih + W_hh·h + b_hh.
    *   h = act(pre) where mask = 1, h = hPrev where mask = 0;  out = mask·h.
    */

@@ -3,7 +3,7 @@
  * of every kernel (`kernels.ts` states the maths); faster backends must match it.
  */
 import type { Kernels } from "./kernels.js";
-import { requireTargets } from "./targets.js";
+import { requireIds, requireTargets } from "./targets.js";
 
 function sigmoid(x: number): number {
   return 1 / (1 + Math.exp(-x));
@@ -89,6 +89,26 @@ export const referenceKernels: Kernels = {
     for (let i = 0; i < M; i++) {
       const a = aOff + i * N;
       for (let j = 0; j < N; j++) out[outOff + j]! += A[a + j]!;
+    }
+  },
+
+  gatherRows(N, D, V, table, tableOff, ids, idsOff, out, outOff) {
+    requireIds("gatherRows", N, V, ids, idsOff);
+    for (let r = 0; r < N; r++) {
+      const t = tableOff + ids[idsOff + r]! * D;
+      const o = outOff + r * D;
+      for (let j = 0; j < D; j++) out[o + j] = table[t + j]!;
+    }
+  },
+
+  scatterAddRows(N, D, V, src, srcOff, ids, idsOff, skipId, table, tableOff) {
+    requireIds("scatterAddRows", N, V, ids, idsOff);
+    for (let r = 0; r < N; r++) {
+      const id = ids[idsOff + r]!;
+      if (id === skipId) continue;
+      const t = tableOff + id * D;
+      const s = srcOff + r * D;
+      for (let j = 0; j < D; j++) table[t + j]! += src[s + j]!;
     }
   },
 

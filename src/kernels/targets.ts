@@ -14,3 +14,14 @@ export function requireTargets(kernel: string, N: number, C: number, targets: In
     }
   }
 }
+
+/** The check on row ids before a kernel indexes a (V, D) table with them: each in [0, V). */
+export function requireIds(kernel: string, N: number, V: number, ids: Int32Array, offset: number): void {
+  if (!Number.isSafeInteger(offset) || offset < 0 || offset + N > ids.length) {
+    throw new RangeError(`${kernel}: ids needs ${N} elements from offset ${offset}, but has ${ids.length}`);
+  }
+  for (let r = 0; r < N; r++) {
+    const id = ids[offset + r]!;
+    if (id < 0 || id >= V) throw new RangeError(`${kernel}: ids[${r}] = ${id} is out of range: expected a row in [0, ${V})`);
+  }
+}

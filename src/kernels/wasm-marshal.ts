@@ -24,6 +24,8 @@ export interface WasmExports {
   addRowVector(M: number, N: number, c: number, bias: number): void;
   sumRowsInto(M: number, N: number, a: number, out: number): void;
   sumSquares(n: number, a: number, b: number): number;
+  gatherRows(N: number, D: number, table: number, ids: number, out: number): void;
+  scatterAddRows(N: number, D: number, src: number, ids: number, skipId: number, table: number): void;
   rnnStepForward(B: number, H: number, relu: number, pre: number, hPrev: number, mask: number, h: number, out: number): void;
   rnnStepBackward(B: number, H: number, relu: number, h: number, dOut: number, mask: number, dh: number, dPre: number): void;
   lstmStepForward(B: number, H: number, gates: number, cPrev: number, hPrev: number, mask: number, c: number, h: number, out: number): void;
@@ -222,7 +224,7 @@ function overlapping(args: readonly Arg[]): boolean {
  */
 export function slowPaths(
   w: WasmExports, marshal: Marshal, work: number,
-): Omit<Kernels, "name" | "allocate" | "allocateIndices" | "softmaxCrossEntropy" | "adamStep"> {
+): Omit<Kernels, "name" | "allocate" | "allocateIndices" | "gatherRows" | "scatterAddRows" | "softmaxCrossEntropy" | "adamStep"> {
   const ref = referenceKernels;
 
   function staged(args: readonly Arg[], call: (p: number[], ld: number[]) => void, fallback: () => void): void {

@@ -28,7 +28,7 @@ import type { Kernels } from "./kernels.js";
 import { WASM_BASE64, WASM_MEMORY_FLAGS_OFFSET } from "./wasm-binary.js";
 import { Marshal, type WasmExports, address, requireCount, slowPaths } from "./wasm-marshal.js";
 import { referenceKernels } from "./reference.js";
-import { requireTargets } from "./targets.js";
+import { requireIds, requireTargets } from "./targets.js";
 import { KernelMemory, type MemoryOptions, type WasmApi, type WasmInstance, type WasmModule, webAssembly } from "./wasm-memory.js";
 import { GemmThreads, type ThreadOptions } from "./threads/gemm-threads.js";
 
@@ -342,6 +342,40 @@ function wrap(instance: WasmInstance, module: WasmModule, memory: KernelMemory, 
         return;
       }
       slow.gruStepBackward(B, H, gates, gOff, hGates, hgOff, hPrev, hPrevOff, dOut, dOutOff, mask, maskOff, dh, dhOff, dXGates, dxOff, dHGates, dhgOff);
+    },
+
+    gatherRows(N, D, V, table, tableOff, ids, idsOff, out, outOff) {
+      const K = "gatherRows";
+      requireCount(K, "N", N);
+      requireCount(K, "D", D);
+      requireCount(K, "V", V);
+      requireIds(K, N, V, ids, idsOff);
+      if (N === 0 || D === 0) return;
+      const pt = at(K, "table", table, tableOff, V * D);
+      const po = at(K, "out", out, outOff, N * D);
+      if (pt > 0 && po > 0 && memory.contains(ids)) {
+        w.gatherRows(N, D, pt, ids.byteOffset + idsOff * 4, po);
+        return;
+      }
+      marshal.onReference++;
+      referenceKernels.gatherRows(N, D, V, table, tableOff, ids, idsOff, out, outOff);
+    },
+
+    scatterAddRows(N, D, V, src, srcOff, ids, idsOff, skipId, table, tableOff) {
+      const K = "scatterAddRows";
+      requireCount(K, "N", N);
+      requireCount(K, "D", D);
+      requireCount(K, "V", V);
+      requireIds(K, N, V, ids, idsOff);
+      if (N === 0 || D === 0) return;
+      const ps = at(K, "src", src, srcOff, N * D);
+      const pt = at(K, "table", table, tableOff, V * D);
+      if (ps > 0 && pt > 0 && memory.contains(ids) && Number.isInteger(skipId) && Math.abs(skipId) < 2 ** 31) {
+        w.scatterAddRows(N, D, ps, ids.byteOffset + idsOff * 4, skipId, pt);
+        return;
+      }
+      marshal.onReference++;
+      referenceKernels.scatterAddRows(N, D, V, src, srcOff, ids, idsOff, skipId, table, tableOff);
     },
 
     softmaxCrossEntropy(N, C, logits, lOff, targets, tOff, weights, wOff, ignoreIndex, scale, dLogits, dOff) {

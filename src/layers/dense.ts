@@ -104,9 +104,10 @@ export class Dense implements Module {
 
   /**
    * Accumulates dweight += dOutᵀ·x and dbias += Σ_rows dOut; returns dx: (N, I) = dOut · W, owned by
-   * the cache (valid until its next backward). dOut: (N, O).
+   * the cache (valid until its next backward), or written into `dxInto` (N·I values) when given.
+   * dOut: (N, O).
    */
-  backward(cache: DenseCache, dOut: Float32Array): Float32Array {
+  backward(cache: DenseCache, dOut: Float32Array, dxInto?: Float32Array): Float32Array {
     const { rows, x } = cache;
     const I = this.inFeatures;
     const O = this.outFeatures;
@@ -117,7 +118,10 @@ export class Dense implements Module {
     const k = kernels();
     k.gemm(true, false, O, I, rows, dOut, 0, O, x, 0, I, true, this.weight.grad, 0, I);
     if (this.bias) k.sumRowsInto(rows, O, dOut, 0, this.bias.grad, 0);
-    const dx = cache.reserveDx(rows * I);
+    if (dxInto && dxInto.length !== rows * I) {
+      throw new RangeError(`dxInto must have room for (N=${rows}, I=${I}) = ${rows * I} values, got ${dxInto.length}`);
+    }
+    const dx = dxInto ?? cache.reserveDx(rows * I);
     k.gemm(false, false, rows, I, O, dOut, 0, O, this.weight.value, 0, I, false, dx, 0, I);
     return dx;
   }

@@ -85,17 +85,14 @@ export class Embedding implements Module {
     const V = this.numEmbeddings;
     const D = this.embeddingDim;
     const W = this.weight.value;
-    const out = cache.reserve(rows * D);
     for (let r = 0; r < rows; r++) {
       const id = ids[r]!;
       if (id < 0 || id >= V) {
         throw new RangeError(`Embedding: id ${id} at position ${r} is out of range: expected an id in [0, ${V})`);
       }
-      // An element loop: set(subarray(…)) would allocate a view per row.
-      const w = id * D;
-      const o = r * D;
-      for (let j = 0; j < D; j++) out[o + j] = W[w + j]!;
     }
+    const out = cache.reserve(rows * D);
+    kernels().gatherRows(rows, D, V, W, 0, ids, 0, out, 0);
     cache.rows = rows;
     cache.ids = ids;
     return cache;
@@ -109,14 +106,7 @@ export class Embedding implements Module {
     if (dOut.length !== rows * D) {
       throw new RangeError(`dOut must have shape (N=${rows}, D=${D}) = ${rows * D} values, got ${dOut.length}`);
     }
-    const dW = this.weight.grad;
-    for (let r = 0; r < rows; r++) {
-      const id = ids[r]!;
-      if (id === this.paddingIdx) continue;
-      const w = id * D;
-      const g = r * D;
-      for (let j = 0; j < D; j++) dW[w + j]! += dOut[g + j]!;
-    }
+    kernels().scatterAddRows(rows, D, this.numEmbeddings, dOut, 0, ids, 0, this.paddingIdx ?? -1, this.weight.grad, 0);
   }
 }
 

@@ -30,6 +30,8 @@ export type NativeAddon = Omit<Kernels, "name" | "allocate" | "allocateIndices">
   info(): NativeInfo;
   /** Sets the thread count (≥ 1) and the instruction set (null: the best available); returns the new state. */
   configure(threads: number, isa: string | null): NativeInfo;
+  /** The address of the array's first element modulo 64 (for aligned allocation). */
+  byteMisalignment(array: Float32Array): number;
   /** out[i] = exp | σ | tanh (kind 0 | 1 | 2) of x[i], for the accuracy tests. */
   activate(kind: number, n: number, x: Float32Array, out: Float32Array): void;
 };

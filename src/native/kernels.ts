@@ -73,13 +73,15 @@ export function createNativeKernels(options: NativeKernelOptions = {}): NativeKe
     },
     info: () => addon.info(),
     addon,
-    allocate: (length) => new Float32Array(length),
+    allocate: (length) => allocateAligned(addon, length),
     allocateIndices: (length) => new Int32Array(length),
     // The addon's functions take the Kernels arguments in the same order: no wrapper in between.
     gemm: addon.gemm,
     addRowVector: addon.addRowVector,
     sumSquares: addon.sumSquares,
     sumRowsInto: addon.sumRowsInto,
+    gatherRows: addon.gatherRows,
+    scatterAddRows: addon.scatterAddRows,
     rnnStepForward: addon.rnnStepForward,
     rnnStepBackward: addon.rnnStepBackward,
     lstmStepForward: addon.lstmStepForward,
@@ -89,6 +91,18 @@ export function createNativeKernels(options: NativeKernelOptions = {}): NativeKe
     softmaxCrossEntropy: addon.softmaxCrossEntropy,
     adamStep: addon.adamStep,
   };
+}
+
+/**
+ * A zero-filled Float32Array whose first element sits on a 64-byte boundary (a cache line, one AVX-512
+ * vector), so that the vector loads of the kernels do not straddle lines: a view into a slightly larger
+ * buffer (ArrayBuffer storage never moves).
+ */
+function allocateAligned(addon: NativeAddon, length: number): Float32Array {
+  if (length === 0) return new Float32Array(0);
+  const buffer = new ArrayBuffer(length * 4 + 64);
+  const misalignment = addon.byteMisalignment(new Float32Array(buffer, 0, 1));
+  return new Float32Array(buffer, (64 - misalignment) & 63, length);
 }
 
 /** BPTT_THREADS (a positive integer), else (unset or "auto") the cores this process may use. */

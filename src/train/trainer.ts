@@ -455,7 +455,7 @@ export class Trainer {
     seg.mask = mask ? copyInto(reserve(seg, "mask", T * B), mask) : null;
     let input: Float32Array;
     if (model.embedding) {
-      if (seg.idsStorage.length < T * B) seg.idsStorage = new Int32Array(T * B);
+      if (seg.idsStorage.length < T * B) seg.idsStorage = kernels().allocateIndices(T * B);
       seg.ids = seg.idsStorage.subarray(0, T * B);
       seg.ids.set(ids!);
       seg.embedding = model.embedding.forward(seg.ids, T * B, seg.embedding ?? model.embedding.createCache());
@@ -488,9 +488,19 @@ export class Trainer {
     const N = found.count;
     if (N === 0) return { sum: 0, terms: 0, correct: 0 };
     const positions = found.positions;
+    const dLogits = this.scratch("dLogits", N * O);
+    const targets = found.targets(model.config.objective, O);
+    if (chunk.length === 1 && N === chunk[0]!.T * B && isRange(positions, start * B, N)) {
+      // A loss at every step of one segment: the head reads its outputs and writes dL/dh in place.
+      const seg = chunk[0]!;
+      const headCache = model.head.forward(seg.output, N, this.headCache);
+      const { sum, correct } = lossAndGradient(model.config.objective, N, O, headCache.out, targets, dLogits, scale);
+      seg.dOutput = reserve(seg, "dOutput", N * F);
+      model.head.backward(headCache, dLogits, seg.dOutput);
+      return { sum, terms: N, correct };
+    }
     // Gather the rows h[t, b] (N, F) from the segments that hold them.
     const gathered = this.scratch("gathered", N * F);
-    const dLogits = this.scratch("dLogits", N * O);
     if (this.owner.length < N) {
       this.owner = new Int32Array(Math.max(N, 2 * this.owner.length));
       this.local = new Int32Array(this.owner.length);
@@ -506,7 +516,7 @@ export class Trainer {
       copyRow(chunk[segIndex]!.output, local[n]! * F, gathered, n * F, F);
     }
     const headCache = model.head.forward(gathered, N, this.headCache);
-    const { sum, correct } = lossAndGradient(model.config.objective, N, O, headCache.out, found.targets(model.config.objective, O), dLogits, scale);
+    const { sum, correct } = lossAndGradient(model.config.objective, N, O, headCache.out, targets, dLogits, scale);
     const dGathered = model.head.backward(headCache, dLogits);
     // Scatter dL/dh back into (T, B, F) blocks, zero where no loss reads the output.
     for (let n = 0; n < N; n++) {
@@ -644,6 +654,12 @@ function copyWeights(w: CellWeights): CellWeights {
  * dst[dstOffset + j] = src[srcOffset + j] for j < n: an element loop rather than set(subarray(…)),
  * which would allocate a view per row in the loss's gather and scatter (N = T·B rows per chunk).
  */
+/** Whether positions[n] = first + n for n < N. */
+function isRange(positions: Int32Array, first: number, N: number): boolean {
+  for (let n = 0; n < N; n++) if (positions[n] !== first + n) return false;
+  return true;
+}
+
 function copyRow(src: Float32Array, srcOffset: number, dst: Float32Array, dstOffset: number, n: number): void {
   for (let j = 0; j < n; j++) dst[dstOffset + j] = src[srcOffset + j]!;
 }

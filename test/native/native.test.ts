@@ -100,6 +100,9 @@ function nativeTests(k: NativeKernels): void {
       { transA: false, transB: false, M: 33, N: 257, K: 700 },
       { transA: true, transB: false, M: 300, N: 129, K: 261 },
       { transA: true, transB: true, M: 70, N: 45, K: 1530 },
+      // B = 1 (sampling): the GEMV paths, rows not a multiple of 4 nor K of 16.
+      { transA: false, transB: true, M: 1, N: 515, K: 300 },
+      { transA: false, transB: false, M: 1, N: 515, K: 300 },
     ];
     const gemmOnce = (s: (typeof SHAPES)[number], seed: number): Float32Array => {
       const rng = new Rng(seed);
@@ -121,6 +124,29 @@ function nativeTests(k: NativeKernels): void {
         }
         assertBitIdentical(gemmOnce(s, i), first, `gemm ${JSON.stringify(s)} again`);
       });
+    });
+
+    it(`B = 1, transposed: each output sums 16 lane partials in k order, then a fixed pairwise tree (${isas.join(", ")})`, () => {
+      const rng = new Rng(9);
+      for (const [N, K] of [[7, 5], [9, 16], [6, 37], [13, 128]] as const) {
+        const a = random(K, rng);
+        const W = random(N * K, rng);
+        const expected = new Float32Array(N);
+        for (let j = 0; j < N; j++) {
+          const lanes = new Array<number>(16).fill(0);
+          for (let k0 = 0; k0 < K; k0++) lanes[k0 % 16] = Math.fround(lanes[k0 % 16]! + Math.fround(a[k0]! * W[j * K + k0]!));
+          for (let width = 8; width >= 1; width /= 2) for (let l = 0; l < width; l++) lanes[l] = Math.fround(lanes[l]! + lanes[l + width]!);
+          expected[j] = lanes[0]!;
+        }
+        for (const isa of isas) {
+          const c = configured(1, isa, () => {
+            const out = new Float32Array(N);
+            k.gemm(false, true, 1, N, K, a, 0, K, W, 0, K, false, out, 0, N);
+            return out;
+          });
+          assertBitIdentical(c, expected, `gemv N=${N} K=${K} on ${isa}`);
+        }
+      }
     });
 
     it(`step kernels: bit-identical on every path (${isas.join(", ")})`, () => {
