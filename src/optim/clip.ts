@@ -13,6 +13,7 @@
  * step (PyTorch's error_if_nonfinite, or an AMP-style skip) rather than train on garbage.
  * Norms are accumulated in float64.
  */
+import { kernels } from "../kernels/index.js";
 import type { Parameter } from "../tensor/parameter.js";
 import { requireNumber } from "./optimizer.js";
 
@@ -53,10 +54,9 @@ export function gradNorm(params: readonly Parameter[], normType = 2): number {
   }
   let sum = 0;
   if (normType === 2) {
-    for (const p of params) {
-      const g = p.grad;
-      for (let j = 0; j < g.length; j++) sum += g[j]! * g[j]!;
-    }
+    // Per parameter on the kernels (float64 sums), then across parameters in order.
+    const k = kernels();
+    for (const p of params) sum += k.sumSquares(p.grad.length, p.grad, 0, null, 0);
     return Math.sqrt(sum);
   }
   for (const p of params) {
