@@ -10,7 +10,9 @@
  * recall and support; for binary, accuracy and the positive class's precision and recall; for
  * regression, the mean squared error per output value.
  */
+import { kernels } from "../kernels/index.js";
 import { RecurrentCache } from "../layers/recurrent.js";
+import { Buffers } from "../tensor/buffers.js";
 import { Tensor } from "../tensor/tensor.js";
 import { type Batch, rowLengths } from "./batch.js";
 import { type LossPlacement, LossPositions } from "./loss-positions.js";
@@ -56,6 +58,11 @@ export function evaluate(model: SequenceModel, batches: Iterable<Batch>, options
   const classes = objective === "classes" ? O : objective === "binary" ? 2 : 0;
   const confusion = new Float64Array(classes * classes); // [target, predicted]
   const cache = new RecurrentCache();
+  // Reused from batch to batch, in the backend's own memory (no copies on a fast backend).
+  const scratch = new Buffers();
+  const embeddingCache = model.embedding?.createCache() ?? null;
+  const headCache = model.head.createCache();
+  let ids: Int32Array = new Int32Array(0);
   const losses = new LossPositions();
   let h: Tensor | null = null;
   let c: Tensor | null = null;
@@ -72,9 +79,17 @@ export function evaluate(model: SequenceModel, batches: Iterable<Batch>, options
       h = Tensor.zeros(shape);
       c = rnn.mode === "lstm" ? Tensor.zeros(shape) : null;
     }
-    const x = model.embedding
-      ? new Tensor(model.embedding.forward(batch.ids!, T * B).out, [T, B, model.inputSize])
-      : new Tensor(batch.features!, [T, B, model.inputSize]);
+    let x: Tensor;
+    if (model.embedding) {
+      if (ids.length < T * B) ids = kernels().allocateIndices(T * B);
+      const rowIds = ids.length === T * B ? ids : ids.subarray(0, T * B);
+      rowIds.set(batch.ids!);
+      x = new Tensor(model.embedding.forward(rowIds, T * B, embeddingCache!).out, [T, B, model.inputSize]);
+    } else {
+      const features = scratch.get("features", T * B * model.inputSize);
+      features.set(batch.features!);
+      x = new Tensor(features, [T, B, model.inputSize]);
+    }
     const mask = batch.mask ? new Tensor(batch.mask, [T, B]) : null;
     const out = rnn.forward(x, { h0: h, c0: c, mask, training: false, cache });
     h.data.set(out.hN.data);
@@ -86,10 +101,14 @@ export function evaluate(model: SequenceModel, batches: Iterable<Batch>, options
     const targets = found.targets(objective, O);
     const N = found.count;
     if (N === 0) continue;
-    const gathered = new Float32Array(N * F);
-    for (let n = 0; n < N; n++) gathered.set(out.output.data.subarray(positions[n]! * F, (positions[n]! + 1) * F), n * F);
-    const logits = model.head.forward(gathered, N).out;
-    const result = lossAndGradient(objective, N, O, logits, targets, new Float32Array(N * O), 1);
+    let rows = out.output.data;
+    if (!(N === T * B && positions[N - 1] === N - 1)) {
+      // Not every step (positions ascend, so N = T·B ending at T·B − 1 is every step): gather the rows read.
+      rows = scratch.get("gathered", N * F);
+      for (let n = 0; n < N; n++) rows.set(out.output.data.subarray(positions[n]! * F, (positions[n]! + 1) * F), n * F);
+    }
+    const logits = model.head.forward(rows, N, headCache).out;
+    const result = lossAndGradient(objective, N, O, logits, targets, scratch.get("dLogits", N * O), 1);
     lossSum += result.sum;
     correct += result.correct;
     terms += N;
