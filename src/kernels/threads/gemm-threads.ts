@@ -8,8 +8,10 @@
  * Only products of at least `minSplitFlops` floating-point operations (2·M·N·K) are split: posting a
  * product and collecting its blocks costs microseconds when the workers are polling, tens of
  * microseconds when they must be woken, far more when the machine is busy and the scheduler is slow to
- * run them, while a product of 4·10⁶ operations takes ~100 µs on one core at ~40 GFLOP/s. The default
- * is a judgement, not a measured crossover: see docs/threads.md.
+ * run them, while a product of 10⁶ operations takes ~20–25 µs on one core. On the quiet machine two
+ * threads pay from ~3·10⁵ operations when the workers are polling (bench/split-threshold.ts), and whole
+ * training updates gained at 10⁶ against 4·10⁶ (tiny +8%, small-rnn +13%, small-gru +20%, the rest
+ * unchanged: docs/threads.md); below that the margin is too thin for a busy machine.
  * Which products are split never changes a result (split.ts): training is bit-identical for any
  * thread count.
  */
@@ -19,8 +21,8 @@ import { GemmPool } from "./pool.js";
 import { requireThreads, threadsFromEnvironment } from "./settings.js";
 import { type ThreadSpawner, threadSpawner } from "./spawner.js";
 
-/** Default of `minSplitFlops`: the per-step products from B·H = 32·128 (LSTM) up, every all-steps product. */
-export const MIN_SPLIT_FLOPS = 4_000_000;
+/** Default of `minSplitFlops`: the per-step products from B·H = 32·64 (LSTM) or 32·128 (RNN) up, every all-steps product. */
+export const MIN_SPLIT_FLOPS = 1_000_000;
 
 export interface ThreadOptions {
   /** Threads for large GEMMs, the calling one included. Default: BPTT_THREADS, else every core. */
