@@ -21,7 +21,7 @@ export {
 // Cells: one layer, one direction, a whole chunk of steps.
 export {
   type Cell, type CellKind, type CellOptions, type ChunkInput, type BackwardInput, type BackwardOutput,
-  type CellWeights, ChunkCache, CellParameters, gateCount,
+  type CellWeights, type InputRows, ChunkCache, CellParameters, gateCount,
 } from "./cells/cell.js";
 export { RNNCell, type RNNCellOptions } from "./cells/rnn.js";
 export { LSTMCell } from "./cells/lstm.js";

@@ -104,6 +104,7 @@ export abstract class BaseCell implements Cell {
     cache.B = B;
     cache.x = x;
     cache.mask = input.mask ?? null;
+    cache.inputRows = input.inputRows ?? null;
     const hPrev = cache.buffer("hPrev", T * BH);
     const first = this.time(0, T) * BH;
     if (input.h0) hPrev.set(input.h0, first);

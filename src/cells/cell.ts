@@ -19,6 +19,7 @@
  */
 import { kernels } from "../kernels/index.js";
 import { Buffers } from "../tensor/buffers.js";
+import { inputTablePays, projectThroughTable, tableGradients } from "./input-table.js";
 import { Parameter } from "../tensor/parameter.js";
 
 export type CellKind = "rnn_tanh" | "rnn_relu" | "lstm" | "gru";
@@ -49,6 +50,20 @@ export interface ChunkInput {
   c0?: Float32Array | null;
   /** (T, B) 1 where step t of sequence b is real, 0 where it is padding. Kept by reference. */
   mask?: Float32Array | null;
+  /**
+   * When x is an embedding lookup, x[r] = table[ids[r]]: the cell may then project the distinct table
+   * rows instead of the T·B steps (input-table.ts; the same outputs, bit for bit) and return the input
+   * gradient per table row (dInputTable) instead of per step. Kept by reference until backward.
+   */
+  inputRows?: InputRows | null;
+}
+
+/** The table rows behind the rows of x: x[r] = table[ids[r]] for r < T·B, every id in [0, V). */
+export interface InputRows {
+  /** (T·B) */
+  ids: Int32Array;
+  /** V: the table's rows. */
+  V: number;
 }
 
 export interface BackwardInput {
@@ -91,13 +106,21 @@ export interface CellWeights {
 }
 
 export interface BackwardOutput {
-  /** (T, B, I) dL/dx, owned by the cache: valid until the cache's next backward or forward. */
+  /**
+   * (T, B, I) dL/dx, owned by the cache: valid until the cache's next backward or forward. Empty
+   * (length 0) when the forward pass projected through the input table: see dInputTable.
+   */
   dx: Float32Array;
+  /** (V, I) dL/d(table row) = Σ over the rows r with ids[r] = v of dL/dx[r], when the input table was used; else null. */
+  dInputTable: Float32Array | null;
   /** (B, H) dL/d(state entering the first back-propagated step). Owned by the cache. */
   dh0: Float32Array;
   /** (B, H) the same for the LSTM cell state; null for the others. */
   dc0: Float32Array | null;
 }
+
+/** BackwardOutput.dx when the input gradient went through the input table instead. */
+export const NO_DX = new Float32Array(0);
 
 /** The saved activations of one chunk, plus scratch space for its backward pass. */
 export class ChunkCache {
@@ -105,6 +128,9 @@ export class ChunkCache {
   B = 0;
   x: Float32Array = new Float32Array(0);
   mask: Float32Array | null = null;
+  inputRows: InputRows | null = null;
+  /** Whether forward projected the inputs through the table (input-table.ts), so backward must too. */
+  inputTable = false;
   private readonly buffers = new Buffers();
 
   /** A buffer of `length` elements, reused across chunks of the same or smaller size. */
@@ -192,6 +218,11 @@ export function validateChunk(cell: Cell, input: ChunkInput): void {
   if (input.mask && input.mask.length !== T * B) {
     throw new RangeError(`mask must have shape (T=${T}, B=${B}) = ${T * B} values, got ${input.mask.length}`);
   }
+  if (input.inputRows) {
+    const { ids, V } = input.inputRows;
+    requirePositiveInteger(V, "inputRows.V");
+    if (ids.length !== T * B) throw new RangeError(`inputRows.ids must have T·B = ${T * B} values, got ${ids.length}`);
+  }
 }
 
 /** Where backward stops: the lowest first step over the rows, and the per-row steps if they differ. */
@@ -263,26 +294,44 @@ export function projectInputs(
 }
 
 /**
- * The weight and input gradients of a whole chunk, three GEMMs over steps [t0, T):
+ * The input projection of the chunk in `cache` (its x, T, B), through the input table when the
+ * forward pass was given inputRows and the table is the cheaper way (input-table.ts), else one GEMM.
+ * Records the choice in the cache for backward.
+ */
+export function projectChunkInputs(
+  params: CellParameters, cache: ChunkCache, I: number, GH: number, proj: Float32Array, addHiddenBias: boolean,
+): void {
+  const rows = cache.T * cache.B;
+  cache.inputTable = cache.inputRows !== null && inputTablePays(rows, cache.inputRows.V);
+  if (cache.inputTable) projectThroughTable(params, cache, I, GH, proj, addHiddenBias);
+  else projectInputs(params, cache.x, rows, I, GH, proj, addHiddenBias);
+}
+
+/**
+ * The weight and input gradients of the chunk in `cache`, three GEMMs over steps [t0, T):
  *   dW_ih += dXGatesᵀ · x,  dW_hh += dHGatesᵀ · hPrev,  dx = dXGates · W_ih,  db_ih += Σ dXGates,  db_hh += Σ dHGates
- * For the RNN and LSTM dHGates is dXGates; for the GRU they differ in the n block.
+ * For the RNN and LSTM dHGates is dXGates; for the GRU they differ in the n block. When forward
+ * projected through the input table, dW_ih and the input gradient go through it too and the latter
+ * is returned per table row (dx is left alone); else returns null.
  */
 export function accumulateChunkGradients(
-  params: CellParameters, t0: number, T: number, B: number, I: number, H: number, GH: number,
-  x: Float32Array, hPrev: Float32Array, dXGates: Float32Array, dHGates: Float32Array, dx: Float32Array,
-  weightIh: Float32Array,
-): void {
+  params: CellParameters, cache: ChunkCache, t0: number, I: number, H: number, GH: number,
+  hPrev: Float32Array, dXGates: Float32Array, dHGates: Float32Array, dx: Float32Array, weightIh: Float32Array,
+): Float32Array | null {
   const k = kernels();
+  const { T, B, x } = cache;
   const rows = (T - t0) * B;
   const xo = t0 * B * I;
   const go = t0 * B * GH;
   const ho = t0 * B * H;
-  k.gemm(true, false, GH, I, rows, dXGates, go, GH, x, xo, I, true, params.weightIh.grad, 0, I);
   k.gemm(true, false, GH, H, rows, dHGates, go, GH, hPrev, ho, H, true, params.weightHh.grad, 0, H);
   if (params.biasIh) k.sumRowsInto(rows, GH, dXGates, go, params.biasIh.grad, 0);
   if (params.biasHh) k.sumRowsInto(rows, GH, dHGates, go, params.biasHh.grad, 0);
+  if (cache.inputTable) return tableGradients(params, cache, t0, I, GH, dXGates, weightIh);
+  k.gemm(true, false, GH, I, rows, dXGates, go, GH, x, xo, I, true, params.weightIh.grad, 0, I);
   if (t0 > 0) dx.fill(0, 0, xo);
   k.gemm(false, false, rows, I, GH, dXGates, go, GH, weightIh, 0, I, false, dx, xo, I);
+  return null;
 }
 
 /** The time index of processing step s (the reverse direction walks from T−1 down to 0). */

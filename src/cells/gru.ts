@@ -19,7 +19,7 @@
  */
 import { kernels } from "../kernels/index.js";
 import { BaseCell } from "./base.js";
-import { type BackwardInput, type BackwardOutput, type CellOptions, type ChunkInput, ChunkCache, accumulateChunkGradients, projectInputs } from "./cell.js";
+import { type BackwardInput, type BackwardOutput, type CellOptions, type ChunkInput, ChunkCache, NO_DX, accumulateChunkGradients, projectChunkInputs } from "./cell.js";
 
 export class GRUCell extends BaseCell {
   readonly kind = "gru" as const;
@@ -30,7 +30,7 @@ export class GRUCell extends BaseCell {
 
   forward(input: ChunkInput, cache: ChunkCache = this.createCache()): ChunkCache {
     const frame = this.beginForward(input, cache);
-    const { T, B, x, mask, hPrev, out } = frame;
+    const { T, B, mask, hPrev, out } = frame;
     const k = kernels();
     const H = this.hiddenSize;
     const G = 3 * H;
@@ -38,7 +38,7 @@ export class GRUCell extends BaseCell {
     const gates = cache.buffer("gates", T * B * G);
     const hGates = cache.buffer("hGates", T * B * G);
     // Only b_ih goes into the input projection: b_hh must stay inside r ⊙ (W_hn·h + b_hn).
-    projectInputs(this.params, x, T * B, this.inputSize, G, gates, false);
+    projectChunkInputs(this.params, cache, this.inputSize, G, gates, false);
     const Whh = this.params.weightHh.value;
     const bhh = this.params.biasHh;
     for (let s = 0; s < T; s++) {
@@ -55,7 +55,7 @@ export class GRUCell extends BaseCell {
 
   backward(cache: ChunkCache, grads: BackwardInput): BackwardOutput {
     const frame = this.beginBackward(cache, grads);
-    const { T, B, x, mask, firstStep, hPrev, dOut, dh, dx } = frame;
+    const { T, B, mask, firstStep, hPrev, dOut, dh, dx } = frame;
     const k = kernels();
     const H = this.hiddenSize;
     const G = 3 * H;
@@ -71,7 +71,7 @@ export class GRUCell extends BaseCell {
       // dL/dh_{t−1} = δh⊙z (left in dh by the kernel) + δh_gates_t · W_hh
       k.gemm(false, false, B, H, G, dHGates, t * B * G, G, frame.weightHh, 0, H, true, dh, 0, H);
     }
-    accumulateChunkGradients(this.params, firstStep, T, B, this.inputSize, H, G, x, hPrev, dXGates, dHGates, dx, frame.weightIh);
-    return { dx, dh0: dh, dc0: null };
+    const dInputTable = accumulateChunkGradients(this.params, cache, firstStep, this.inputSize, H, G, hPrev, dXGates, dHGates, dx, frame.weightIh);
+    return { dx: dInputTable ? NO_DX : dx, dInputTable, dh0: dh, dc0: null };
   }
 }

@@ -17,7 +17,7 @@
  */
 import { kernels } from "../kernels/index.js";
 import { BaseCell } from "./base.js";
-import { type BackwardInput, type BackwardOutput, type CellOptions, type ChunkInput, ChunkCache, accumulateChunkGradients, projectInputs } from "./cell.js";
+import { type BackwardInput, type BackwardOutput, type CellOptions, type ChunkInput, ChunkCache, NO_DX, accumulateChunkGradients, projectChunkInputs } from "./cell.js";
 
 export class LSTMCell extends BaseCell {
   readonly kind = "lstm" as const;
@@ -28,7 +28,7 @@ export class LSTMCell extends BaseCell {
 
   forward(input: ChunkInput, cache: ChunkCache = this.createCache()): ChunkCache {
     const frame = this.beginForward(input, cache);
-    const { T, B, x, mask, hPrev, out } = frame;
+    const { T, B, mask, hPrev, out } = frame;
     const k = kernels();
     const H = this.hiddenSize;
     const G = 4 * H;
@@ -36,7 +36,7 @@ export class LSTMCell extends BaseCell {
     const gates = cache.buffer("gates", T * B * G);
     const c = cache.buffer("c", T * BH);
     const c0 = cache.buffer("c0", BH);
-    projectInputs(this.params, x, T * B, this.inputSize, G, gates, true);
+    projectChunkInputs(this.params, cache, this.inputSize, G, gates, true);
     if (input.c0) c0.set(input.c0);
     else c0.fill(0);
     const Whh = this.params.weightHh.value;
@@ -56,7 +56,7 @@ export class LSTMCell extends BaseCell {
 
   backward(cache: ChunkCache, grads: BackwardInput): BackwardOutput {
     const frame = this.beginBackward(cache, grads);
-    const { T, B, x, mask, firstStep, hPrev, dOut, dh, dx } = frame;
+    const { T, B, mask, firstStep, hPrev, dOut, dh, dx } = frame;
     const k = kernels();
     const H = this.hiddenSize;
     const G = 4 * H;
@@ -77,8 +77,8 @@ export class LSTMCell extends BaseCell {
       // dL/dh_{t−1} += δgates_t · W_hh
       k.gemm(false, false, B, H, G, dGates, t * B * G, G, frame.weightHh, 0, H, true, dh, 0, H);
     }
-    accumulateChunkGradients(this.params, firstStep, T, B, this.inputSize, H, G, x, hPrev, dGates, dGates, dx, frame.weightIh);
-    return { dx, dh0: dh, dc0: dc };
+    const dInputTable = accumulateChunkGradients(this.params, cache, firstStep, this.inputSize, H, G, hPrev, dGates, dGates, dx, frame.weightIh);
+    return { dx: dInputTable ? NO_DX : dx, dInputTable, dh0: dh, dc0: dc };
   }
 
   override finalState(cache: ChunkCache): { h: Float32Array; c: Float32Array } {

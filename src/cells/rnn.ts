@@ -13,7 +13,7 @@
  */
 import { kernels } from "../kernels/index.js";
 import { BaseCell } from "./base.js";
-import { type BackwardInput, type BackwardOutput, type CellOptions, type ChunkInput, ChunkCache, accumulateChunkGradients, projectInputs } from "./cell.js";
+import { type BackwardInput, type BackwardOutput, type CellOptions, type ChunkInput, ChunkCache, NO_DX, accumulateChunkGradients, projectChunkInputs } from "./cell.js";
 
 export interface RNNCellOptions extends CellOptions {
   nonlinearity?: "tanh" | "relu";
@@ -34,13 +34,13 @@ export class RNNCell extends BaseCell {
 
   forward(input: ChunkInput, cache: ChunkCache = this.createCache()): ChunkCache {
     const frame = this.beginForward(input, cache);
-    const { T, B, x, mask, hPrev, out } = frame;
+    const { T, B, mask, hPrev, out } = frame;
     const k = kernels();
     const H = this.hiddenSize;
     const BH = B * H;
     const relu = this.kind === "rnn_relu";
     const pre = cache.buffer("pre", T * BH);
-    projectInputs(this.params, x, T * B, this.inputSize, H, pre, true);
+    projectChunkInputs(this.params, cache, this.inputSize, H, pre, true);
     const Whh = this.params.weightHh.value;
     for (let s = 0; s < T; s++) {
       const t = this.time(s, T);
@@ -55,7 +55,7 @@ export class RNNCell extends BaseCell {
 
   backward(cache: ChunkCache, grads: BackwardInput): BackwardOutput {
     const frame = this.beginBackward(cache, grads);
-    const { T, B, x, mask, firstStep, hPrev, dOut, dh, dx } = frame;
+    const { T, B, mask, firstStep, hPrev, dOut, dh, dx } = frame;
     const k = kernels();
     const H = this.hiddenSize;
     const BH = B * H;
@@ -69,7 +69,7 @@ export class RNNCell extends BaseCell {
       k.rnnStepBackward(B, H, relu, out, t * BH, dOut, t * BH, mask, t * B, dh, 0, dPre, t * BH);
       k.gemm(false, false, B, H, H, dPre, t * BH, H, frame.weightHh, 0, H, true, dh, 0, H);
     }
-    accumulateChunkGradients(this.params, firstStep, T, B, this.inputSize, H, H, x, hPrev, dPre, dPre, dx, frame.weightIh);
-    return { dx, dh0: dh, dc0: null };
+    const dInputTable = accumulateChunkGradients(this.params, cache, firstStep, this.inputSize, H, H, hPrev, dPre, dPre, dx, frame.weightIh);
+    return { dx: dInputTable ? NO_DX : dx, dInputTable, dh0: dh, dc0: null };
   }
 }

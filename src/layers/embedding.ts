@@ -54,6 +54,8 @@ export class Embedding implements Module {
   readonly paddingIdx: number | null;
   /** (V, D) */
   readonly weight: Parameter;
+  /** 0 … V − 1, for backwardTable (allocated on first use). */
+  private rowIds: Int32Array | null = null;
 
   constructor(options: EmbeddingOptions) {
     const { numEmbeddings: V, embeddingDim: D } = options;
@@ -108,6 +110,24 @@ export class Embedding implements Module {
     }
     kernels().scatterAddRows(rows, D, this.numEmbeddings, dOut, 0, ids, 0, this.paddingIdx ?? -1, this.weight.grad, 0);
   }
+
+  /**
+   * dweight += dTable: (V, D), a gradient already summed per row (a recurrent layer's dInputTable),
+   * except on the padding row.
+   */
+  backwardTable(dTable: Float32Array): void {
+    const V = this.numEmbeddings;
+    const D = this.embeddingDim;
+    if (dTable.length !== V * D) throw new RangeError(`dTable must have shape (V=${V}, D=${D}) = ${V * D} values, got ${dTable.length}`);
+    this.rowIds ??= identityIds(V);
+    kernels().scatterAddRows(V, D, V, dTable, 0, this.rowIds, 0, this.paddingIdx ?? -1, this.weight.grad, 0);
+  }
+}
+
+function identityIds(V: number): Int32Array {
+  const ids = kernels().allocateIndices(V);
+  for (let v = 0; v < V; v++) ids[v] = v;
+  return ids;
 }
 
 function resolvePaddingIdx(paddingIdx: number | null, V: number): number | null {

@@ -18,7 +18,7 @@
  * const { dx } = lstm.backward(cache, { dOutput: output });  // accumulates into each parameter's grad
  * ```
  */
-import type { BackwardOutput, Cell, CellKind, CellWeights, ChunkCache } from "../cells/cell.js";
+import type { BackwardOutput, Cell, CellKind, CellWeights, ChunkCache, InputRows } from "../cells/cell.js";
 import { requirePositiveInteger } from "../cells/cell.js";
 import { GRUCell } from "../cells/gru.js";
 import { type InitOptions, initializeCell } from "../cells/init.js";
@@ -58,6 +58,13 @@ export interface RecurrentForwardOptions {
   training?: boolean;
   /** A cache from an earlier call, whose buffers are reused (its previous contents are overwritten). */
   cache?: RecurrentCache;
+  /**
+   * x is an embedding lookup, x[t·B + b] = table[ids[t·B + b]] for a table of V rows (the caller
+   * vouches for it): the first layer may then project the V table rows instead of the T·B steps, with
+   * the same outputs bit for bit, and backward returns the input gradient per table row
+   * (`dInputTable`) instead of per step. Kept by reference until backward. See cells/input-table.ts.
+   */
+  inputRows?: InputRows | null;
   /**
    * The caller vouches that the values are finite, so only shapes are checked, not every value (an
    * O(T·B·I) scan per call). The Trainer sets it: it validates each batch's features itself, and all
@@ -105,8 +112,13 @@ export interface RecurrentBackwardOptions {
 }
 
 export interface RecurrentGradients {
-  /** (T, B, I) dL/dx. */
+  /** (T, B, I) dL/dx; (0, B, I), empty, when the first layer went through the input table (see dInputTable). */
   dx: Tensor;
+  /**
+   * (V, I) dL/d(table row), Σ of dL/dx over the steps that read each row, when forward was given
+   * inputRows and the first layer used them; else null. An embedding adds it to its weight gradient.
+   */
+  dInputTable: Tensor | null;
   /** (L·D, B, H) dL/dh0 (or of the state entering firstStep). */
   dh0: Tensor;
   /** (L·D, B, H) dL/dc0 for the LSTM, else null. */
@@ -222,6 +234,7 @@ export class Recurrent implements Module {
             x: layerInput, T, B, mask,
             h0: options.h0 ? options.h0.data.subarray(i * BH, (i + 1) * BH) : null,
             c0: options.c0 ? options.c0.data.subarray(i * BH, (i + 1) * BH) : null,
+            inputRows: l === 0 ? options.inputRows ?? null : null,
           },
           cellCache,
         );
@@ -264,6 +277,7 @@ export class Recurrent implements Module {
 
     let dLayerOutput: Float32Array | null = options.dOutput ? options.dOutput.data : null;
     let dInput: Float32Array = new Float32Array(0);
+    let dInputTable: Float32Array | null = null;
     for (let l = L - 1; l >= 0; l--) {
       const inSize = l === 0 ? this.inputSize : D * H;
       dInput = cache.buffer(`dInput${l}`, T * B * inSize);
@@ -283,7 +297,12 @@ export class Recurrent implements Module {
           weights: options.weights ? options.weights[i] : null,
           stateGradNormSq: options.stateGradNormSq ? options.stateGradNormSq[i] : null,
         });
-        if (d === 0) dInput.set(grads.dx);
+        if (grads.dInputTable) {
+          // Layer 0 through the input table (both directions decide alike: same T, B and V).
+          if (d === 0) dInputTable = cache.buffer("dInputTable", grads.dInputTable.length);
+          if (d === 0) dInputTable!.set(grads.dInputTable);
+          else for (let j = 0; j < dInputTable!.length; j++) dInputTable![j]! += grads.dInputTable[j]!;
+        } else if (d === 0) dInput.set(grads.dx);
         else for (let j = 0; j < dInput.length; j++) dInput[j]! += grads.dx[j]!;
         dh0.data.set(grads.dh0, i * BH);
         if (dc0 && grads.dc0) dc0.data.set(grads.dc0, i * BH);
@@ -293,7 +312,11 @@ export class Recurrent implements Module {
         dLayerOutput = dropCache ? this.drop.backward(dropCache, dInput) : dInput;
       }
     }
-    return { dx: new Tensor(dInput, [T, B, this.inputSize]), dh0, dc0 };
+    if (dInputTable) {
+      const V = dInputTable.length / this.inputSize;
+      return { dx: new Tensor(new Float32Array(0), [0, B, this.inputSize]), dInputTable: new Tensor(dInputTable, [V, this.inputSize]), dh0, dc0 };
+    }
+    return { dx: new Tensor(dInput, [T, B, this.inputSize]), dInputTable: null, dh0, dc0 };
   }
 
   /**

@@ -10,6 +10,7 @@
  * recall and support; for binary, accuracy and the positive class's precision and recall; for
  * regression, the mean squared error per output value.
  */
+import type { InputRows } from "../cells/cell.js";
 import { kernels } from "../kernels/index.js";
 import { RecurrentCache } from "../layers/recurrent.js";
 import { Buffers } from "../tensor/buffers.js";
@@ -80,18 +81,20 @@ export function evaluate(model: SequenceModel, batches: Iterable<Batch>, options
       c = rnn.mode === "lstm" ? Tensor.zeros(shape) : null;
     }
     let x: Tensor;
+    let inputRows: InputRows | null = null;
     if (model.embedding) {
       if (ids.length < T * B) ids = kernels().allocateIndices(T * B);
       const rowIds = ids.length === T * B ? ids : ids.subarray(0, T * B);
       rowIds.set(batch.ids!);
       x = new Tensor(model.embedding.forward(rowIds, T * B, embeddingCache!).out, [T, B, model.inputSize]);
+      inputRows = { ids: rowIds, V: model.embedding.numEmbeddings };
     } else {
       const features = scratch.get("features", T * B * model.inputSize);
       features.set(batch.features!);
       x = new Tensor(features, [T, B, model.inputSize]);
     }
     const mask = batch.mask ? new Tensor(batch.mask, [T, B]) : null;
-    const out = rnn.forward(x, { h0: h, c0: c, mask, training: false, cache });
+    const out = rnn.forward(x, { h0: h, c0: c, mask, training: false, cache, inputRows });
     h.data.set(out.hN.data);
     if (c && out.cN) c.data.set(out.cN.data);
 

@@ -467,6 +467,8 @@ export class Trainer {
     }
     const out = model.rnn.forward(new Tensor(input, [T, B, I]), {
       h0: this.h, c0: this.c, mask: seg.mask ? new Tensor(seg.mask, [T, B]) : null, training: true, cache: seg.cache,
+      // The input is the embedding's rows of these ids: the first layer may work per vocabulary row.
+      inputRows: model.embedding && seg.ids ? { ids: seg.ids, V: model.embedding.numEmbeddings } : null,
       finiteChecked: true, // features validated per batch; embeddings and carried states are computed here
     });
     seg.output = out.output.data;
@@ -563,7 +565,8 @@ export class Trainer {
         stateGradNormSq: norms,
       });
       if (flow && norms) flow.record(norms, rnn.directions, seg.start, Math.min(...firstStep), seg.T, Math.max(...rowEnds));
-      if (model.embedding && seg.embedding) model.embedding.backward(seg.embedding, grads.dx.data);
+      if (model.embedding && grads.dInputTable) model.embedding.backwardTable(grads.dInputTable.data);
+      else if (model.embedding && seg.embedding) model.embedding.backward(seg.embedding, grads.dx.data);
       // No gradient flows past a row's cut, nor past a state reset to zero at the segment's start.
       dhN = grads.dh0;
       dcN = grads.dc0;

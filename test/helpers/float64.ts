@@ -4,7 +4,8 @@
  * Finite differences then have ~1e-9 relative error instead of ~1e-3, and the checks can be tight
  * enough to catch any missing term.
  */
-import { type Kernels, kernels, referenceKernels, setKernels } from "../../src/kernels/index.js";
+import { type Kernels, referenceKernels } from "../../src/kernels/index.js";
+import { onBackend } from "./backend.js";
 
 export const float64Kernels: Kernels = {
   ...referenceKernels,
@@ -19,11 +20,5 @@ export function f64(values: ArrayLike<number> | number): Float32Array {
 
 /** Runs `body` with the float64 backend active (everything it creates is float64). */
 export function inFloat64<T>(body: () => T): T {
-  const previous = kernels();
-  setKernels(float64Kernels);
-  try {
-    return body();
-  } finally {
-    setKernels(previous);
-  }
+  return onBackend(float64Kernels, body);
 }

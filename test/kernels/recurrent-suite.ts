@@ -16,7 +16,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { CellKind } from "../../src/cells/cell.js";
-import { type Kernels, kernels, referenceKernels, setKernels } from "../../src/kernels/index.js";
+import { type Kernels, referenceKernels } from "../../src/kernels/index.js";
 import { GRU, LSTM, RNN, type Recurrent } from "../../src/layers/recurrent.js";
 import { loadStateDict } from "../../src/tensor/parameter.js";
 import { Rng } from "../../src/tensor/rng.js";
@@ -24,17 +24,9 @@ import { Tensor } from "../../src/tensor/tensor.js";
 import { assertClose } from "../helpers/check.js";
 import { checkGradient, dot } from "../helpers/gradcheck.js";
 import { assertBitIdentical } from "./conformance.js";
+import { onBackend } from "../helpers/backend.js";
 import { type FixtureCase, type FixtureTensor, loadRecurrentFixture } from "../helpers/recurrent-fixture.js";
 
-function onBackend<T>(k: Kernels, body: () => T): T {
-  const previous = kernels();
-  setKernels(k);
-  try {
-    return body();
-  } finally {
-    setKernels(previous);
-  }
-}
 
 function build(mode: CellKind, options: { inputSize: number; hiddenSize: number; numLayers: number; bidirectional: boolean; bias: boolean }): Recurrent {
   const o = { ...options, seed: 7 };

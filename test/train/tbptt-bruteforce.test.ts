@@ -36,7 +36,7 @@ import type { Batch } from "../../src/train/batch.js";
 import type { ModelConfig, Objective } from "../../src/train/model.js";
 import { SequenceModel } from "../../src/train/model.js";
 import { Trainer, type TrainerOptions, type UpdateInfo } from "../../src/train/trainer.js";
-import { inFloat64 } from "../helpers/float64.js";
+import { float64Kernels, inFloat64 } from "../helpers/float64.js";
 
 const RTOL = 1e-6;
 const ATOL = 1e-9;
@@ -611,17 +611,20 @@ const rnnShortK2: Case = (() => {
   };
 })();
 
-const lstmManyToOne: Case = (() => {
-  const T = 8, B = 3, V = 6;
+/** LSTM many-to-one over B = 3 rows of lengths 8/5/3: last-step + lossEveryChunk, sequenceTargets, TBPTT(3, 3), mean. */
+function manyToOneCase(name: string, V: number, seed: number): Case {
+  const T = 8, B = 3;
   return {
-    name: "LSTM many-to-one: last-step + lossEveryChunk, sequenceTargets, lengths 8/5/3, TBPTT(3, 3), mean",
-    model: { cell: "lstm", vocabSize: V, embeddingDim: 3, hiddenSize: 3, outputSize: 3, objective: "classes", seed: 4 },
+    name,
+    model: { cell: "lstm", vocabSize: V, embeddingDim: 3, hiddenSize: 3, outputSize: 3, objective: "classes", seed },
     trainer: { k1: 3, k2: 3, lossAt: "last-step", lossEveryChunk: true, lossScale: "mean" },
     k1: 3, k2: 3,
     batches: [{ T, B, ids: ints(T * B, V), mask: maskOf(T, [8, 5, 3]), sequenceTargets: Int32Array.from([2, 0, 1]) }],
     expectedUpdates: 3,
   };
-})();
+}
+
+const lstmManyToOne = manyToOneCase("LSTM many-to-one: last-step + lossEveryChunk, sequenceTargets, lengths 8/5/3, TBPTT(3, 3), mean", 6, 4);
 
 const gruLastStepSkips: Case = (() => {
   const T = 8, B = 3, V = 4;
@@ -668,25 +671,29 @@ const lstmOnlineBinary: Case = (() => {
   };
 })();
 
-const fullBidirectional: Case = (() => {
-  const B = 3, V = 5;
+/** Mode "full" over two masked batches of B = 3 sequences, a 2-layer bidirectional stack, lossScale mean. */
+function fullBidirectionalCase(name: string, cell: "lstm" | "rnn", V: number, E: number, H: number, seed: number): Case {
+  const B = 3;
   const batch = (T: number, lengths: number[]): Batch => ({ T, B, ids: ints(T * B, V), mask: maskOf(T, lengths), stepTargets: ints(T * B, V) });
   return {
-    name: 'mode "full": 2-layer bidirectional LSTM with a mask, two batches, lossScale mean (÷ B·T)',
-    model: { cell: "lstm", vocabSize: V, embeddingDim: 3, hiddenSize: 2, numLayers: 2, bidirectional: true, outputSize: V, objective: "classes", seed: 8 },
+    name,
+    model: { cell, vocabSize: V, embeddingDim: E, hiddenSize: H, numLayers: 2, bidirectional: true, outputSize: V, objective: "classes", seed },
     trainer: { mode: "full", lossScale: "mean" },
     k1: Infinity, k2: Infinity,
     batches: [batch(6, [6, 4, 2]), batch(5, [3, 5, 1])],
     expectedUpdates: 2,
     lr: 2,
   };
-})();
+}
 
-const continuing: Case = (() => {
-  const B = 2, V = 5;
+const fullBidirectional = fullBidirectionalCase('mode "full": 2-layer bidirectional LSTM with a mask, two batches, lossScale mean (÷ B·T)', "lstm", 5, 3, 2, 8);
+
+/** Two continuing batches (7 + 5 steps) of B = 2 LSTM streams, TBPTT(3, 5), sequences restarting in the second. */
+function continuingStreams(name: string, V: number, seed: number): Case {
+  const B = 2;
   return {
-    name: "two continuing batches (7 + 5 steps), LSTM, TBPTT(3, 5): windows cross the batch boundary",
-    model: { cell: "lstm", vocabSize: V, embeddingDim: 3, hiddenSize: 3, outputSize: V, objective: "classes", seed: 9 },
+    name,
+    model: { cell: "lstm", vocabSize: V, embeddingDim: 3, hiddenSize: 3, outputSize: V, objective: "classes", seed },
     trainer: { k1: 3, k2: 5, lossScale: "sum" },
     k1: 3, k2: 5,
     batches: [
@@ -695,7 +702,9 @@ const continuing: Case = (() => {
     ],
     expectedUpdates: 5,
   };
-})();
+}
+
+const continuing = continuingStreams("two continuing batches (7 + 5 steps), LSTM, TBPTT(3, 5): windows cross the batch boundary", 5, 9);
 
 const continuingShort: Case = (() => {
   const B = 2, V = 4;
@@ -741,6 +750,49 @@ describe("TBPTT(k1, k2): the applied gradient equals the definition's, by brute 
     if (refusal === null) checkCase(bidirectionalStarts);
     else assert.match(String(refusal), /RangeError: .*starts/);
   });
+});
+
+// Token models whose vocabulary is small against a chunk's T·B rows: the first layer projects each
+// vocabulary row once and returns the embedding's gradient per row (cells/input-table.ts).
+/** One batch of token streams (one per row), 2 layers, a class target at every step. */
+function tokenStreams(name: string, cell: "lstm" | "gru", T: number, B: number, V: number, k1: number, k2: number, seed: number, expectedUpdates: number): Case {
+  return {
+    name,
+    model: { cell, vocabSize: V, embeddingDim: 3, hiddenSize: 3, numLayers: 2, outputSize: V, objective: "classes", seed },
+    trainer: { k1, k2, lossScale: k1 === k2 ? "sum" : "mean" },
+    k1, k2,
+    batches: [{ T, B, ids: ints(T * B, V), stepTargets: ints(T * B, V) }],
+    expectedUpdates,
+  };
+}
+
+const tableCases: Case[] = [
+  tokenStreams("LSTM, 2 layers, TBPTT(3, 3), V = 2, B = 4", "lstm", 8, 4, 2, 3, 3, 21, 3),
+  tokenStreams("GRU, 2 layers, TBPTT(2, 5), V = 3, mean: overlapping windows back-propagated with stale weights and embeddings", "gru", 9, 4, 3, 2, 5, 22, 5),
+  manyToOneCase("LSTM many-to-one, V = 3, lengths 8/5/3 (per-row cuts), last-step + lossEveryChunk, TBPTT(3, 3)", 3, 23),
+  fullBidirectionalCase('mode "full", V = 3: 2-layer bidirectional RNN with a mask (both directions through the table)', "rnn", 3, 2, 3, 24),
+  continuingStreams("continuing batches with starts, V = 2: segments of 1 step (per step) and 3 (table) in one window", 2, 25),
+];
+
+describe("the same, through the input table (V ≤ T·B/2: the first layer works per vocabulary row)", () => {
+  for (const c of tableCases) {
+    it(c.name, () => {
+      // Counts the gathers of projected table rows (gate-wide rows), which only the table path makes.
+      const original = float64Kernels.gatherRows;
+      const embeddingDim = c.model.embeddingDim!;
+      let tableGathers = 0;
+      float64Kernels.gatherRows = (N, D, ...rest) => {
+        if (D !== embeddingDim) tableGathers++;
+        original(N, D, ...rest);
+      };
+      try {
+        checkCase(c);
+      } finally {
+        float64Kernels.gatherRows = original;
+      }
+      assert.ok(tableGathers > 0, "the input table was not used");
+    });
+  }
 });
 
 describe("the brute-force comparison can fail (deliberately wrong references disagree with the trainer)", () => {

@@ -1,0 +1,72 @@
+/**
+ * The input side of a cell through a table, for inputs that are an embedding lookup: x[r] = E[ids[r]]
+ * for the T·B rows r of a chunk, with V table rows. When V is well below T·B (a character model:
+ * V ≈ 65–100 against T·B in the thousands) the input projection and its gradients are computed once
+ * per table row instead of once per step:
+ *
+ *   forward   X̂ (V, I): X̂[ids[r]] = x[r]  (the table rows the chunk uses, read back from x itself; others 0)
+ *             P (V, G·H) = X̂ · W_ihᵀ [+ b_ih] [+ b_hh]          proj[r] = P[ids[r]]
+ *   backward  S (V, G·H) = Σ_{r ≥ t0·B} e_{ids[r]} ⊗ dXGates[r]  (rows added in order of r)
+ *             dW_ih += Sᵀ · X̂       dInputTable (V, I) = S · W_ih
+ *
+ * against (T·B, I)·(I, G·H) products per chunk: three GEMMs with V rows instead of T·B. Forward is
+ * bit-identical to the per-step projection wherever the GEMM sums each element in an order that
+ * depends only on K (the reference, native, and wasm-simd from 16 rows; wasm-simd's small-M product
+ * for fewer rows sums in another order, so there it agrees to float32 rounding). Backward sums the same terms
+ * in another order (the tokens of a row of S first), so dW_ih and the input gradient agree with the
+ * per-step computation to float32 rounding; dInputTable[v] is Σ_{r: ids[r] = v} dL/dx[r], the
+ * embedding's gradient directly (Embedding.backwardTable).
+ *
+ * X̂ comes from x, not from the embedding's current weights: a chunk back-propagated after an update
+ * (k2 > k1) still sees the table its forward pass read. The caller vouches that x[r] = E[ids[r]].
+ */
+import { kernels } from "../kernels/index.js";
+import { type CellParameters, type ChunkCache, projectInputs } from "./cell.js";
+
+/** Whether the table is the cheaper way: its three V-row products (and the gather and scatter) against three T·B-row ones. */
+export function inputTablePays(rows: number, V: number): boolean {
+  return 2 * V <= rows;
+}
+
+/** proj (T·B, G·H) = x·W_ihᵀ + biases through the table; keeps X̂ in the cache for backward. */
+export function projectThroughTable(
+  params: CellParameters, cache: ChunkCache, I: number, GH: number, proj: Float32Array, addHiddenBias: boolean,
+): void {
+  const { ids, V } = cache.inputRows!;
+  const { x } = cache;
+  const rows = cache.T * cache.B;
+  const table = cache.buffer("inputTable", V * I);
+  // X̂: the first row of x with each id (all rows with one id are equal); unused ids stay 0.
+  const seen = cache.buffer("inputTableSeen", V);
+  seen.fill(0);
+  table.fill(0);
+  for (let r = 0; r < rows; r++) {
+    const id = ids[r]!;
+    if (!(id >= 0 && id < V)) throw new RangeError(`inputRows.ids[${r}] = ${id} is out of range: expected a row in [0, ${V})`);
+    if (seen[id] !== 0) continue;
+    seen[id] = 1;
+    const from = r * I;
+    const to = id * I;
+    for (let j = 0; j < I; j++) table[to + j] = x[from + j]!;
+  }
+  const projected = cache.buffer("inputTableProjection", V * GH);
+  projectInputs(params, table, V, I, GH, projected, addHiddenBias);
+  kernels().gatherRows(rows, GH, V, projected, 0, ids, 0, proj, 0);
+}
+
+/** dW_ih += Sᵀ·X̂ and returns dInputTable = S·W_ih (V, I), owned by the cache, over steps [t0, T). */
+export function tableGradients(
+  params: CellParameters, cache: ChunkCache, t0: number, I: number, GH: number, dXGates: Float32Array, weightIh: Float32Array,
+): Float32Array {
+  const k = kernels();
+  const { ids, V } = cache.inputRows!;
+  const B = cache.B;
+  const rows = (cache.T - t0) * B;
+  const S = cache.buffer("inputTableGrad", V * GH);
+  S.fill(0);
+  k.scatterAddRows(rows, GH, V, dXGates, t0 * B * GH, ids, t0 * B, -1, S, 0);
+  k.gemm(true, false, GH, I, V, S, 0, GH, cache.buffer("inputTable", V * I), 0, I, true, params.weightIh.grad, 0, I);
+  const dTable = cache.buffer("dInputTable", V * I);
+  k.gemm(false, false, V, I, GH, S, 0, GH, weightIh, 0, I, false, dTable, 0, I);
+  return dTable;
+}
