@@ -25,14 +25,25 @@ import { nodeThreadSpawner } from "../src/io/worker-threads.js";
 import { type NativeKernels, createNativeKernels } from "../src/native/index.js";
 import { Rng } from "../src/tensor/rng.js";
 
+const USAGE = `usage: node dist/bench/gemm.js [options]
+  --runs n          samples per shape (default 15)
+  --only NT|NN|TN   only the shapes of that transpose combination
+  --no-reference    skip the (slow) TypeScript reference backend
+  --threads a,b     wasm-simd and native on these thread counts, and the speed-up of the last over the first`;
+
 const { values } = parseArgs({
   options: {
     runs: { type: "string", default: "15" },
     only: { type: "string", default: "" },
     "no-reference": { type: "boolean", default: false },
     threads: { type: "string", default: "" },
+    help: { type: "boolean", default: false },
   },
 });
+if (values.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
 const runs = Number(values.runs);
 
 interface Shape {
