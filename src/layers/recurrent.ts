@@ -299,9 +299,8 @@ export class Recurrent implements Module {
         });
         if (grads.dInputTable) {
           // Layer 0 through the input table (both directions decide alike: same T, B and V).
-          if (d === 0) dInputTable = cache.buffer("dInputTable", grads.dInputTable.length);
-          if (d === 0) dInputTable!.set(grads.dInputTable);
-          else for (let j = 0; j < dInputTable!.length; j++) dInputTable![j]! += grads.dInputTable[j]!;
+          if (dInputTable === null) dInputTable = cache.buffer("dInputTable", grads.dInputTable.length).fill(0);
+          for (let j = 0; j < dInputTable.length; j++) dInputTable[j]! += grads.dInputTable[j]!;
         } else if (d === 0) dInput.set(grads.dx);
         else for (let j = 0; j < dInput.length; j++) dInput[j]! += grads.dx[j]!;
         dh0.data.set(grads.dh0, i * BH);
