@@ -62,7 +62,7 @@ def main():
     if args.own_init is None:
         diff = np.abs(ours - theirs)
         apart = np.nonzero(diff > 1e-3)[0]
-        print(f"max |loss difference|: first 1000 updates {diff[:1000].max():.1e}, all {diff.max():.1e}; "
+        print(f"max |loss difference|: first 200 updates {diff[:200].max():.1e}, first 1000 {diff[:1000].max():.1e}, all {diff.max():.1e}; "
               f"first update more than 1e-3 apart: {apart[0] + 1 if len(apart) else 'none'}")
 
 

@@ -207,7 +207,7 @@ async function report(settings: ExperimentSettings, runs: JobRun<CharRnnResult>[
     "",
     table(["updates", "training characters", "training seconds", "held-out bpc"], points),
     "",
-    `Unigram baseline: ${unigram.toFixed(3)} bpc. Training seconds exclude the held-out evaluations; measured on a shared, loaded machine.`,
+    `Unigram baseline: ${unigram.toFixed(3)} bpc. Training seconds exclude the held-out evaluations and depend on the machine and its load.`,
     "",
     "![bpc against updates](bpc.svg)",
     "",

@@ -219,7 +219,7 @@ async function report(settings: ExperimentSettings, runs: JobRun<FramewiseResult
     "## Results",
     "",
     `Test frame error rate after ${sizes.epochs} epochs, mean ± sd over seeds ${settings.seeds.join(", ")}; "best epoch" is each seed's lowest test error over the epochs. ` +
-      "Seconds: median training time (evaluation excluded) on a machine shared with other jobs: compare ratios, not absolute values.",
+      "Seconds: median training time (evaluation excluded), which depends on the machine and its load: compare ratios, not absolute values.",
     "",
     table(["arm", "parameters", "Adam lr", "updates", "train s", "frame error", "best epoch"], rows),
     "",
