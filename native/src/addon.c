@@ -186,8 +186,8 @@ static napi_value js_sum_rows_into(napi_env env, napi_callback_info info) {
 
 static double number(call* c, size_t i, const char* name);
 
-/* The Int32Array of row ids at argument i, from element `offset`, N of them, each checked to lie in [0, V). */
-static const int32_t* row_ids(call* c, size_t i, long offset, long N, long V) {
+/* The Int32Array at argument i as a pointer to its element `offset`, after checking that N elements fit. */
+static const int32_t* int32_block(call* c, size_t i, const char* name, long offset, long N) {
   if (c->failed) return NULL;
   bool is_typed = false;
   napi_is_typedarray(c->env, c->argv[i], &is_typed);
@@ -195,16 +195,22 @@ static const int32_t* row_ids(call* c, size_t i, long offset, long N, long V) {
   size_t length = 0;
   void* data = NULL;
   if (!is_typed || napi_get_typedarray_info(c->env, c->argv[i], &type, &length, &data, NULL, NULL) != napi_ok || type != napi_int32_array) {
-    fail(c, 0, "ids", "must be an Int32Array");
+    fail(c, 0, name, "must be an Int32Array");
     return NULL;
   }
   if (N > 0 && (offset > (long)length || N > (long)length - offset)) {
     char detail[160];
     snprintf(detail, sizeof detail, "needs elements %ld … %ld, but has length %zu", offset, offset + N - 1, length);
-    fail(c, 1, "ids", detail);
+    fail(c, 1, name, detail);
     return NULL;
   }
-  const int32_t* ids = (const int32_t*)data + offset;
+  return (const int32_t*)data + offset;
+}
+
+/* The Int32Array of row ids at argument i, from element `offset`, N of them, each checked to lie in [0, V). */
+static const int32_t* row_ids(call* c, size_t i, long offset, long N, long V) {
+  const int32_t* ids = int32_block(c, i, "ids", offset, N);
+  if (ids == NULL) return NULL;
   for (long r = 0; r < N; r++) {
     if (ids[r] < 0 || ids[r] >= V) {
       char detail[160];
@@ -362,23 +368,8 @@ static double number(call* c, size_t i, const char* name) {
  * class in [0, C) or ignoreIndex (a kernel indexes its row with it).
  */
 static const int32_t* class_targets(call* c, size_t i, long offset, long N, long C, double ignoreIndex) {
-  if (c->failed) return NULL;
-  bool is_typed = false;
-  napi_is_typedarray(c->env, c->argv[i], &is_typed);
-  napi_typedarray_type type;
-  size_t length = 0;
-  void* data = NULL;
-  if (!is_typed || napi_get_typedarray_info(c->env, c->argv[i], &type, &length, &data, NULL, NULL) != napi_ok || type != napi_int32_array) {
-    fail(c, 0, "targets", "must be an Int32Array");
-    return NULL;
-  }
-  if (N > 0 && (offset > (long)length || N > (long)length - offset)) {
-    char detail[160];
-    snprintf(detail, sizeof detail, "needs elements %ld … %ld, but has length %zu", offset, offset + N - 1, length);
-    fail(c, 1, "targets", detail);
-    return NULL;
-  }
-  const int32_t* t = (const int32_t*)data + offset;
+  const int32_t* t = int32_block(c, i, "targets", offset, N);
+  if (t == NULL) return NULL;
   for (long r = 0; r < N; r++) {
     if ((t[r] < 0 || t[r] >= C) && (double)t[r] != ignoreIndex) {
       char detail[160];

@@ -346,11 +346,7 @@ function wrap(instance: WasmInstance, module: WasmModule, memory: KernelMemory, 
 
     gatherRows(N, D, V, table, tableOff, ids, idsOff, out, outOff) {
       const K = "gatherRows";
-      requireCount(K, "N", N);
-      requireCount(K, "D", D);
-      requireCount(K, "V", V);
-      requireIds(K, N, V, ids, idsOff);
-      if (N === 0 || D === 0) return;
+      if (noRows(K, N, D, V, ids, idsOff)) return;
       const pt = at(K, "table", table, tableOff, V * D);
       const po = at(K, "out", out, outOff, N * D);
       if (pt > 0 && po > 0 && memory.contains(ids)) {
@@ -363,11 +359,7 @@ function wrap(instance: WasmInstance, module: WasmModule, memory: KernelMemory, 
 
     scatterAddRows(N, D, V, src, srcOff, ids, idsOff, skipId, table, tableOff) {
       const K = "scatterAddRows";
-      requireCount(K, "N", N);
-      requireCount(K, "D", D);
-      requireCount(K, "V", V);
-      requireIds(K, N, V, ids, idsOff);
-      if (N === 0 || D === 0) return;
+      if (noRows(K, N, D, V, ids, idsOff)) return;
       const ps = at(K, "src", src, srcOff, N * D);
       const pt = at(K, "table", table, tableOff, V * D);
       if (ps > 0 && pt > 0 && memory.contains(ids) && Number.isInteger(skipId) && Math.abs(skipId) < 2 ** 31) {
@@ -416,6 +408,15 @@ function wrap(instance: WasmInstance, module: WasmModule, memory: KernelMemory, 
     },
   };
   return kernels;
+}
+
+/** Validates the sizes and every id of a row kernel; true when there is nothing to compute. */
+function noRows(kernel: string, N: number, D: number, V: number, ids: Int32Array, idsOff: number): boolean {
+  requireCount(kernel, "N", N);
+  requireCount(kernel, "D", D);
+  requireCount(kernel, "V", V);
+  requireIds(kernel, N, V, ids, idsOff);
+  return N === 0 || D === 0;
 }
 
 /** Validates (B, H); true when there is nothing to compute. */
