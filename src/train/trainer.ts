@@ -653,16 +653,16 @@ function copyWeights(w: CellWeights): CellWeights {
   return { weightIh: w.weightIh.slice(), weightHh: w.weightHh.slice(), biasIh: w.biasIh?.slice() ?? null, biasHh: w.biasHh?.slice() ?? null };
 }
 
-/**
- * dst[dstOffset + j] = src[srcOffset + j] for j < n: an element loop rather than set(subarray(…)),
- * which would allocate a view per row in the loss's gather and scatter (N = T·B rows per chunk).
- */
 /** Whether positions[n] = first + n for n < N. */
 function isRange(positions: Int32Array, first: number, N: number): boolean {
   for (let n = 0; n < N; n++) if (positions[n] !== first + n) return false;
   return true;
 }
 
+/**
+ * dst[dstOffset + j] = src[srcOffset + j] for j < n: an element loop rather than set(subarray(…)),
+ * which would allocate a view per row in the loss's gather and scatter (N = T·B rows per chunk).
+ */
 function copyRow(src: Float32Array, srcOffset: number, dst: Float32Array, dstOffset: number, n: number): void {
   for (let j = 0; j < n; j++) dst[dstOffset + j] = src[srcOffset + j]!;
 }

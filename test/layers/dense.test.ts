@@ -94,3 +94,15 @@ test("Dense rejects bad arguments with RangeErrors naming them", () => {
   const cache = dense.forward(new Float32Array(N * I), N);
   assert.throws(() => dense.backward(cache, new Float32Array(O)), /dOut must have shape \(N=6, O=4\) = 24 values, got 4/);
 });
+
+test("Dense.backward writes dx into dxInto when given, and rejects one of the wrong length", () => {
+  const layer = new Dense({ inFeatures: 3, outFeatures: 2, rng: new Rng(4) });
+  const x = randomArray(new Rng(5), 5 * 3);
+  const dOut = randomArray(new Rng(6), 5 * 2);
+  const own = layer.backward(layer.forward(x, 5), dOut).slice();
+  const into = new Float32Array(5 * 3).fill(7);
+  const returned = layer.backward(layer.forward(x, 5), dOut, into);
+  assert.equal(returned, into);
+  assert.deepEqual([...into], [...own]);
+  assert.throws(() => layer.backward(layer.forward(x, 5), dOut, new Float32Array(14)), /dxInto must have room for \(N=5, I=3\) = 15 values, got 14/);
+});

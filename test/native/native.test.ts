@@ -185,6 +185,17 @@ function nativeTests(k: NativeKernels): void {
     });
   });
 
+  it("allocate hands out zero-filled arrays starting on a 64-byte boundary", () => {
+    for (const n of [1, 3, 16, 17, 1000, 65537]) {
+      const a = k.allocate(n);
+      assert.equal(a.length, n);
+      assert.equal(k.addon.byteMisalignment(a), 0, `allocate(${n})`);
+      assert.ok(a.every((v) => v === 0), `allocate(${n}) is zero-filled`);
+    }
+    // The probe itself reports a misaligned view as misaligned.
+    assert.equal(k.addon.byteMisalignment(k.allocate(8).subarray(1)), 4);
+  });
+
   describe("native argument checks", () => {
     it("a block outside its array is a RangeError naming the argument; not a Float32Array, a TypeError", () => {
       const a = new Float32Array(4);
