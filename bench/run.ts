@@ -1,9 +1,10 @@
 /**
  * Training speed of bptt against its peers, on the same model, data and update:
  *
- *   npm run bench                       every configuration, bptt vs PyTorch (1 and 2 threads) vs tfjs-wasm
+ *   npm run bench                       every configuration, bptt vs PyTorch 2 and Debian's PyTorch 1.13
+ *                                       (1 and 2 threads each) vs tfjs-wasm
  *   npm run bench -- --quick            a < 3 minute subset (one round, small configurations)
- *   node dist/bench/run.js --configs tiny,small --peers bptt,torch1 --rounds 5 --json
+ *   node dist/bench/run.js --configs tiny,small --peers bptt,torch --torch-threads 1 --rounds 5 --json
  *
  * For every configuration (bench/configs.ts) each system runs in its own child process (a clean heap,
  * nothing shared), one process per system per round, the systems alternating within a round and the
@@ -15,11 +16,15 @@
  * of each process's median tokens/s, with the number of processes × timed iterations behind it.
  *
  * Systems (--peers): bptt (bench/bptt-worker.ts; --backend picks the kernels, --bptt-threads sets
- * BPTT_THREADS), torch1 / torch2 (bench/peers/pytorch_lm.py with 1 and 2 threads, run with --python,
- * default /usr/bin/python3), tfjs (bench/peers/tfjs-lm.ts, the wasm backend; --tfjs-variant).
+ * BPTT_THREADS); torch, PyTorch 2 (MKL + oneDNN) from the virtual environment .peers (`npm run peers`
+ * creates it; --python for another interpreter), and torch-debian, Debian's PyTorch 1.13 (OpenBLAS;
+ * --python-debian, default /usr/bin/python3), both bench/peers/pytorch_lm.py on each of --torch-threads
+ * (columns torch/1t, torch/2t, torch-debian/1t, …); tfjs (bench/peers/tfjs-lm.ts, the wasm backend;
+ * --tfjs-variant). Ratios are bptt ÷ PyTorch 2 at the same thread count (the peer that matters), and
+ * bptt ÷ Debian's PyTorch and ÷ tfjs.
  */
 import { spawn } from "node:child_process";
-import { readFileSync, realpathSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, realpathSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus, loadavg, platform, release, totalmem } from "node:os";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -27,10 +32,16 @@ import { type BenchConfig, CONFIGS, RESULT_PREFIX, type WorkerResult, type Worke
 
 export const PYTORCH_SKIPPED =
   "PyTorch skipped: install Debian's python3-torch and libopenblas0-openmp (apt-get install python3-torch libopenblas0-openmp)";
+export const PYTORCH2_SKIPPED =
+  "PyTorch 2 skipped: no virtual environment .peers; create it with `npm run peers` " +
+  "(python3 -m venv .peers && .peers/bin/pip install torch numpy)";
+/** The systems --peers accepts. */
+export const PEERS = ["bptt", "torch", "torch-debian", "tfjs"] as const;
 
 const USAGE = `usage: node dist/bench/run.js [options]
   --configs a,b,…      configurations (default: all): ${CONFIGS.map((c) => c.name).join(", ")}
-  --peers a,b,…        systems (default: bptt,torch1,torch2,tfjs)
+  --peers a,b,…        systems (default: ${PEERS.join(",")}): torch is PyTorch 2 from .peers, torch-debian
+                       Debian's PyTorch 1.13
   --rounds n           processes per system and configuration, alternating (default 3)
   --iterations n       timed iterations per process, at most (default 5)
   --warmup n           warm-up iterations per process, at most, within half the budget (default 100; at least 1 always runs)
@@ -39,7 +50,9 @@ const USAGE = `usage: node dist/bench/run.js [options]
   --backend a,b        bptt kernel backends (BPTT_BACKEND: auto, native, wasm, reference), each its own system (default: auto)
   --bptt-threads a,b   thread counts for bptt (BPTT_THREADS), each its own system (default: 1)
   --tfjs-variant v     manual | autograd-split | autograd-concat (default: manual)
-  --python path        Python with torch (default: /usr/bin/python3)
+  --torch-threads a,b  thread counts for both PyTorch systems, each its own column (default: 1,2)
+  --python path        Python with PyTorch 2 (default: .peers/bin/python, which \`npm run peers\` creates)
+  --python-debian path Python with Debian's PyTorch 1.13 (default: /usr/bin/python3)
   --timeout s          kill a child after this long (default 900)
   --quick              tiny,small,cls,small-gru,small-rnn,sample; 1 round, 3 iterations, budget 2 s
   --json               print the results as JSON instead of the tables
@@ -55,6 +68,8 @@ export interface SystemSpec {
   kind: "bptt" | "torch" | "tfjs";
   threads: number;
   backend?: string;
+  /** torch: "torch" (PyTorch 2, the peer ratios are against) or "torch-debian" (Debian's 1.13). */
+  flavour?: "torch" | "torch-debian";
 }
 
 export interface Measurement extends WorkerResult {
@@ -88,8 +103,11 @@ export interface ConfigSummary {
   config: string;
   shape: string;
   systems: Record<string, SystemSummary>;
-  /** bptt ÷ the faster PyTorch, bptt ÷ tfjs (per bptt system). */
-  ratios: Record<string, { vsTorch: number | null; vsTfjs: number | null }>;
+  /**
+   * Per bptt system: ÷ PyTorch 2 and ÷ Debian's PyTorch at the bptt system's thread count (the best
+   * thread count when that one was not run), ÷ tfjs.
+   */
+  ratios: Record<string, { vsTorch: number | null; vsDebian: number | null; vsTfjs: number | null }>;
   /** 2-thread ÷ 1-thread tokens/s, per system family that was run with both. */
   threadSpeedup: Record<string, number>;
 }
@@ -211,19 +229,26 @@ export function summarize(configs: BenchConfig[], systems: SystemSpec[], measure
         cpuPerWall: cpu.length ? median(cpu) : null,
       };
     }
-    const torch = systems.filter((s) => s.kind === "torch" && out.systems[s.id]).map((s) => out.systems[s.id]!.tokensPerSec);
-    const bestTorch = torch.length ? Math.max(...torch) : null;
+    /** A PyTorch flavour's rate at `threads`, or its best rate when it was not run on that many. */
+    const torchRate = (flavour: SystemSpec["flavour"], threads: number): number | null => {
+      const runs = systems.filter((s) => s.kind === "torch" && (s.flavour ?? "torch") === flavour && out.systems[s.id]);
+      const same = runs.find((s) => s.threads === threads);
+      if (same) return out.systems[same.id]!.tokensPerSec;
+      return runs.length ? Math.max(...runs.map((s) => out.systems[s.id]!.tokensPerSec)) : null;
+    };
     const tfjs = systems.find((s) => s.kind === "tfjs" && out.systems[s.id]);
     const tfjsRate = tfjs ? out.systems[tfjs.id]!.tokensPerSec : null;
     for (const s of systems.filter((x) => x.kind === "bptt" && out.systems[x.id])) {
       const rate = out.systems[s.id]!.tokensPerSec;
-      out.ratios[s.id] = { vsTorch: bestTorch ? rate / bestTorch : null, vsTfjs: tfjsRate ? rate / tfjsRate : null };
+      const torch = torchRate("torch", s.threads);
+      const debian = torchRate("torch-debian", s.threads);
+      out.ratios[s.id] = { vsTorch: torch ? rate / torch : null, vsDebian: debian ? rate / debian : null, vsTfjs: tfjsRate ? rate / tfjsRate : null };
     }
-    // 2-thread ÷ 1-thread for each family (torch; bptt per backend).
+    // 2-thread ÷ 1-thread for each family (each PyTorch; bptt per backend).
     const families = new Map<string, Map<number, string>>();
     for (const s of systems) {
       if (!out.systems[s.id]) continue;
-      const family = s.kind === "bptt" ? `bptt${s.backend ? `/${s.backend}` : ""}` : s.kind;
+      const family = s.kind === "bptt" ? `bptt${s.backend ? `/${s.backend}` : ""}` : s.kind === "torch" ? s.flavour ?? "torch" : s.kind;
       if (!families.has(family)) families.set(family, new Map());
       families.get(family)!.set(s.threads, s.id);
     }
@@ -260,10 +285,14 @@ export function formatTables(report: BenchReport, systems: SystemSpec[]): string
   const bptt = systems.filter((s) => s.kind === "bptt");
   const present = systems.filter((s) => report.summaries.some((x) => x.systems[s.id]));
   const headers = ["config", "model", ...present.map((s) => `${s.id} tok/s`)];
+  const hasTorch = present.some((p) => p.kind === "torch" && (p.flavour ?? "torch") === "torch");
+  const hasDebian = present.some((p) => p.kind === "torch" && p.flavour === "torch-debian");
+  const hasTfjs = present.some((p) => p.kind === "tfjs");
   for (const s of bptt.filter((x) => present.includes(x))) {
     const suffix = bptt.length > 1 ? ` (${s.id})` : "";
-    if (present.some((p) => p.kind === "torch")) headers.push(`bptt ÷ best torch${suffix}`);
-    if (present.some((p) => p.kind === "tfjs")) headers.push(`bptt ÷ tfjs${suffix}`);
+    if (hasTorch) headers.push(`bptt ÷ torch${suffix}`);
+    if (hasDebian) headers.push(`bptt ÷ torch-debian${suffix}`);
+    if (hasTfjs) headers.push(`bptt ÷ tfjs${suffix}`);
   }
   const families = [...new Set(report.summaries.flatMap((x) => Object.keys(x.threadSpeedup)))];
   for (const f of families) headers.push(`${f} 2t ÷ 1t`);
@@ -277,15 +306,17 @@ export function formatTables(report: BenchReport, systems: SystemSpec[]): string
       row.push(v ? `${fmtRate(v.tokensPerSec)} (${v.processes}×${v.iterations})` : failed ? "failed" : "–");
     }
     for (const s of bptt.filter((b) => present.includes(b))) {
-      if (present.some((p) => p.kind === "torch")) row.push(fmtRatio(x.ratios[s.id]?.vsTorch));
-      if (present.some((p) => p.kind === "tfjs")) row.push(fmtRatio(x.ratios[s.id]?.vsTfjs));
+      if (hasTorch) row.push(fmtRatio(x.ratios[s.id]?.vsTorch));
+      if (hasDebian) row.push(fmtRatio(x.ratios[s.id]?.vsDebian));
+      if (hasTfjs) row.push(fmtRatio(x.ratios[s.id]?.vsTfjs));
     }
     for (const f of families) row.push(fmtRatio(x.threadSpeedup[f]));
     lines.push(`| ${row.join(" | ")} |`);
   }
   lines.push("");
   lines.push("tok/s: tokens (B·T per update; generated tokens for sample) per second, median over processes of each process's");
-  lines.push("median iteration; (p×i) = p processes × i timed iterations each (median). Ratios > 1: bptt is faster.");
+  lines.push("median iteration; (p×i) = p processes × i timed iterations each (median). Ratios > 1: bptt is faster; against each");
+  lines.push("PyTorch at bptt's own thread count (torch: PyTorch 2 with MKL and oneDNN; torch-debian: Debian's 1.13 with OpenBLAS).");
   const limited = report.summaries.flatMap((x) => Object.entries(x.systems).filter(([, v]) => v.budgetLimited).map(([id]) => `${x.config}/${id}`));
   if (limited.length) lines.push(`Cut short by the time budget (fewer iterations than asked): ${limited.join(", ")}.`);
 
@@ -388,6 +419,39 @@ export function formatMarkdown(report: BenchReport): string {
   return out.join("\n");
 }
 
+/**
+ * A PyTorch column's environment line: version, BLAS (from its build settings and the libraries the
+ * process mapped), the threads it ran on, and the oneDNN operators one update dispatched to, per
+ * configuration (nn.LSTM runs on oneDNN's RNN primitive in PyTorch 2; GRU and RNN do not).
+ */
+function describeTorch(ms: Measurement[], notes: string[]): string {
+  const t = ms[0]!;
+  const blas = t.env.blas as { settings?: string[]; loaded?: string[] } | undefined;
+  const loaded = blas?.loaded ?? [];
+  if (!loaded.some((p) => /openblas|mkl|blis/i.test(p)) && !(blas?.settings ?? []).some((x) => /mkl/i.test(x))) {
+    notes.push(
+      `${t.system}: PyTorch mapped no optimised BLAS (${loaded.filter((p) => /blas/.test(p)).join(", ") || "none found"}): Debian's torch then ` +
+        "runs on the reference BLAS, 5–25× slower; install libopenblas0-openmp for meaningful PyTorch numbers",
+    );
+  }
+  const onednn = new Map<string, string>();
+  for (const m of ms) {
+    const ops = m.env.onednn as string[] | null | undefined;
+    if (Array.isArray(ops)) onednn.set(m.config, ops.length ? ops.join(", ") : "none");
+  }
+  const byOps = new Map<string, string[]>();
+  for (const [config, ops] of onednn) byOps.set(ops, [...(byOps.get(ops) ?? []), config]);
+  const onednnText = byOps.size
+    ? [...byOps].map(([ops, configs]) => `${configs.join(", ")}: ${ops}`).join("; ")
+    : "not recorded";
+  const threads = [...new Set(ms.map((m) => m.threads))].join(", ");
+  // numpy brings an OpenBLAS of its own; PyTorch 2's wheels link MKL statically (no library to see).
+  const mapped = loaded.filter((p) => /blas|lapack|mkl/.test(p) && !/numpy/.test(p)).join(", ") ||
+    ((blas?.settings ?? []).some((x) => /BLAS_INFO=mkl/i.test(x)) ? "MKL, linked into libtorch" : "?");
+  return `${String(t.env.torch)} (Python ${String(t.env.python)}), ${blas?.settings?.join(", ") ?? ""}; BLAS loaded: ${mapped}; ` +
+    `threads per process: ${threads} (torch.get_num_threads); oneDNN operators run: ${onednnText}`;
+}
+
 export function formatEnvironment(env: Record<string, unknown>): string {
   const lines: string[] = [];
   for (const [key, value] of Object.entries(env)) {
@@ -409,7 +473,9 @@ async function main(): Promise<void> {
       backend: { type: "string" },
       "bptt-threads": { type: "string" },
       "tfjs-variant": { type: "string" },
+      "torch-threads": { type: "string" },
       python: { type: "string" },
+      "python-debian": { type: "string" },
       timeout: { type: "string" },
       quick: { type: "boolean", default: false },
       json: { type: "boolean", default: false },
@@ -444,9 +510,9 @@ async function main(): Promise<void> {
   }
   const quick = values.quick ?? false;
   const configs = (values.configs ? list(values.configs) : quick ? ["tiny", "small", "cls", "small-gru", "small-rnn", "sample"] : CONFIGS.map((c) => c.name)).map(findConfig);
-  const peers = list(values.peers ?? "bptt,torch1,torch2,tfjs");
+  const peers = list(values.peers ?? PEERS.join(","));
   for (const p of peers) {
-    if (!["bptt", "torch1", "torch2", "tfjs"].includes(p)) throw new RangeError(`--peers: unknown system ${JSON.stringify(p)} (bptt, torch1, torch2, tfjs)`);
+    if (!(PEERS as readonly string[]).includes(p)) throw new RangeError(`--peers: unknown system ${JSON.stringify(p)} (${PEERS.join(", ")})`);
   }
   const rounds = positive(values.rounds ?? (quick ? "1" : "3"), "--rounds", true);
   const iterations = positive(values.iterations ?? (quick ? "3" : "5"), "--iterations", true);
@@ -457,7 +523,10 @@ async function main(): Promise<void> {
   const backends = list(values.backend ?? "auto");
   const bpttThreads = list(values["bptt-threads"] ?? "1").map((t) => positive(t, "--bptt-threads", true));
   const variant = values["tfjs-variant"] ?? "manual";
-  const python = values.python ?? "/usr/bin/python3";
+  const torchThreads = list(values["torch-threads"] ?? "1,2").map((t) => positive(t, "--torch-threads", true));
+  const venvPython = fileURLToPath(new URL("../../.peers/bin/python", import.meta.url));
+  const python = values.python ?? venvPython;
+  const pythonDebian = values["python-debian"] ?? "/usr/bin/python3";
   const log = (line: string): void => {
     if (!values.quiet) process.stderr.write(`${line}\n`);
   };
@@ -476,7 +545,8 @@ async function main(): Promise<void> {
     } else if (p === "tfjs") {
       systems.push({ id: "tfjs", kind: "tfjs", threads: 1 });
     } else {
-      systems.push({ id: p, kind: "torch", threads: p === "torch2" ? 2 : 1 });
+      const flavour = p as "torch" | "torch-debian";
+      for (const threads of torchThreads) systems.push({ id: `${flavour}/${threads}t`, kind: "torch", threads, flavour });
     }
   }
 
@@ -490,7 +560,13 @@ async function main(): Promise<void> {
   const notes: string[] = [];
   const measurements: Measurement[] = [];
   const failures: Failure[] = [];
-  let torchMissing = false;
+  /** PyTorch flavours found missing (skipped from then on). */
+  const torchMissing = new Set<string>();
+  if (values.python === undefined && systems.some((s) => s.flavour === "torch") && !existsSync(venvPython)) {
+    torchMissing.add("torch");
+    notes.push(PYTORCH2_SKIPPED);
+    log(PYTORCH2_SKIPPED);
+  }
   let tfjsMissing = false;
   const loadStart = loadavg();
 
@@ -500,7 +576,7 @@ async function main(): Promise<void> {
       // Rotate the order every round so that no system always runs first (or right after another).
       const order = systems.map((_, i) => systems[(i + round) % systems.length]!);
       for (const s of order) {
-        if (s.kind === "torch" && torchMissing) continue;
+        if (s.kind === "torch" && torchMissing.has(s.flavour!)) continue;
         if (s.kind === "tfjs" && tfjsMissing) continue;
         if ((spent.get(s.id) ?? 0) >= configBudget) continue;
         if (failures.some((f) => f.id === s.id && f.config === c.name)) continue;
@@ -523,11 +599,17 @@ async function main(): Promise<void> {
             continue;
           }
         } else {
-          const args = [torchScript, JSON.stringify(c), String(s.threads), String(iterations), "--warmup", String(warmup), "--budget", String(budget)];
-          outcome = await runChild(python, args, env, timeout);
+          const args = [
+            torchScript, JSON.stringify(c), String(s.threads), String(iterations),
+            "--warmup", String(warmup), "--budget", String(budget), "--system", s.id,
+          ];
+          const interpreter = s.flavour === "torch-debian" ? pythonDebian : python;
+          outcome = await runChild(interpreter, args, env, timeout);
           if (!outcome.result && (outcome.status === 3 || /ENOENT/.test(outcome.error ?? ""))) {
-            torchMissing = true;
-            const message = `${PYTORCH_SKIPPED}${outcome.status === 3 ? "" : ` [${python} not found]`}`;
+            torchMissing.add(s.flavour!);
+            const skipped = s.flavour === "torch-debian" ? PYTORCH_SKIPPED
+              : values.python === undefined ? PYTORCH2_SKIPPED : `PyTorch 2 skipped: ${python} cannot import torch`;
+            const message = `${skipped}${outcome.status === 3 ? "" : ` [${interpreter} not found]`}`;
             notes.push(message);
             log(message);
             continue;
@@ -593,19 +675,15 @@ async function main(): Promise<void> {
     });
     environment.bptt = `${described.join("; ")}; node ${String(b.env.node)}, V8 ${String(b.env.v8)}`;
   }
-  const t = first("torch");
-  if (t) {
-    const blas = t.env.blas as { settings?: string[]; loaded?: string[] } | undefined;
-    const loaded = blas?.loaded ?? [];
-    if (!loaded.some((p) => /openblas|mkl|blis/i.test(p))) {
-      notes.push(
-        `PyTorch mapped no optimised BLAS (${loaded.filter((p) => /blas/.test(p)).join(", ") || "none found"}): Debian's torch then runs on the ` +
-          "reference BLAS, 5–25× slower; install libopenblas0-openmp for meaningful PyTorch numbers",
-      );
+  for (const flavour of ["torch", "torch-debian"] as const) {
+    const ids = new Set(systems.filter((s) => s.flavour === flavour).map((s) => s.id));
+    const ms = measurements.filter((m) => ids.has(m.id));
+    const key = flavour === "torch" ? "pytorch" : "pytorchDebian";
+    if (ms.length === 0) {
+      if (torchMissing.has(flavour)) environment[key] = flavour === "torch" ? PYTORCH2_SKIPPED : PYTORCH_SKIPPED;
+      continue;
     }
-    environment.pytorch = `${String(t.env.torch)} (Python ${String(t.env.python)}), ${blas?.settings?.join(", ") ?? ""}; BLAS loaded: ${(blas?.loaded ?? []).filter((p) => /blas|lapack/.test(p)).join(", ") || "?"}; threads per process as requested: ${[...new Set(measurements.filter((m) => m.system.startsWith("torch")).map((m) => m.threads))].join(", ")} (torch.get_num_threads)`;
-  } else if (torchMissing) {
-    environment.pytorch = PYTORCH_SKIPPED;
+    environment[key] = describeTorch(ms, notes);
   }
   const f = first("tfjs");
   if (f) {

@@ -1,15 +1,21 @@
 """PyTorch peer of the bptt benchmark (bench/run.ts): the same model, data and update as bptt.
 
-    /usr/bin/python3 bench/peers/pytorch_lm.py CONFIG THREADS ITERATIONS [--warmup N] [--budget SECONDS]
+    PYTHON bench/peers/pytorch_lm.py CONFIG THREADS ITERATIONS [--warmup N] [--budget SECONDS] [--system ID]
 
 CONFIG is a configuration name (tiny, small, medium, large, cls, small-gru, medium-gru, small-rnn,
 medium-rnn, sample) or the configuration as a JSON object (what the harness passes, from
 bench/configs.ts, which is authoritative). Prints one line "BENCH_RESULT {json}" on stdout.
 
-It installs nothing and downloads nothing. PyTorch must already be importable: on Debian/Ubuntu,
-`apt-get install python3-torch libopenblas0-openmp` (Debian's build uses the system BLAS through
-libblas.so.3, which libopenblas0-openmp provides), then run it with /usr/bin/python3. Without torch it
-prints "PyTorch skipped: ..." on stderr and exits with status 3, which the harness reports.
+It installs nothing and downloads nothing. PyTorch must already be importable. Two are used:
+PyTorch 2 (MKL + oneDNN) from the virtual environment .peers (`npm run peers` creates it:
+python3 -m venv .peers && .peers/bin/pip install torch numpy), run with .peers/bin/python; and Debian's
+1.13 (`apt-get install python3-torch libopenblas0-openmp`: Debian's build uses the system BLAS through
+libblas.so.3, which libopenblas0-openmp provides), run with /usr/bin/python3. Without torch it prints
+"PyTorch skipped: ..." on stderr and exits with status 3, which the harness reports.
+
+After the warm-up, one more (untimed) update runs under torch.profiler to record which oneDNN
+(mkldnn) operators PyTorch dispatched to: env.onednn lists them (PyTorch 2 runs nn.LSTM on oneDNN's
+RNN primitive on the CPU; GRU and RNN have no such path).
 
 Model: nn.Embedding(V, H) -> nn.LSTM / nn.GRU / nn.RNN(tanh)(H, H, L), time-major -> nn.Linear(H, O),
 CrossEntropyLoss (mean), Adam(lr), clip_grad_norm_(5).
@@ -103,9 +109,21 @@ def blas_info(torch):
     return info
 
 
+def onednn_operators(torch, step, n):
+    """The oneDNN (mkldnn) operators one step dispatches to, from the profiler; [] when none ran."""
+    try:
+        from torch.profiler import ProfilerActivity, profile
+    except ImportError:
+        return None
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        step(n)
+    names = {e.key for e in prof.key_averages()}
+    return sorted(k for k in names if k.startswith("aten::") and ("mkldnn" in k or "onednn" in k))
+
+
 def main():
     args = sys.argv[1:]
-    warmup, budget = 3, 10.0
+    warmup, budget, system = 3, 10.0, None
     positional = []
     i = 0
     while i < len(args):
@@ -114,6 +132,9 @@ def main():
             i += 2
         elif args[i] == "--budget":
             budget = float(args[i + 1])
+            i += 2
+        elif args[i] == "--system":
+            system = args[i + 1]
             i += 2
         else:
             positional.append(args[i])
@@ -206,6 +227,8 @@ def main():
             first = v
         if done >= warmup or time.perf_counter() - warm_start >= budget / 2:
             break
+    onednn = onednn_operators(torch, step, n)
+    n += 1
     step_ms = []
     total = 0.0
     limited = False
@@ -226,7 +249,7 @@ def main():
     cpu_per_wall = (time.process_time() - cpu0) / (time.perf_counter() - wall0)
     med = statistics.median(step_ms)
     result = {
-        "system": f"torch{threads}",
+        "system": system or f"torch/{threads}t",
         "config": c["name"],
         "threads": torch.get_num_threads(),
         "warmup": done,
@@ -246,6 +269,7 @@ def main():
             "parallel": torch.__config__.parallel_info().splitlines()[:6],
             "blas": blas_info(torch),
             "mkldnn": torch.backends.mkldnn.is_available(),
+            "onednn": onednn,
             "parameters": sum(p.numel() for p in params),
         },
     }

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { after, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { findConfig } from "../../bench/configs.js";
-import { checkResult } from "../../bench/run.js";
+import { type Measurement, type SystemSpec, checkResult, summarize } from "../../bench/run.js";
 
 const harness = fileURLToPath(new URL("../../bench/run.js", import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), "bptt-bench-"));
@@ -97,4 +97,22 @@ it("rejects an unknown configuration or system with a one-line error", () => {
     assert.equal(r.status, 2, `${args.join(" ")}: ${r.stderr}`);
     assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
   }
+});
+
+it("compares bptt with each PyTorch at its own thread count, falling back to the best one run", () => {
+  const systems: SystemSpec[] = [
+    { id: "bptt/1t", kind: "bptt", threads: 1, backend: "auto" },
+    { id: "bptt/2t", kind: "bptt", threads: 2, backend: "auto" },
+    { id: "torch/1t", kind: "torch", threads: 1, flavour: "torch" },
+    { id: "torch/2t", kind: "torch", threads: 2, flavour: "torch" },
+    { id: "torch-debian/1t", kind: "torch", threads: 1, flavour: "torch-debian" },
+  ];
+  const rates: Record<string, number> = { "bptt/1t": 300, "bptt/2t": 500, "torch/1t": 100, "torch/2t": 250, "torch-debian/1t": 60 };
+  const measurements = Object.entries(rates).map(([id, tokensPerSec]) => ({ id, config: "tiny", tokensPerSec, iterations: 1 }) as unknown as Measurement);
+  const [summary] = summarize([findConfig("tiny")], systems, measurements);
+  assert.deepEqual(summary!.ratios["bptt/1t"], { vsTorch: 3, vsDebian: 5, vsTfjs: null });
+  // 2 threads: PyTorch 2 on 2 threads; Debian's ran on 1 only, so its best.
+  assert.deepEqual(summary!.ratios["bptt/2t"], { vsTorch: 2, vsDebian: 500 / 60, vsTfjs: null });
+  assert.equal(summary!.threadSpeedup["torch"], 2.5);
+  assert.equal(summary!.threadSpeedup["bptt/auto"], 500 / 300);
 });
