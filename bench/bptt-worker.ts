@@ -9,6 +9,10 @@
  * timing.ts, which also records GCs and heap growth during the timed iterations: the "allocates
  * nothing after the first chunk" goal reads as heap and ArrayBuffer growth ≈ 0 per iteration and no GC.
  *
+ * Ragged (real text lengths): an epoch of padded batches with masks, through Trainer.trainEpoch
+ * (mode full, or TBPTT(∞, k2)) or evaluate(); the result also gives the peak resident set size, the
+ * resident set before the model existed, and the bytes the run must hold (requiredBytes).
+ *
  * Sampling: the library's Stepper and Sampler (src/cli/inference.ts, the code behind `bptt generate`):
  * one token at a time, B = 1, temperature 1, each drawn token fed back.
  *
@@ -28,7 +32,8 @@ import { createOptimizer } from "../src/optim/index.js";
 import type { Batch } from "../src/train/batch.js";
 import { SequenceModel } from "../src/train/model.js";
 import { Trainer } from "../src/train/trainer.js";
-import { RESULT_PREFIX, type WorkerResult, type WorkerSpec, chunkData } from "./configs.js";
+import { evaluate } from "../src/train/evaluate.js";
+import { RESULT_PREFIX, type WorkerResult, type WorkerSpec, chunkData, raggedBatches } from "./configs.js";
 import { emitResult, timeIterations } from "./timing.js";
 
 function isKernels(value: unknown): value is Kernels {
@@ -102,14 +107,50 @@ async function main(): Promise<void> {
   await k.threadsReady?.();
   const threads = typeof k.threads === "number" ? k.threads : 1;
 
+  const ragged = c.task === "ragged" || c.task === "ragged-eval";
+  const raggedData = ragged ? raggedBatches(c) : [];
+  const baselineRssBytes = process.memoryUsage.rss();
   const model = new SequenceModel({
-    cell: c.cell, vocabSize: c.V, embeddingDim: c.H, hiddenSize: c.H, numLayers: c.L,
-    outputSize: c.task === "cls" ? c.classes! : c.V, objective: "classes", seed: c.seed,
+    cell: c.cell, vocabSize: c.V, embeddingDim: c.E ?? c.H, hiddenSize: c.H, numLayers: c.L,
+    outputSize: c.task === "cls" || ragged ? c.classes! : c.V, objective: "classes", seed: c.seed,
   });
   let step: (n: number) => number;
   let note: string | undefined;
   let tokensFed = 0;
-  if (c.task === "sample") {
+  let requiredBytes: number | undefined;
+  if (ragged) {
+    const batches: Batch[] = raggedData.map((b) => ({ T: b.T, B: b.B, ids: b.ids, mask: b.mask, sequenceTargets: b.labels }));
+    const realTokens = raggedData.reduce((n, b) => n + b.lengths.reduce((x, y) => x + y, 0), 0);
+    // What a run must hold: parameters, gradients and Adam's two moments (4 floats per parameter), and
+    // the saved activations per real token kept for backward — x (E), the gates (4H), c, h_{t−1} and
+    // the output (H each) — over the largest batch's real tokens (full BPTT) or each row's last k2 tokens.
+    const perToken = (c.E ?? c.H) + 7 * c.H;
+    const largest = Math.max(...raggedData.map((b) => b.lengths.reduce((x, y) => x + y, 0)));
+    const kept = c.k2 !== undefined ? c.B * c.k2 : largest;
+    requiredBytes = 4 * (4 * model.parameterCount + (c.task === "ragged" ? kept * perToken : 0));
+    if (c.task === "ragged-eval") {
+      step = () => {
+        const e = evaluate(model, batches, { lossAt: "last-step" });
+        tokensFed = realTokens;
+        return e.loss;
+      };
+      note = "evaluate() over the epoch's batches";
+    } else {
+      const schedule = c.k2 !== undefined ? { k1: Infinity, k2: c.k2 } : { mode: "full" as const };
+      const trainer = new Trainer(model, createOptimizer("adam", model.parameters(), { lr: c.lr }), {
+        ...schedule, clipNorm: c.clipNorm, lossAt: "last-step",
+      });
+      step = () => {
+        const r = trainer.trainEpoch(batches);
+        tokensFed = realTokens;
+        if (r.updates !== batches.length || r.lossTerms !== c.lengths!.length) {
+          throw new Error(`bptt-worker: expected ${batches.length} updates over ${c.lengths!.length} texts, got ${r.updates} over ${r.lossTerms}`);
+        }
+        return r.lossSum / r.lossTerms;
+      };
+      note = `Trainer.trainEpoch, ${c.k2 !== undefined ? `TBPTT(∞, ${c.k2})` : "full BPTT"}, loss at each text's last token`;
+    }
+  } else if (c.task === "sample") {
     const { Sampler, Stepper } = await import("../src/cli/inference.js");
     const stepper = new Stepper(model);
     const sampler = new Sampler(c.V, { temperature: 1, topK: 0, rng: new Rng(c.seed) });
@@ -198,6 +239,9 @@ async function main(): Promise<void> {
     ...(c.task !== "sample" ? { firstLoss: run.first, lastLoss: run.last } : {}),
     ...(run.memory ? { memory: run.memory } : {}),
     ...(note ? { note } : {}),
+    peakRssBytes: process.resourceUsage().maxRSS * 1024,
+    baselineRssBytes,
+    ...(requiredBytes !== undefined ? { requiredBytes } : {}),
   };
   emitResult(RESULT_PREFIX, result);
 }

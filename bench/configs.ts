@@ -13,6 +13,10 @@
  *           loss at the last step only (mean over B), `classes` classes.
  *   sample  generation from the small model, B = 1: 1000 tokens drawn one at a time (embedding →
  *           one recurrent step → head → softmax → sample), each fed back; no training.
+ *   ragged  a many-to-one classifier over texts of real, heavy-tailed lengths (raggedLengths): one
+ *           timed iteration is an epoch, batches of B texts in a fixed random order (no bucketing),
+ *           loss at each text's last token; full BPTT, or TBPTT(k1 = ∞, k2) when `k2` is set; or
+ *           evaluation only ("ragged-eval"). Throughput counts real tokens, not padding.
  *
  * Data: token k of a stream is hash32(k + seed · 0x9E3779B9) mod V (Wellons' lowbias32), computed
  * with 32-bit integer arithmetic, so TypeScript and NumPy produce the same ids.
@@ -22,7 +26,7 @@
  */
 
 export type CellType = "lstm" | "gru" | "rnn";
-export type Task = "lm" | "cls" | "sample";
+export type Task = "lm" | "cls" | "sample" | "ragged" | "ragged-eval";
 
 export interface BenchConfig {
   /** Name in the table and on the command line. */
@@ -36,8 +40,14 @@ export interface BenchConfig {
   H: number;
   L: number;
   V: number;
-  /** Output classes for cls (otherwise V). */
+  /** Output classes for cls and ragged (otherwise V). */
   classes?: number;
+  /** ragged: E, the embedding size (H elsewhere). */
+  E?: number;
+  /** ragged: each text's length in tokens (the data; every system reads them from here). */
+  lengths?: number[];
+  /** ragged: TBPTT(∞, k2), the gradient truncated to each text's last k2 tokens; absent: full BPTT. */
+  k2?: number;
   /** Adam learning rate. */
   lr: number;
   clipNorm: number;
@@ -64,6 +74,36 @@ function config(
   };
 }
 
+/**
+ * Text lengths with a heavy tail, as in a real corpus of documents: log-normal with a mean of about
+ * 340 tokens (μ = ln 340 − σ²/2, σ = 1), at least 5, from the hashed stream (Box–Muller on two
+ * uniforms), and text 0 is 13,000 tokens long: the longest text of the corpus issue #13 measured on,
+ * which padding makes every other row of its batch compute too.
+ */
+export function raggedLengths(count: number, seed: number): number[] {
+  const sigma = 1;
+  const mu = Math.log(340) - sigma * sigma / 2;
+  const lengths: number[] = [];
+  for (let n = 0; n < count; n++) {
+    const u1 = (hash32((n * 2 + Math.imul(seed, 0x9e3779b9)) >>> 0) + 0.5) / 2 ** 32;
+    const u2 = (hash32((n * 2 + 1 + Math.imul(seed, 0x9e3779b9)) >>> 0) + 0.5) / 2 ** 32;
+    const normal = Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2);
+    lengths.push(Math.max(5, Math.round(Math.exp(mu + sigma * normal))));
+  }
+  lengths[0] = 13_000;
+  return lengths;
+}
+
+function ragged(name: string, task: "ragged" | "ragged-eval", texts: number, k2?: number): BenchConfig {
+  const lengths = raggedLengths(texts, 4321);
+  const realTokens = lengths.reduce((a, b) => a + b, 0);
+  return {
+    ...config(name, task, "lstm", 32, 0, 128, 1, 10_000, { classes: 2 }),
+    E: 64, lengths, tokensPerIteration: realTokens, weight: realTokens * 128 * 128 * 16 * (task === "ragged" ? 3 : 1),
+    ...(k2 !== undefined ? { k2 } : {}),
+  };
+}
+
 /** Every configuration, in the order of the table. */
 export const CONFIGS: readonly BenchConfig[] = Object.freeze([
   config("tiny", "lm", "lstm", 16, 25, 32, 1, 65),
@@ -76,7 +116,51 @@ export const CONFIGS: readonly BenchConfig[] = Object.freeze([
   config("small-rnn", "lm", "rnn", 32, 50, 128, 1, 65),
   config("medium-rnn", "lm", "rnn", 32, 35, 256, 2, 1000),
   config("sample", "sample", "lstm", 1, 1000, 128, 1, 65),
+  ragged("ragged", "ragged", 512),
+  ragged("ragged-k30", "ragged", 512, 30),
+  ragged("ragged-eval", "ragged-eval", 1000),
 ]);
+
+/** One ragged epoch: batches of B consecutive texts, padded to their longest, time-major. */
+export interface RaggedBatch {
+  T: number;
+  B: number;
+  /** (T·B) ids, 0 at padding. */
+  ids: Int32Array;
+  /** (T·B) 1 at real tokens, 0 at padding. */
+  mask: Float32Array;
+  /** (B) each text's length and label. */
+  lengths: Int32Array;
+  labels: Int32Array;
+}
+
+/**
+ * The ragged configuration's batches: text n's token i is token(offset_n + i) with offset_n the sum
+ * of the earlier lengths, its label token(n) mod classes (seed + 2); the last batch may be smaller.
+ */
+export function raggedBatches(c: BenchConfig): RaggedBatch[] {
+  const lengths = c.lengths!;
+  const batches: RaggedBatch[] = [];
+  let offset = 0;
+  for (let first = 0; first < lengths.length; first += c.B) {
+    const B = Math.min(c.B, lengths.length - first);
+    const rows = lengths.slice(first, first + B);
+    const T = Math.max(...rows);
+    const ids = new Int32Array(T * B);
+    const mask = new Float32Array(T * B);
+    const labels = new Int32Array(B);
+    for (let b = 0; b < B; b++) {
+      for (let t = 0; t < rows[b]!; t++) {
+        ids[t * B + b] = token(offset + t, c.seed, c.V);
+        mask[t * B + b] = 1;
+      }
+      offset += rows[b]!;
+      labels[b] = token(first + b, c.seed + 2, c.classes!);
+    }
+    batches.push({ T, B, ids, mask, lengths: Int32Array.from(rows), labels });
+  }
+  return batches;
+}
 
 export function findConfig(name: string): BenchConfig {
   const c = CONFIGS.find((x) => x.name === name);
@@ -177,6 +261,11 @@ export interface WorkerResult {
   env: Record<string, unknown>;
   /** bptt only: allocation and GC during the timed region. */
   memory?: MemoryReport;
+  /** The process's peak resident set size, bytes (getrusage), and its resident set before the model existed. */
+  peakRssBytes?: number;
+  baselineRssBytes?: number;
+  /** ragged (bptt): bytes of parameters, gradients and Adam's moments, plus the activations of the largest batch's real tokens. */
+  requiredBytes?: number;
   note?: string;
 }
 

@@ -150,6 +150,10 @@ function cpuModel(): string {
 
 function shapeOf(c: BenchConfig): string {
   if (c.task === "sample") return `${c.cell} H=${c.H} V=${c.V}, ${c.T} tokens, B=1`;
+  if (c.task === "ragged" || c.task === "ragged-eval") {
+    const what = c.task === "ragged-eval" ? "evaluation" : c.k2 !== undefined ? `TBPTT(∞, ${c.k2})` : "full BPTT";
+    return `${c.cell} B=${c.B} E=${c.E} H=${c.H} V=${c.V} →${c.classes}, ${c.lengths!.length} texts of ${c.tokensPerIteration} tokens, ${what}`;
+  }
   return `${c.cell} B=${c.B} T=${c.T} H=${c.H} L=${c.L} V=${c.V}${c.task === "cls" ? ` →${c.classes} (last step)` : ""}`;
 }
 
@@ -279,6 +283,42 @@ function fmtBytes(v: number | null): string {
   return `${(v / 2 ** 20).toFixed(1)} MiB`;
 }
 
+/**
+ * The ragged configurations: time per epoch, real tokens per second and peak resident set size per
+ * system, and for bptt its growth over the resident set before the model existed against the bytes the
+ * run must hold (parameters, gradients, Adam, the activations of the real tokens it keeps).
+ */
+export function formatRagged(report: BenchReport): string {
+  const rows: string[] = [];
+  for (const x of report.summaries) {
+    const c = CONFIGS.find((k) => k.name === x.config);
+    if (!c || !c.task.startsWith("ragged")) continue;
+    for (const s of report.systems) {
+      const ms = report.measurements.filter((m) => m.config === x.config && m.id === s.id);
+      if (ms.length === 0) continue;
+      const peak = ms.map((m) => m.peakRssBytes).filter((v): v is number => typeof v === "number");
+      const base = ms.map((m) => m.baselineRssBytes).filter((v): v is number => typeof v === "number");
+      const required = ms.find((m) => typeof m.requiredBytes === "number")?.requiredBytes ?? null;
+      const growth = peak.length && base.length ? median(peak) - median(base) : null;
+      rows.push(
+        `| ${x.config} | ${s.id} | ${(median(ms.map((m) => m.medianStepMs)) / 1000).toFixed(2)} | ${fmtRate(median(ms.map((m) => m.tokensPerSec)))} | ` +
+          `${peak.length ? fmtBytes(median(peak)) : "–"} | ${fmtBytes(growth)} | ${fmtBytes(required)} | ${growth !== null && required ? fmtRatio(growth / required) : "–"} |`,
+      );
+    }
+  }
+  if (rows.length === 0) return "";
+  return [
+    "| config | system | s / epoch | real tokens/s | peak RSS | RSS growth | required | growth ÷ required |",
+    "|---|---|---:|---:|---:|---:|---:|---:|",
+    ...rows,
+    "",
+    "Real tokens: padding not counted. RSS growth: the peak resident set minus the resident set before the model",
+    "existed (bptt only). Required: 4 floats per parameter (weights, gradients, Adam's moments) and, when training, the",
+    "saved activations (x, gates, c, h_{t−1}, output: E + 7H floats per token) of the largest batch's real tokens (full",
+    "BPTT) or of B·k2 tokens (TBPTT(∞, k2)).",
+  ].join("\n");
+}
+
 /** Markdown tables: speed, then bptt's heap during the timed iterations. */
 export function formatTables(report: BenchReport, systems: SystemSpec[]): string {
   const lines: string[] = [];
@@ -374,7 +414,7 @@ export function formatLosses(report: BenchReport): string {
       if (ms.length === 0) return "–";
       return `${median(ms.map((m) => m.firstLoss!)).toFixed(3)} → ${median(ms.map((m) => m.lastLoss!)).toFixed(3)}`;
     });
-    lines.push(`| ${x.config} | ${Math.log(c.task === "cls" ? c.classes! : c.V).toFixed(3)} | ${cells.join(" | ")} |`);
+    lines.push(`| ${x.config} | ${Math.log(c.classes ?? c.V).toFixed(3)} | ${cells.join(" | ")} |`);
   }
   return lines.join("\n");
 }
@@ -402,6 +442,13 @@ export function formatMarkdown(report: BenchReport): string {
   out.push("#### Speed");
   out.push("");
   out.push(formatTables(report, report.systems));
+  const raggedTable = formatRagged(report);
+  if (raggedTable) {
+    out.push("");
+    out.push("#### Real lengths: time, real tokens and memory");
+    out.push("");
+    out.push(raggedTable);
+  }
   const losses = formatLosses(report);
   if (losses) {
     out.push("");
@@ -579,6 +626,7 @@ async function main(): Promise<void> {
         if (s.kind === "torch" && torchMissing.has(s.flavour!)) continue;
         if (s.kind === "tfjs" && tfjsMissing) continue;
         if ((spent.get(s.id) ?? 0) >= configBudget) continue;
+        if (s.kind === "tfjs" && c.task.startsWith("ragged")) continue; // its peer has no masks or packing
         if (failures.some((f) => f.id === s.id && f.config === c.name)) continue;
         const spec: WorkerSpec = { config: c, warmup, iterations, budget, threads: s.threads };
         let outcome: ChildOutcome;
@@ -716,6 +764,8 @@ async function main(): Promise<void> {
     out.push(formatEnvironment(environment));
     out.push("");
     out.push(formatTables(report, systems));
+    const raggedTable = formatRagged(report);
+    if (raggedTable) out.push("", "real lengths (ragged): time per epoch, real tokens per second, memory:", "", raggedTable);
     const losses = formatLosses(report);
     if (losses) out.push("", "training loss, first (warm-up) → last timed iteration (median over processes):", "", losses);
     if (notes.length || failures.length) {

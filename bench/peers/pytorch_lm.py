@@ -24,6 +24,11 @@ CrossEntropyLoss (mean), Adam(lr), clip_grad_norm_(5).
   cls     many-to-one: a fresh batch of sequences each update (zero state), loss at the last step.
   sample  1000 tokens one at a time from the untrained small model (B = 1, no_grad), each drawn with
           torch.multinomial from softmax(logits) and fed back.
+  ragged  many-to-one over texts of real lengths (config["lengths"]), one timed iteration an epoch:
+          per batch, nn.utils.rnn.pack_padded_sequence (enforce_sorted=False) so that only real tokens
+          are computed, the loss on h_n of the top layer (each text's last real token). Full BPTT; with
+          config["k2"], TBPTT(inf, k2): each text's prefix runs packed under no_grad, then its last k2
+          tokens packed from that state with the gradient. ragged-eval: the packed forward, no_grad.
 Data: the same hash of the token index as bench/configs.ts, so every system sees the same ids.
 """
 
@@ -121,6 +126,80 @@ def onednn_operators(torch, step, n):
     return sorted(k for k in names if k.startswith("aten::") and ("mkldnn" in k or "onednn" in k))
 
 
+def ragged_batches(np, c):
+    """bench/configs.ts's raggedBatches: (ids (T, B) padded with 0, lengths (B), labels (B)) per batch."""
+    lengths, B = c["lengths"], c["B"]
+    batches, offset = [], 0
+    for first in range(0, len(lengths), B):
+        rows = lengths[first:first + B]
+        ids = np.zeros((max(rows), len(rows)), dtype=np.int64)
+        for b, n in enumerate(rows):
+            ids[:n, b] = tokens(np, offset, n, c["seed"], c["V"])
+            offset += n
+        labels = tokens(np, first, len(rows), c["seed"] + 2, c["classes"])
+        batches.append((ids, np.array(rows, dtype=np.int64), labels))
+    return batches
+
+
+def ragged_step(torch, np, c, model, loss_fn, optimizer, params, zero_state, state):
+    """One epoch over the ragged texts, packed: see the module docstring."""
+    from torch.nn.utils.rnn import pack_padded_sequence
+
+    data = [tuple(torch.from_numpy(a) for a in batch) for batch in ragged_batches(np, c)]
+    real = int(sum(c["lengths"]))
+    k2 = c.get("k2")
+
+    def run(ids, lengths, hidden):
+        """The packed stack over ids (T, B) from hidden; returns the top layer's h_n (B, H)."""
+        packed = pack_padded_sequence(model.embedding(ids), lengths, enforce_sorted=False)
+        _, h_n = model.rnn(packed, hidden)
+        return (h_n[0] if isinstance(h_n, tuple) else h_n)[-1], h_n
+
+    def suffix(ids, lengths):
+        """The last k2 tokens of every row, (k2', B) left-aligned, and their lengths."""
+        n = torch.clamp(lengths, max=k2)
+        start = lengths - n
+        t = torch.arange(int(n.max())).unsqueeze(1)
+        index = torch.clamp(start.unsqueeze(0) + t, max=ids.shape[0] - 1)
+        return torch.gather(ids, 0, index), n, start
+
+    def epoch(_n):
+        total = 0.0
+        state["fed"] = real
+        if c["task"] == "ragged-eval":
+            with torch.no_grad():
+                for ids, lengths, labels in data:
+                    h, _ = run(ids, lengths, zero_state(ids.shape[1]))
+                    total += loss_fn(model.head(h), labels).item()
+            return total / len(data)
+        for ids, lengths, labels in data:
+            optimizer.zero_grad(set_to_none=False)
+            hidden = zero_state(ids.shape[1])
+            if k2 is not None:
+                tail, n, start = suffix(ids, lengths)
+                with torch.no_grad():
+                    has_prefix = start > 0
+                    if bool(has_prefix.any()):
+                        rows = torch.nonzero(has_prefix).squeeze(1)
+                        _, h_n = run(ids[:, rows], start[rows], tuple(s[:, rows] for s in hidden) if isinstance(hidden, tuple) else hidden[:, rows])
+                        if isinstance(hidden, tuple):
+                            for s, p in zip(hidden, h_n):
+                                s[:, rows] = p
+                        else:
+                            hidden[:, rows] = h_n
+                h, _ = run(tail, n, hidden)
+            else:
+                h, _ = run(ids, lengths, hidden)
+            loss = loss_fn(model.head(h), labels)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, c["clipNorm"])
+            optimizer.step()
+            total += loss.item()
+        return total / len(data)
+
+    return epoch
+
+
 def main():
     args = sys.argv[1:]
     warmup, budget, system = 3, 10.0, None
@@ -156,14 +235,15 @@ def main():
     torch.set_num_threads(threads)
     torch.manual_seed(c["seed"])
     task, cell, B, T, H, L, V = c["task"], c["cell"], c["B"], c["T"], c["H"], c["L"], c["V"]
-    O = c["classes"] if task == "cls" else V
+    O = c["classes"] if task in ("cls", "ragged", "ragged-eval") else V
+    E = c.get("E", H)
 
     class Model(nn.Module):
         def __init__(self):
             super().__init__()
-            self.embedding = nn.Embedding(V, H)
+            self.embedding = nn.Embedding(V, E)
             rnn = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}[cell]
-            self.rnn = rnn(H, H, L)
+            self.rnn = rnn(E, H, L)
             self.head = nn.Linear(H, O)
 
     model = Model()
@@ -180,7 +260,7 @@ def main():
         return tuple(s.detach() for s in state) if isinstance(state, tuple) else state.detach()
 
     chunks = max(1, min(warmup + iterations, 64))
-    if task != "sample":
+    if task in ("lm", "cls"):
         data = [tuple(torch.from_numpy(a) for a in chunk_data(np, c, n)) for n in range(chunks)]
     state = {"hidden": zero_state(B), "fed": 0}
 
@@ -214,6 +294,8 @@ def main():
             return int(x.item())
 
     step = sample_step if task == "sample" else train_step
+    if task in ("ragged", "ragged-eval"):
+        step = ragged_step(torch, np, c, model, loss_fn, optimizer, params, zero_state, state)
 
     first = last = None
     n = 0
@@ -227,8 +309,10 @@ def main():
             first = v
         if done >= warmup or time.perf_counter() - warm_start >= budget / 2:
             break
-    onednn = onednn_operators(torch, step, n)
-    n += 1
+    onednn = None
+    if task in ("lm", "cls", "sample"):  # a ragged epoch is too long to profile op by op
+        onednn = onednn_operators(torch, step, n)
+        n += 1
     step_ms = []
     total = 0.0
     limited = False
@@ -276,6 +360,10 @@ def main():
     if task != "sample":
         result["firstLoss"] = first
         result["lastLoss"] = last
+    if task in ("ragged", "ragged-eval"):
+        import resource
+
+        result["peakRssBytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     print(PREFIX + json.dumps(result), flush=True)
 
 
