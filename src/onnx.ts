@@ -9,4 +9,6 @@
  *
  * The graph's inputs, outputs and layouts: src/export/onnx.ts and docs/onnx.md.
  */
-export { exportOnnx, type OnnxExportOptions, OnnxExportError, ONNX_OPSET, ONNX_IR_VERSION } from "./export/onnx.js";
+export {
+  exportOnnx, onnxInterface, type OnnxExportOptions, type OnnxValue, OnnxExportError, ONNX_OPSET, ONNX_IR_VERSION,
+} from "./export/onnx.js";

@@ -58,37 +58,64 @@ export class OnnxExportError extends RangeError {
   }
 }
 
-/** The model as the bytes of an ONNX file. */
-export function exportOnnx(model: SequenceModel, options: OnnxExportOptions = {}): Uint8Array {
-  checkExportable(model, options);
+/** A graph input or output: its name, element type, dimensions (numbers, or "T" and "B") and meaning. */
+export type OnnxValue = ValueSpec;
+
+/**
+ * The inputs and outputs `exportOnnx(model, options)` writes, in order, with what each means: for
+ * callers that describe the file (`bptt export` prints them) or feed it.
+ */
+export function onnxInterface(model: SequenceModel, options: OnnxExportOptions = {}): { inputs: OnnxValue[]; outputs: OnnxValue[] } {
   const rnn = model.rnn;
   const L = rnn.numLayers;
   const D = rnn.directions;
   const H = rnn.hiddenSize;
   const O = model.outputSize;
   const lstm = rnn.mode === "lstm";
-  const graph = new OnnxGraph();
   const stateDims: Dim[] = [L * D, "B", H];
-  const stateDoc = (what: string, start: string): string =>
-    `${what} (L·D = ${L * D}, B, H = ${H}), index l·D + d for layer l and direction d (0 forward), as PyTorch's h_n; ${start}`;
+  const stateDoc = (what: string, use: string): string =>
+    `${what} (L·D = ${L * D}, B, H = ${H}), index l·D + d for layer l and direction d (0 forward), as PyTorch's h_n; ${use}`;
+  const inputs: OnnxValue[] = [
+    model.embedding
+      ? { name: "tokens", type: "int64", dims: ["T", "B"], doc: `token ids in [0, ${model.embedding.numEmbeddings}), time-major (T, B)` }
+      : { name: "features", type: "float32", dims: ["T", "B", model.inputSize], doc: `features, time-major (T, B, I = ${model.inputSize})` },
+    { name: "h0", type: "float32", dims: stateDims, doc: stateDoc("initial hidden states", "zeros to start a sequence, hN to continue it") },
+  ];
+  if (lstm) inputs.push({ name: "c0", type: "float32", dims: stateDims, doc: stateDoc("initial cell states", "zeros to start a sequence, cN to continue it") });
+  if (options.sequenceLengths) {
+    inputs.push({ name: "sequence_lens", type: "int32", dims: ["B"], doc: "steps of each sequence, in [1, T]: the steps after them are padding" });
+  }
+  const outputs: OnnxValue[] = [
+    { name: "logits", type: "float32", dims: ["T", "B", O], doc: `the head's output at every step (T, B, O = ${O}): ${describeOutputs(model)}` },
+  ];
+  if (options.probabilities) {
+    const how = model.config.objective === "binary" ? "sigmoid(logits)" : "softmax(logits) over the last axis";
+    outputs.push({ name: "probabilities", type: "float32", dims: ["T", "B", O], doc: how });
+  }
+  outputs.push({ name: "hN", type: "float32", dims: stateDims, doc: stateDoc("final hidden states", "pass them as h0 to continue") });
+  if (lstm) outputs.push({ name: "cN", type: "float32", dims: stateDims, doc: stateDoc("final cell states", "pass them as c0 to continue") });
+  return { inputs, outputs };
+}
 
-  // Inputs.
-  let x: string;
+/** The model as the bytes of an ONNX file. */
+export function exportOnnx(model: SequenceModel, options: OnnxExportOptions = {}): Uint8Array {
+  checkExportable(model, options);
+  const rnn = model.rnn;
+  const L = rnn.numLayers;
+  const D = rnn.directions;
+  const O = model.outputSize;
+  const lstm = rnn.mode === "lstm";
+  const graph = new OnnxGraph();
+  const { inputs, outputs } = onnxInterface(model, options);
+  for (const spec of inputs) graph.input(spec);
+  const has = (name: string): string | null => (inputs.some((spec) => spec.name === name) ? name : null);
+
+  let x = "features";
   if (model.embedding) {
     const { numEmbeddings: V, embeddingDim: E } = model.embedding;
-    const tokens = graph.input({ name: "tokens", type: "int64", dims: ["T", "B"], doc: `token ids in [0, ${V}), time-major (T, B)` });
     const table = graph.floatInitializer("embedding.weight", [V, E], model.embedding.weight.value, "embedding.weight");
-    x = graph.node("Gather", [table, tokens], ["embedded"], [attribute.int("axis", 0)])[0]!;
-  } else {
-    x = graph.input({ name: "features", type: "float32", dims: ["T", "B", model.inputSize], doc: `features, time-major (T, B, I = ${model.inputSize})` });
+    x = graph.node("Gather", [table, "tokens"], ["embedded"], [attribute.int("axis", 0)])[0]!;
   }
-  const h0 = graph.input({ name: "h0", type: "float32", dims: stateDims, doc: stateDoc("initial hidden states", "zeros to start a sequence, hN to continue it") });
-  const c0 = lstm
-    ? graph.input({ name: "c0", type: "float32", dims: stateDims, doc: stateDoc("initial cell states", "zeros to start a sequence, cN to continue it") })
-    : null;
-  const sequenceLens = options.sequenceLengths
-    ? graph.input({ name: "sequence_lens", type: "int32", dims: ["B"], doc: "steps of each sequence, in [1, T]: the steps after them are padding" })
-    : null;
 
   // The recurrent stack, layer by layer, each from its slice [l·D, (l+1)·D) of the states.
   const layerStates = (state: string, l: number): string =>
@@ -100,7 +127,7 @@ export function exportOnnx(model: SequenceModel, options: OnnxExportOptions = {}
     const hN = L === 1 ? "hN" : `rnn.l${l}.hN`;
     const cN = lstm ? (L === 1 ? "cN" : `rnn.l${l}.cN`) : null;
     addRecurrentLayer(graph, layerCells(rnn.cells, l, D), `rnn.l${l}`,
-      { x, h0: layerStates(h0, l), c0: c0 === null ? null : layerStates(c0, l), sequenceLens },
+      { x, h0: layerStates("h0", l), c0: lstm ? layerStates("c0", l) : null, sequenceLens: has("sequence_lens") },
       { output, hN, cN });
     x = output;
     hParts.push(hN);
@@ -123,17 +150,6 @@ export function exportOnnx(model: SequenceModel, options: OnnxExportOptions = {}
     if (model.config.objective === "binary") graph.node("Sigmoid", ["logits"], ["probabilities"]);
     else graph.node("Softmax", ["logits"], ["probabilities"], [attribute.int("axis", -1)]);
   }
-
-  // Outputs.
-  const outputs: ValueSpec[] = [
-    { name: "logits", type: "float32", dims: ["T", "B", O], doc: `the head's output at every step (T, B, O = ${O}): ${describeOutputs(model)}` },
-  ];
-  if (options.probabilities) {
-    const how = model.config.objective === "binary" ? "sigmoid(logits)" : "softmax(logits) over the last axis";
-    outputs.push({ name: "probabilities", type: "float32", dims: ["T", "B", O], doc: how });
-  }
-  outputs.push({ name: "hN", type: "float32", dims: stateDims, doc: stateDoc("final hidden states", "pass them as h0 to continue") });
-  if (lstm) outputs.push({ name: "cN", type: "float32", dims: stateDims, doc: stateDoc("final cell states", "pass them as c0 to continue") });
   for (const spec of outputs) graph.output(spec);
 
   return graph.toBytes({
