@@ -10,5 +10,11 @@
  * The graph's inputs, outputs and layouts: src/export/onnx.ts and docs/onnx.md.
  */
 export {
-  exportOnnx, onnxInterface, type OnnxExportOptions, type OnnxValue, OnnxExportError, ONNX_OPSET, ONNX_IR_VERSION,
+  exportOnnx,
+  onnxInterface,
+  type OnnxExportOptions,
+  type OnnxValue,
+  OnnxExportError,
+  ONNX_OPSET,
+  ONNX_IR_VERSION,
 } from "./export/onnx.js";

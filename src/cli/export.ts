@@ -41,7 +41,9 @@ export function registerExport(program: Command): void {
 /** Runs `bptt export` and returns what it prints. */
 export function exportRun(options: ExportOptions): string {
   const format = options.format ?? "onnx";
-  if (!FORMATS.includes(format)) throw new UsageError(`--format must be ${FORMATS.join(" or ")}, got ${JSON.stringify(format)}`);
+  if (!FORMATS.includes(format)) {
+    throw new UsageError(`--format must be ${FORMATS.join(" or ")}, got ${JSON.stringify(format)}`);
+  }
   const run = loadRun(options.model);
   const exportOptions: OnnxExportOptions = {
     probabilities: options.probabilities === true,
@@ -50,7 +52,9 @@ export function exportRun(options: ExportOptions): string {
     metadata: { "bptt.data": JSON.stringify(run.spec) },
   };
   if (exportOptions.probabilities && run.model.config.objective === "regression") {
-    throw new UsageError(`--probabilities: ${options.model} is a regression model: its outputs are values, not probabilities`);
+    throw new UsageError(
+      `--probabilities: ${options.model} is a regression model: its outputs are values, not probabilities`,
+    );
   }
   const bytes = exportOnnx(run.model, exportOptions);
   writeFileAtomic(options.out, bytes);
@@ -68,7 +72,9 @@ function describe(value: OnnxValue): string {
 /** bptt's version, for the file's producer_version. */
 function packageVersion(): string {
   try {
-    const json = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as { version?: unknown };
+    const json = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as {
+      version?: unknown;
+    };
     return typeof json.version === "string" ? json.version : "";
   } catch {
     return "";

@@ -9,9 +9,18 @@
  */
 import { create, toBinary } from "@bufbuild/protobuf";
 import {
-  type AttributeProto, AttributeProto_AttributeType, AttributeProtoSchema, GraphProtoSchema, ModelProtoSchema,
-  type NodeProto, NodeProtoSchema, type TensorProto, TensorProto_DataType, TensorProtoSchema,
-  type ValueInfoProto, ValueInfoProtoSchema,
+  type AttributeProto,
+  AttributeProto_AttributeType,
+  AttributeProtoSchema,
+  GraphProtoSchema,
+  ModelProtoSchema,
+  type NodeProto,
+  NodeProtoSchema,
+  type TensorProto,
+  TensorProto_DataType,
+  TensorProtoSchema,
+  type ValueInfoProto,
+  ValueInfoProtoSchema,
 } from "./proto/onnx_pb.js";
 
 /** A dimension: a fixed size, or a symbolic name that every value sharing it agrees on. */
@@ -95,13 +104,22 @@ export class OnnxGraph {
    * A node of the default domain. An empty string in `inputs` leaves an optional input out, as ONNX
    * specifies. Returns the output names.
    */
-  node(opType: string, inputs: readonly string[], outputs: readonly string[], attributes: AttributeProto[] = []): string[] {
+  node(
+    opType: string,
+    inputs: readonly string[],
+    outputs: readonly string[],
+    attributes: AttributeProto[] = [],
+  ): string[] {
     for (const name of inputs) {
-      if (name !== "" && !this.defined.has(name)) throw new Error(`ONNX graph: ${opType} reads ${name}, which is not defined yet`);
+      if (name !== "" && !this.defined.has(name)) {
+        throw new Error(`ONNX graph: ${opType} reads ${name}, which is not defined yet`);
+      }
     }
     for (const name of outputs) this.define(name);
     const name = `${opType}_${this.nodes.length}`;
-    this.nodes.push(create(NodeProtoSchema, { name, opType, input: [...inputs], output: [...outputs], attribute: attributes }));
+    this.nodes.push(
+      create(NodeProtoSchema, { name, opType, input: [...inputs], output: [...outputs], attribute: attributes }),
+    );
     return [...outputs];
   }
 
@@ -126,14 +144,24 @@ export class OnnxGraph {
     return toBinary(ModelProtoSchema, model);
   }
 
-  private initializer(name: string, dims: readonly number[], dataType: TensorProto_DataType, rawData: Uint8Array, docString: string): string {
+  private initializer(
+    name: string,
+    dims: readonly number[],
+    dataType: TensorProto_DataType,
+    rawData: Uint8Array,
+    docString: string,
+  ): string {
     this.define(name);
-    this.initializers.push(create(TensorProtoSchema, { name, dims: dims.map((d) => BigInt(d)), dataType, rawData, docString }));
+    this.initializers.push(
+      create(TensorProtoSchema, { name, dims: dims.map((d) => BigInt(d)), dataType, rawData, docString }),
+    );
     return name;
   }
 
   private define(name: string): void {
-    if (name === "" || this.defined.has(name)) throw new Error(`ONNX graph: the value name ${JSON.stringify(name)} is empty or defined twice`);
+    if (name === "" || this.defined.has(name)) {
+      throw new Error(`ONNX graph: the value name ${JSON.stringify(name)} is empty or defined twice`);
+    }
     this.defined.add(name);
   }
 }
@@ -144,14 +172,26 @@ export const attribute = {
     return create(AttributeProtoSchema, { name, type: AttributeProto_AttributeType.INT, i: BigInt(value) });
   },
   ints(name: string, values: readonly number[]): AttributeProto {
-    return create(AttributeProtoSchema, { name, type: AttributeProto_AttributeType.INTS, ints: values.map((v) => BigInt(v)) });
+    return create(AttributeProtoSchema, {
+      name,
+      type: AttributeProto_AttributeType.INTS,
+      ints: values.map((v) => BigInt(v)),
+    });
   },
   string(name: string, value: string): AttributeProto {
-    return create(AttributeProtoSchema, { name, type: AttributeProto_AttributeType.STRING, s: new TextEncoder().encode(value) });
+    return create(AttributeProtoSchema, {
+      name,
+      type: AttributeProto_AttributeType.STRING,
+      s: new TextEncoder().encode(value),
+    });
   },
   strings(name: string, values: readonly string[]): AttributeProto {
     const encoder = new TextEncoder();
-    return create(AttributeProtoSchema, { name, type: AttributeProto_AttributeType.STRINGS, strings: values.map((v) => encoder.encode(v)) });
+    return create(AttributeProtoSchema, {
+      name,
+      type: AttributeProto_AttributeType.STRINGS,
+      strings: values.map((v) => encoder.encode(v)),
+    });
   },
 };
 
@@ -166,7 +206,10 @@ function valueInfo(spec: ValueSpec): ValueInfoProto {
           elemType: ELEMENT_TYPES[spec.type],
           shape: {
             dim: spec.dims.map((d) => ({
-              value: typeof d === "number" ? { case: "dimValue" as const, value: BigInt(d) } : { case: "dimParam" as const, value: d },
+              value:
+                typeof d === "number"
+                  ? { case: "dimValue" as const, value: BigInt(d) }
+                  : { case: "dimParam" as const, value: d },
             })),
           },
         },
@@ -177,5 +220,9 @@ function valueInfo(spec: ValueSpec): ValueInfoProto {
 
 function checkSize(name: string, dims: readonly number[], length: number): void {
   const size = dims.reduce((n, d) => n * d, 1);
-  if (size !== length) throw new Error(`ONNX graph: initializer ${name} of shape (${dims.join(", ")}) needs ${size} values, got ${length}`);
+  if (size !== length) {
+    throw new Error(
+      `ONNX graph: initializer ${name} of shape (${dims.join(", ")}) needs ${size} values, got ${length}`,
+    );
+  }
 }

@@ -21,7 +21,7 @@
  * (D, 3H) in the order i, o, f — the eighth input of the node built below) and LSTM projections
  * (ONNX's LSTM has none: they would need a Loop or Scan body).
  */
-import type { Cell, CellKind } from "../cells/cell.js";
+import type { Cell, CellKind, CellParameters } from "../cells/cell.js";
 import type { Parameter } from "../tensor/parameter.js";
 import { type OnnxGraph, attribute } from "./onnx-graph.js";
 
@@ -40,11 +40,26 @@ interface OnnxCell {
 const ONNX_CELLS: Record<CellKind, OnnxCell> = {
   lstm: { op: "LSTM", order: [0, 3, 1, 2], gates: "i, o, f, c", cellState: true, attributes: () => [] },
   gru: {
-    op: "GRU", order: [1, 0, 2], gates: "z, r, h", cellState: false,
+    op: "GRU",
+    order: [1, 0, 2],
+    gates: "z, r, h",
+    cellState: false,
     attributes: () => [attribute.int("linear_before_reset", 1)],
   },
-  rnn_tanh: { op: "RNN", order: [0], gates: "h", cellState: false, attributes: (D) => [attribute.strings("activations", Array(D).fill("Tanh"))] },
-  rnn_relu: { op: "RNN", order: [0], gates: "h", cellState: false, attributes: (D) => [attribute.strings("activations", Array(D).fill("Relu"))] },
+  rnn_tanh: {
+    op: "RNN",
+    order: [0],
+    gates: "h",
+    cellState: false,
+    attributes: (D) => [attribute.strings("activations", Array(D).fill("Tanh"))],
+  },
+  rnn_relu: {
+    op: "RNN",
+    order: [0],
+    gates: "h",
+    cellState: false,
+    attributes: (D) => [attribute.strings("activations", Array(D).fill("Relu"))],
+  },
 };
 
 /** The cell kinds this exporter writes. */
@@ -77,7 +92,11 @@ export interface LayerOutputNames {
  * first (bptt's rnn.cells[layer·D + d]); `prefix` names its initializers and intermediate values.
  */
 export function addRecurrentLayer(
-  graph: OnnxGraph, cells: readonly Cell[], prefix: string, inputs: LayerInputs, names: LayerOutputNames,
+  graph: OnnxGraph,
+  cells: readonly Cell[],
+  prefix: string,
+  inputs: LayerInputs,
+  names: LayerOutputNames,
 ): void {
   const kind = cells[0]!.kind;
   const spec = ONNX_CELLS[kind];
@@ -89,12 +108,30 @@ export function addRecurrentLayer(
   const from = (what: string): string => suffixes.map((s) => `${what}${s}`).join(" and ");
   const reordered = `gate blocks reordered to ONNX's ${spec.gates}`;
 
-  const W = graph.floatInitializer(`${prefix}.W`, [D, G * H, I], concatenate(cells.map((c) => reorderRows(c.params.weightIh.value, spec.order, H))),
-    `${from("weight_ih")}, ${reordered}`);
-  const R = graph.floatInitializer(`${prefix}.R`, [D, G * H, H], concatenate(cells.map((c) => reorderRows(c.params.weightHh.value, spec.order, H))),
-    `${from("weight_hh")}, ${reordered}`);
-  const biases = cells.map((c) => concatenate([bias(c.params.biasIh, G * H, spec.order, H), bias(c.params.biasHh, G * H, spec.order, H)]));
-  const B = graph.floatInitializer(`${prefix}.B`, [D, 2 * G * H], concatenate(biases), `[${from("bias_ih")} | ${from("bias_hh")}], ${reordered}`);
+  // The layer's matrices and biases, both directions stacked: W (D, G·H, I), R (D, G·H, H), B (D, 2·G·H).
+  const stacked = (pick: (params: CellParameters) => Float32Array): Float32Array =>
+    concatenate(cells.map((cell) => reorderRows(pick(cell.params), spec.order, H)));
+  const bias = (p: Parameter | null): Float32Array =>
+    p ? reorderRows(p.value, spec.order, H) : new Float32Array(G * H);
+  const W = graph.floatInitializer(
+    `${prefix}.W`,
+    [D, G * H, I],
+    stacked((p) => p.weightIh.value),
+    `${from("weight_ih")}, ${reordered}`,
+  );
+  const R = graph.floatInitializer(
+    `${prefix}.R`,
+    [D, G * H, H],
+    stacked((p) => p.weightHh.value),
+    `${from("weight_hh")}, ${reordered}`,
+  );
+  const biases = concatenate(cells.flatMap((cell) => [bias(cell.params.biasIh), bias(cell.params.biasHh)]));
+  const B = graph.floatInitializer(
+    `${prefix}.B`,
+    [D, 2 * G * H],
+    biases,
+    `[${from("bias_ih")} | ${from("bias_hh")}], ${reordered}`,
+  );
 
   if (spec.cellState !== (inputs.c0 !== null) || spec.cellState !== (names.cN !== null)) {
     throw new Error(`${spec.op}: a cell state is ${spec.cellState ? "required" : "not used"}`);
@@ -124,14 +161,12 @@ export function addRecurrentLayer(
 /** The gate blocks (H rows each, of any width) of a (G·H, width) matrix or (G·H) vector, in `order`. */
 function reorderRows(values: Float32Array, order: readonly number[], H: number): Float32Array {
   const block = values.length / order.length;
-  if (!Number.isInteger(block) || block % H !== 0) throw new Error(`reorderRows: ${values.length} values are not ${order.length} blocks of ${H} rows`);
+  if (!Number.isInteger(block) || block % H !== 0) {
+    throw new Error(`reorderRows: ${values.length} values are not ${order.length} blocks of ${H} rows`);
+  }
   const out = new Float32Array(values.length);
   order.forEach((source, j) => out.set(values.subarray(source * block, (source + 1) * block), j * block));
   return out;
-}
-
-function bias(p: Parameter | null, length: number, order: readonly number[], H: number): Float32Array {
-  return p ? reorderRows(p.value, order, H) : new Float32Array(length);
 }
 
 function concatenate(parts: readonly Float32Array[]): Float32Array {

@@ -65,35 +65,52 @@ export type OnnxValue = ValueSpec;
  * The inputs and outputs `exportOnnx(model, options)` writes, in order, with what each means: for
  * callers that describe the file (`bptt export` prints them) or feed it.
  */
-export function onnxInterface(model: SequenceModel, options: OnnxExportOptions = {}): { inputs: OnnxValue[]; outputs: OnnxValue[] } {
+export function onnxInterface(
+  model: SequenceModel,
+  options: OnnxExportOptions = {},
+): { inputs: OnnxValue[]; outputs: OnnxValue[] } {
   const rnn = model.rnn;
-  const L = rnn.numLayers;
-  const D = rnn.directions;
+  const LD = rnn.numLayers * rnn.directions;
   const H = rnn.hiddenSize;
   const O = model.outputSize;
-  const lstm = rnn.mode === "lstm";
-  const stateDims: Dim[] = [L * D, "B", H];
-  const stateDoc = (what: string, use: string): string =>
-    `${what} (L·D = ${L * D}, B, H = ${H}), index l·D + d for layer l and direction d (0 forward), as PyTorch's h_n; ${use}`;
+  const float = (name: string, dims: Dim[], doc: string): OnnxValue => ({ name, type: "float32", dims, doc });
+  const state = (name: string, what: string, use: string): OnnxValue =>
+    float(
+      name,
+      [LD, "B", H],
+      `${what} (L·D = ${LD}, B, H = ${H}), index l·D + d for layer l and direction d ` +
+        `(0 forward), as PyTorch's h_n; ${use}`,
+    );
+
   const inputs: OnnxValue[] = [
     model.embedding
-      ? { name: "tokens", type: "int64", dims: ["T", "B"], doc: `token ids in [0, ${model.embedding.numEmbeddings}), time-major (T, B)` }
-      : { name: "features", type: "float32", dims: ["T", "B", model.inputSize], doc: `features, time-major (T, B, I = ${model.inputSize})` },
-    { name: "h0", type: "float32", dims: stateDims, doc: stateDoc("initial hidden states", "zeros to start a sequence, hN to continue it") },
+      ? {
+          name: "tokens",
+          type: "int64",
+          dims: ["T", "B"],
+          doc: `token ids in [0, ${model.embedding.numEmbeddings}), (T, B)`,
+        }
+      : float("features", ["T", "B", model.inputSize], `feature vectors (T, B, I = ${model.inputSize})`),
+    state("h0", "initial hidden states", "zeros to start a sequence, hN to continue it"),
   ];
-  if (lstm) inputs.push({ name: "c0", type: "float32", dims: stateDims, doc: stateDoc("initial cell states", "zeros to start a sequence, cN to continue it") });
+  if (rnn.mode === "lstm")
+    inputs.push(state("c0", "initial cell states", "zeros to start a sequence, cN to continue it"));
   if (options.sequenceLengths) {
-    inputs.push({ name: "sequence_lens", type: "int32", dims: ["B"], doc: "steps of each sequence, in [1, T]: the steps after them are padding" });
+    const doc = "steps of each sequence, in [1, T]: the steps after them are padding";
+    inputs.push({ name: "sequence_lens", type: "int32", dims: ["B"], doc });
   }
-  const outputs: OnnxValue[] = [
-    { name: "logits", type: "float32", dims: ["T", "B", O], doc: `the head's output at every step (T, B, O = ${O}): ${describeOutputs(model)}` },
+
+  const outputs = [
+    float("logits", ["T", "B", O], `the head at every step (T, B, O = ${O}): ${describeOutputs(model)}`),
   ];
   if (options.probabilities) {
-    const how = model.config.objective === "binary" ? "sigmoid(logits)" : "softmax(logits) over the last axis";
-    outputs.push({ name: "probabilities", type: "float32", dims: ["T", "B", O], doc: how });
+    const binary = model.config.objective === "binary";
+    outputs.push(
+      float("probabilities", ["T", "B", O], binary ? "sigmoid(logits)" : "softmax(logits) over the last axis"),
+    );
   }
-  outputs.push({ name: "hN", type: "float32", dims: stateDims, doc: stateDoc("final hidden states", "pass them as h0 to continue") });
-  if (lstm) outputs.push({ name: "cN", type: "float32", dims: stateDims, doc: stateDoc("final cell states", "pass them as c0 to continue") });
+  outputs.push(state("hN", "final hidden states", "pass them as h0 to continue"));
+  if (rnn.mode === "lstm") outputs.push(state("cN", "final cell states", "pass them as c0 to continue"));
   return { inputs, outputs };
 }
 
@@ -119,16 +136,26 @@ export function exportOnnx(model: SequenceModel, options: OnnxExportOptions = {}
 
   // The recurrent stack, layer by layer, each from its slice [l·D, (l+1)·D) of the states.
   const layerStates = (state: string, l: number): string =>
-    L === 1 ? state : graph.node("Slice", [state, graph.int64Constant([l * D]), graph.int64Constant([(l + 1) * D]), graph.int64Constant([0])], [`${state}.l${l}`])[0]!;
+    L === 1
+      ? state
+      : graph.node(
+          "Slice",
+          [state, graph.int64Constant([l * D]), graph.int64Constant([(l + 1) * D]), graph.int64Constant([0])],
+          [`${state}.l${l}`],
+        )[0]!;
   const hParts: string[] = [];
   const cParts: string[] = [];
   for (let l = 0; l < L; l++) {
     const output = `rnn.l${l}.output`;
     const hN = L === 1 ? "hN" : `rnn.l${l}.hN`;
     const cN = lstm ? (L === 1 ? "cN" : `rnn.l${l}.cN`) : null;
-    addRecurrentLayer(graph, layerCells(rnn.cells, l, D), `rnn.l${l}`,
+    addRecurrentLayer(
+      graph,
+      layerCells(rnn.cells, l, D),
+      `rnn.l${l}`,
       { x, h0: layerStates("h0", l), c0: lstm ? layerStates("c0", l) : null, sequenceLens: has("sequence_lens") },
-      { output, hN, cN });
+      { output, hN, cN },
+    );
     x = output;
     hParts.push(hN);
     if (cN) cParts.push(cN);
@@ -140,7 +167,12 @@ export function exportOnnx(model: SequenceModel, options: OnnxExportOptions = {}
 
   // The head at every step: logits = x · head.weightᵀ + head.bias.
   const F = model.head.inFeatures;
-  const weightT = graph.floatInitializer("head.weight_t", [F, O], transpose(model.head.weight.value, O, F), "head.weight transposed: (F, O)");
+  const weightT = graph.floatInitializer(
+    "head.weight_t",
+    [F, O],
+    transpose(model.head.weight.value, O, F),
+    "head.weight transposed: (F, O)",
+  );
   const product = graph.node("MatMul", [x, weightT], [model.head.bias ? "head.product" : "logits"])[0]!;
   if (model.head.bias) {
     const headBias = graph.floatInitializer("head.bias", [O], model.head.bias.value, "head.bias");
@@ -166,7 +198,9 @@ export function exportOnnx(model: SequenceModel, options: OnnxExportOptions = {}
 /** Refuses, in one line, whatever this exporter cannot write faithfully. */
 function checkExportable(model: SequenceModel, options: OnnxExportOptions): void {
   const rnn = model.rnn;
-  if (!isExportableCell(rnn.mode)) throw new OnnxExportError(`the cell ${JSON.stringify(rnn.mode)} has no ONNX operator here`);
+  if (!isExportableCell(rnn.mode)) {
+    throw new OnnxExportError(`the cell ${JSON.stringify(rnn.mode)} has no ONNX operator here`);
+  }
   if (options.probabilities && model.config.objective === "regression") {
     throw new OnnxExportError("a regression model outputs values, not probabilities (drop the probabilities option)");
   }
@@ -200,15 +234,22 @@ function transpose(values: Float32Array, rows: number, cols: number): Float32Arr
 
 function describeOutputs(model: SequenceModel): string {
   switch (model.config.objective) {
-    case "classes": return "unnormalised class scores (softmax gives the probabilities)";
-    case "binary": return "the log-odds of the positive class (sigmoid gives its probability)";
-    default: return "the regressed values";
+    case "classes":
+      return "unnormalised class scores (softmax gives the probabilities)";
+    case "binary":
+      return "the log-odds of the positive class (sigmoid gives its probability)";
+    default:
+      return "the regressed values";
   }
 }
 
 function describeModel(model: SequenceModel): string {
   const { rnn } = model;
-  const input = model.embedding ? `${model.embedding.numEmbeddings} tokens embedded in ${model.embedding.embeddingDim}` : `${model.inputSize} features`;
-  return `bptt ${rnn.mode} model: ${input} → ${rnn.numLayers} layer(s) of ${rnn.hiddenSize} units` +
-    `${rnn.bidirectional ? ", bidirectional" : ""} → ${model.outputSize} ${model.config.objective} output(s), time-major`;
+  const input = model.embedding
+    ? `${model.embedding.numEmbeddings} tokens embedded in ${model.embedding.embeddingDim}`
+    : `${model.inputSize} features`;
+  return (
+    `bptt ${rnn.mode} model: ${input} → ${rnn.numLayers} layer(s) of ${rnn.hiddenSize} units` +
+    `${rnn.bidirectional ? ", bidirectional" : ""} → ${model.outputSize} ${model.config.objective} output(s), time-major`
+  );
 }

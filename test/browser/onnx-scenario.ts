@@ -10,8 +10,15 @@ import type * as BpttOnnx from "../../src/onnx.js";
 
 /** The model and the chunk both sides use: a 2-layer bidirectional LSTM over tokens, sequences of 5, 3 and 1 steps. */
 export const MODEL = {
-  cell: "lstm", vocabSize: 12, embeddingDim: 5, hiddenSize: 7, numLayers: 2, bidirectional: true,
-  outputSize: 3, objective: "classes", seed: 4,
+  cell: "lstm",
+  vocabSize: 12,
+  embeddingDim: 5,
+  hiddenSize: 7,
+  numLayers: 2,
+  bidirectional: true,
+  outputSize: 3,
+  objective: "classes",
+  seed: 4,
 } as const;
 export const T = 5;
 export const B = 3;
@@ -34,7 +41,11 @@ export interface OnnxScenarioResult {
   outputs: Record<string, number[]>;
 }
 
-export async function onnxScenario(bptt: typeof Bptt, onnx: typeof BpttOnnx, ort: typeof OrtWeb): Promise<OnnxScenarioResult> {
+export async function onnxScenario(
+  bptt: typeof Bptt,
+  onnx: typeof BpttOnnx,
+  ort: typeof OrtWeb,
+): Promise<OnnxScenarioResult> {
   const model = new bptt.SequenceModel({ ...MODEL });
   const bytes = onnx.exportOnnx(model, { probabilities: true, sequenceLengths: true });
   ort.env.wasm.numThreads = 1;
@@ -42,11 +53,17 @@ export async function onnxScenario(bptt: typeof Bptt, onnx: typeof BpttOnnx, ort
   const { ids, h0, c0 } = chunk();
   const stateShape = [MODEL.numLayers * 2, B, MODEL.hiddenSize];
   const results = await session.run({
-    tokens: new ort.Tensor("int64", BigInt64Array.from(ids, (id) => BigInt(id)), [T, B]),
+    tokens: new ort.Tensor(
+      "int64",
+      BigInt64Array.from(ids, (id) => BigInt(id)),
+      [T, B],
+    ),
     h0: new ort.Tensor("float32", h0, stateShape),
     c0: new ort.Tensor("float32", c0, stateShape),
     sequence_lens: new ort.Tensor("int32", Int32Array.from(LENGTHS), [B]),
   });
-  const outputs = Object.fromEntries(Object.entries(results).map(([name, tensor]) => [name, Array.from(tensor.data as Float32Array)]));
+  const outputs = Object.fromEntries(
+    Object.entries(results).map(([name, tensor]) => [name, Array.from(tensor.data as Float32Array)]),
+  );
   return { bytes: Array.from(bytes), outputs };
 }

@@ -21,8 +21,15 @@ import { B, LENGTHS, MODEL, type OnnxScenarioResult, T, chunk } from "./onnx-sce
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const CHROMIUM = process.env["BPTT_CHROMIUM"] ?? "/usr/bin/chromium";
 /** What the page may load: the build, and the two packages it imports from node_modules. */
-const SERVED = ["dist", "node_modules/@bufbuild/protobuf/dist/esm", "node_modules/onnxruntime-web/dist"].map((dir) => join(ROOT, dir));
-const TYPES: Record<string, string> = { ".js": "text/javascript", ".mjs": "text/javascript", ".wasm": "application/wasm", ".html": "text/html" };
+const SERVED = ["dist", "node_modules/@bufbuild/protobuf/dist/esm", "node_modules/onnxruntime-web/dist"].map((dir) =>
+  join(ROOT, dir),
+);
+const TYPES: Record<string, string> = {
+  ".js": "text/javascript",
+  ".mjs": "text/javascript",
+  ".wasm": "application/wasm",
+  ".html": "text/html",
+};
 
 const IMPORTS = {
   "@bufbuild/protobuf": "/node_modules/@bufbuild/protobuf/dist/esm/index.js",
@@ -59,7 +66,9 @@ function serve(): Promise<Server> {
     }
     try {
       const body = await readFile(file);
-      response.writeHead(200, { ...headers, "Content-Type": TYPES[extname(file)] ?? "application/octet-stream" }).end(body);
+      response
+        .writeHead(200, { ...headers, "Content-Type": TYPES[extname(file)] ?? "application/octet-stream" })
+        .end(body);
     } catch {
       response.writeHead(404, headers).end();
     }
@@ -74,7 +83,15 @@ describe("ONNX export in a browser (headless Chromium, onnxruntime-web)", () => 
     server = await serve();
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+      args: [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
     });
   });
   after(async () => {
@@ -87,8 +104,10 @@ describe("ONNX export in a browser (headless Chromium, onnxruntime-web)", () => 
     const errors: string[] = [];
     page.on("pageerror", (error) => errors.push(String(error)));
     await page.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
-    await page.waitForFunction(() => (globalThis as { onnxResult?: unknown }).onnxResult !== undefined, null, { timeout: 120_000 });
-    const outcome = await page.evaluate(() => (globalThis as unknown as { onnxResult: unknown }).onnxResult) as
+    await page.waitForFunction(() => (globalThis as { onnxResult?: unknown }).onnxResult !== undefined, null, {
+      timeout: 120_000,
+    });
+    const outcome = (await page.evaluate(() => (globalThis as unknown as { onnxResult: unknown }).onnxResult)) as
       { ok: true; result: OnnxScenarioResult } | { ok: false; error: string };
     assert.ok(outcome.ok, outcome.ok ? "" : outcome.error);
     assert.deepEqual(errors, []);
@@ -96,7 +115,11 @@ describe("ONNX export in a browser (headless Chromium, onnxruntime-web)", () => 
     const { bytes, outputs } = outcome.result;
 
     const model = new bptt.SequenceModel({ ...MODEL });
-    assert.deepEqual(bytes, Array.from(onnx.exportOnnx(model, { probabilities: true, sequenceLengths: true })), "the same bytes as in Node.js");
+    assert.deepEqual(
+      bytes,
+      Array.from(onnx.exportOnnx(model, { probabilities: true, sequenceLengths: true })),
+      "the same bytes as in Node.js",
+    );
     const expected = bpttForward(model, { T, B, ...chunk(), lengths: Int32Array.from(LENGTHS) });
     assertClose(Float32Array.from(outputs["logits"]!), expected.logits, "onnxruntime-web logits");
     assertClose(Float32Array.from(outputs["hN"]!), expected.hN, "onnxruntime-web hN");

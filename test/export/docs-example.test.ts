@@ -12,7 +12,9 @@ import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("../../../", import.meta.url));
 const docs = readFileSync(join(root, "docs", "onnx.md"), "utf8");
-const examples = [...docs.matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1]!).filter((code) => code.includes('from "bptt/onnx"'));
+const examples = [...docs.matchAll(/```js\n([\s\S]*?)```/g)]
+  .map((m) => m[1]!)
+  .filter((code) => code.includes('from "bptt/onnx"'));
 
 it("docs/onnx.md's example exports a model and runs it in ONNX Runtime, printing what it says", () => {
   assert.equal(examples.length, 1);

@@ -36,7 +36,17 @@ async function train(name: string, data: string, overrides: Partial<TrainSetting
   const path = join(dir, `${name}.data`);
   writeFileSync(path, data);
   const out = join(dir, name);
-  const settings: TrainSettings = { ...DEFAULT_SETTINGS, data: path, out, hidden: 16, embedding: 8, batch: 4, epochs: 2, valFraction: 0, ...overrides };
+  const settings: TrainSettings = {
+    ...DEFAULT_SETTINGS,
+    data: path,
+    out,
+    hidden: 16,
+    embedding: 8,
+    batch: 4,
+    epochs: 2,
+    valFraction: 0,
+    ...overrides,
+  };
   await runTraining({ settings, resume: null, progress: new Progress("json", () => {}) });
   return out;
 }
@@ -56,10 +66,21 @@ let classifier = "";
 before(async () => {
   lstmLm = await train("lstm-lm", TEXT, { cell: "lstm", layers: 2, k1: 16, lr: 0.02, epochs: 8 });
   gruLm = await train("gru-lm", TEXT, { cell: "gru", k1: 16, lr: 0.02, epochs: 4 });
-  const reviews = Array.from({ length: 24 }, (_, i) => JSON.stringify(i % 2
-    ? { text: ["good", "a good day", "very good film indeed"][i % 3], label: "pos" }
-    : { text: ["bad", "a bad day", "very bad film"][i % 3], label: "neg" }));
-  classifier = await train("cls", `${reviews.join("\n")}\n`, { task: "classify", tokenizer: "word", cell: "gru", bidirectional: true, mode: "full", k1: null });
+  const reviews = Array.from({ length: 24 }, (_, i) =>
+    JSON.stringify(
+      i % 2
+        ? { text: ["good", "a good day", "very good film indeed"][i % 3], label: "pos" }
+        : { text: ["bad", "a bad day", "very bad film"][i % 3], label: "neg" },
+    ),
+  );
+  classifier = await train("cls", `${reviews.join("\n")}\n`, {
+    task: "classify",
+    tokenizer: "word",
+    cell: "gru",
+    bidirectional: true,
+    mode: "full",
+    k1: null,
+  });
 });
 
 /**
@@ -80,7 +101,10 @@ async function greedyInOnnxRuntime(file: string, prime: string, length: number):
   let ids = [...prime].map((ch) => vocabulary.indexOf(ch));
   let text = prime;
   for (let n = 0; n < length; n++) {
-    const feeds: Record<string, ort.Tensor> = { tokens: new ort.Tensor("int64", BigInt64Array.from(ids, BigInt), [ids.length, 1]), h0: h };
+    const feeds: Record<string, ort.Tensor> = {
+      tokens: new ort.Tensor("int64", BigInt64Array.from(ids, BigInt), [ids.length, 1]),
+      h0: h,
+    };
     if (lstm) feeds["c0"] = c;
     const out = await session.run(feeds);
     const V = vocabulary.length;
@@ -112,21 +136,26 @@ describe("bptt export", () => {
     const file = join(dir, "classifier.onnx");
     const r = cli("export", "--model", classifier, "--out", file, "--probabilities", "--sequence-lengths");
     assert.equal(r.status, 0, r.stderr);
-    assert.equal(r.stdout, [
-      `wrote ${file} (ONNX, ${readFileSync(file).length} bytes)`,
-      "  input   tokens         int64    (T, B)",
-      "  input   h0             float32  (2, B, 16)",
-      "  input   sequence_lens  int32    (B)",
-      "  output  logits         float32  (T, B, 2)",
-      "  output  probabilities  float32  (T, B, 2)",
-      "  output  hN             float32  (2, B, 16)",
-      "",
-    ].join("\n"));
+    assert.equal(
+      r.stdout,
+      [
+        `wrote ${file} (ONNX, ${readFileSync(file).length} bytes)`,
+        "  input   tokens         int64    (T, B)",
+        "  input   h0             float32  (2, B, 16)",
+        "  input   sequence_lens  int32    (B)",
+        "  output  logits         float32  (T, B, 2)",
+        "  output  probabilities  float32  (T, B, 2)",
+        "  output  hN             float32  (2, B, 16)",
+        "",
+      ].join("\n"),
+    );
     const texts = ["good", "a bad day", "very good film indeed", "bad film"];
     const inputs = join(dir, "texts.txt");
     writeFileSync(inputs, `${texts.join("\n")}\n`);
     const predicted: Array<{ probabilities: Record<string, number> }> = [];
-    await runPrediction({ model: classifier, data: inputs }, (record) => predicted.push(record as (typeof predicted)[number]));
+    await runPrediction({ model: classifier, data: inputs }, (record) =>
+      predicted.push(record as (typeof predicted)[number]),
+    );
 
     const run = loadRun(classifier);
     const labels = run.labels!.toJSON();
@@ -140,7 +169,11 @@ describe("bptt export", () => {
     const out = await session.run({
       tokens: new ort.Tensor("int64", tokens, [T, B]),
       h0: new ort.Tensor("float32", new Float32Array(states), [2, B, 16]),
-      sequence_lens: new ort.Tensor("int32", Int32Array.from(sequences, (s) => s.length), [B]),
+      sequence_lens: new ort.Tensor(
+        "int32",
+        Int32Array.from(sequences, (s) => s.length),
+        [B],
+      ),
     });
     const probabilities = out["probabilities"]!.data as Float32Array;
     const K = labels.length;
@@ -148,23 +181,42 @@ describe("bptt export", () => {
       const row = (ids.length - 1) * B + b; // each sequence's last real step
       labels.forEach((label, k) => {
         const expected = predicted[b]!.probabilities[label]!;
-        assert.ok(Math.abs(probabilities[row * K + k]! - expected) <= 1e-5, `${texts[b]}: p(${label}) ${probabilities[row * K + k]} vs ${expected}`);
+        assert.ok(
+          Math.abs(probabilities[row * K + k]! - expected) <= 1e-5,
+          `${texts[b]}: p(${label}) ${probabilities[row * K + k]} vs ${expected}`,
+        );
       });
     });
   });
 
   it("refuses bad flags and runs in one line, and leaves no file behind", async () => {
     const csv = `x,y\n${Array.from({ length: 30 }, (_, i) => `${i % 5},${(i + 1) % 5}`).join("\n")}\n`;
-    const regression = await train("regress", csv, { task: "regress", inputColumns: ["x"], targetColumns: ["y"], window: 5, epochs: 1 });
+    const regression = await train("regress", csv, {
+      task: "regress",
+      inputColumns: ["x"],
+      targetColumns: ["y"],
+      window: 5,
+      epochs: 1,
+    });
     const out = join(dir, "refused.onnx");
     const cases: Array<[Parameters<typeof exportRun>[0], RegExp]> = [
       [{ model: join(dir, "missing"), out }, /^--model .*missing: no such directory$/],
       [{ model: lstmLm, out, format: "tflite" }, /^--format must be onnx, got "tflite"$/],
-      [{ model: lstmLm, out: join(dir, "no", "such", "dir", "m.onnx") }, /m\.onnx: cannot write: the directory .* does not exist$/],
-      [{ model: regression, out, probabilities: true }, /^--probabilities: .*regress is a regression model: its outputs are values, not probabilities$/],
+      [
+        { model: lstmLm, out: join(dir, "no", "such", "dir", "m.onnx") },
+        /m\.onnx: cannot write: the directory .* does not exist$/,
+      ],
+      [
+        { model: regression, out, probabilities: true },
+        /^--probabilities: .*regress is a regression model: its outputs are values, not probabilities$/,
+      ],
     ];
     for (const [options, pattern] of cases) {
-      assert.throws(() => exportRun(options), (e: unknown) => isUserError(e) && pattern.test(e.message) && !e.message.includes("\n"), JSON.stringify(options));
+      assert.throws(
+        () => exportRun(options),
+        (e: unknown) => isUserError(e) && pattern.test(e.message) && !e.message.includes("\n"),
+        JSON.stringify(options),
+      );
     }
     assert.ok(!existsSync(out));
     // The command prints such errors as one line, exit code 2.

@@ -22,9 +22,25 @@ const I = 3;
 const H = 6;
 const O = 4;
 
-function makeModel(cell: CellName, numLayers: number, bidirectional: boolean, tokens: boolean, seed: number, objective: ModelConfig["objective"] = "classes"): SequenceModel {
+function makeModel(
+  cell: CellName,
+  numLayers: number,
+  bidirectional: boolean,
+  tokens: boolean,
+  seed: number,
+  objective: ModelConfig["objective"] = "classes",
+): SequenceModel {
   const input = tokens ? { vocabSize: V, embeddingDim: 5 } : { inputSize: I };
-  return new SequenceModel({ cell, ...input, hiddenSize: H, numLayers, bidirectional, outputSize: objective === "binary" ? 1 : O, objective, seed });
+  return new SequenceModel({
+    cell,
+    ...input,
+    hiddenSize: H,
+    numLayers,
+    bidirectional,
+    outputSize: objective === "binary" ? 1 : O,
+    objective,
+    seed,
+  });
 }
 
 /** Random inputs and states for a chunk of T steps and B sequences. */
@@ -43,7 +59,12 @@ function randomChunk(model: SequenceModel, T: number, B: number, rng: Rng): Chun
 }
 
 /** Logits and final states of the exported model equal bptt's. */
-async function assertSameAsBptt(model: SequenceModel, bytes: Uint8Array, chunk: ChunkInputs, what: string): Promise<void> {
+async function assertSameAsBptt(
+  model: SequenceModel,
+  bytes: Uint8Array,
+  chunk: ChunkInputs,
+  what: string,
+): Promise<void> {
   const expected = bpttForward(model, chunk);
   const actual = await onnxForward(await openSession(bytes), model, chunk);
   assertClose(actual["logits"]!, expected.logits, `${what}: logits`);
@@ -57,7 +78,8 @@ function trainBriefly(model: SequenceModel, rng: Rng): void {
   for (let n = 0; n < 8; n++) {
     const chunk = randomChunk(model, 7, 3, rng);
     trainer.trainBatch({
-      T: 7, B: 3,
+      T: 7,
+      B: 3,
       ...(chunk.ids ? { ids: chunk.ids } : { features: chunk.features! }),
       stepTargets: Int32Array.from({ length: 21 }, () => rng.int(O)),
     });
@@ -78,7 +100,12 @@ describe("ONNX export, run in ONNX Runtime", () => {
             await assertSameAsBptt(model, exportOnnx(model), randomChunk(model, 5, 3, rng), what);
             // Sequences of different lengths: bptt's mask, ONNX's sequence_lens.
             const ragged = { ...randomChunk(model, 6, 3, rng), lengths: Int32Array.from([6, 2, 4]) };
-            await assertSameAsBptt(model, exportOnnx(model, { sequenceLengths: true }), ragged, `${what}, lengths 6, 2, 4`);
+            await assertSameAsBptt(
+              model,
+              exportOnnx(model, { sequenceLengths: true }),
+              ragged,
+              `${what}, lengths 6, 2, 4`,
+            );
           }
         }
       }
@@ -93,7 +120,12 @@ describe("ONNX export, run in ONNX Runtime", () => {
         const before = model.head.weight.value.slice();
         trainBriefly(model, rng);
         assert.notDeepEqual(model.head.weight.value, before, "training moved the weights");
-        await assertSameAsBptt(model, exportOnnx(model), randomChunk(model, 9, 2, rng), `trained ${cell}, ${tokens ? "tokens" : "features"}`);
+        await assertSameAsBptt(
+          model,
+          exportOnnx(model),
+          randomChunk(model, 9, 2, rng),
+          `trained ${cell}, ${tokens ? "tokens" : "features"}`,
+        );
       }
     }
   });
@@ -111,7 +143,11 @@ describe("ONNX export, run in ONNX Runtime", () => {
       for (const T of [5, 1, 6]) {
         const ids = whole.ids!.slice(t0 * 2, (t0 + T) * 2);
         const chunk = await onnxForward(session, model, { T, B: 2, ids, h0, ...(c0 ? { c0 } : {}) });
-        assertClose(chunk["logits"]!, onePass["logits"]!.subarray(t0 * 2 * O, (t0 + T) * 2 * O), `${cell}: logits of steps ${t0}…${t0 + T - 1}`);
+        assertClose(
+          chunk["logits"]!,
+          onePass["logits"]!.subarray(t0 * 2 * O, (t0 + T) * 2 * O),
+          `${cell}: logits of steps ${t0}…${t0 + T - 1}`,
+        );
         h0 = chunk["hN"]!;
         c0 = chunk["cN"];
         t0 += T;
@@ -147,42 +183,71 @@ describe("ONNX export, run in ONNX Runtime", () => {
 
   it("writes opset 14, symbolic T and B, producer bptt and the model's configuration", () => {
     const model = makeModel("lstm", 2, true, true, 1);
-    const file = fromBinary(ModelProtoSchema, exportOnnx(model, { metadata: { vocabulary: "[]" }, producerVersion: "9.9.9" }));
-    assert.deepEqual(file.opsetImport.map((o) => [o.domain, Number(o.version)]), [["", ONNX_OPSET]]);
+    const file = fromBinary(
+      ModelProtoSchema,
+      exportOnnx(model, { metadata: { vocabulary: "[]" }, producerVersion: "9.9.9" }),
+    );
+    assert.deepEqual(
+      file.opsetImport.map((o) => [o.domain, Number(o.version)]),
+      [["", ONNX_OPSET]],
+    );
     assert.ok(ONNX_OPSET >= 14);
     assert.equal(file.producerName, "bptt");
     assert.equal(file.producerVersion, "9.9.9");
     const metadata = Object.fromEntries(file.metadataProps.map((p) => [p.key, p.value]));
     assert.deepEqual(JSON.parse(metadata["bptt.model"]!), model.config);
     assert.equal(metadata["vocabulary"], "[]");
-    const dims = (values: NonNullable<typeof file.graph>["input"]): Record<string, Array<string | number>> => Object.fromEntries(values.map((v) => {
-      const type = v.type!.value;
-      assert.equal(type.case, "tensorType");
-      return [v.name, type.value!.shape!.dim.map((d) => (d.value.case === "dimParam" ? d.value.value : Number(d.value.value)))];
-    }));
+    const dims = (values: NonNullable<typeof file.graph>["input"]): Record<string, Array<string | number>> =>
+      Object.fromEntries(
+        values.map((v) => {
+          const type = v.type!.value;
+          assert.equal(type.case, "tensorType");
+          return [
+            v.name,
+            type.value!.shape!.dim.map((d) => (d.value.case === "dimParam" ? d.value.value : Number(d.value.value))),
+          ];
+        }),
+      );
     assert.deepEqual(dims(file.graph!.input), { tokens: ["T", "B"], h0: [4, "B", H], c0: [4, "B", H] });
     assert.deepEqual(dims(file.graph!.output), { logits: ["T", "B", O], hN: [4, "B", H], cN: [4, "B", H] });
-    assert.deepEqual(file.graph!.node.filter((n) => n.opType === "LSTM").map((n) => n.attribute.map((a) => a.name).sort()), [
-      ["direction", "hidden_size"], ["direction", "hidden_size"],
-    ]);
+    assert.deepEqual(
+      file.graph!.node.filter((n) => n.opType === "LSTM").map((n) => n.attribute.map((a) => a.name).sort()),
+      [
+        ["direction", "hidden_size"],
+        ["direction", "hidden_size"],
+      ],
+    );
   });
 
   it("refuses, in one line, what it cannot write faithfully", () => {
     /** An OnnxExportError (a RangeError, which the CLI prints as one line) whose message matches. */
-    const refusal = (pattern: RegExp) => (e: unknown): boolean =>
-      e instanceof OnnxExportError && e instanceof RangeError && pattern.test(e.message) && !e.message.includes("\n");
+    const refusal =
+      (pattern: RegExp) =>
+      (e: unknown): boolean =>
+        e instanceof OnnxExportError && e instanceof RangeError && pattern.test(e.message) && !e.message.includes("\n");
     const regression = makeModel("rnn", 1, false, false, 1, "regression");
-    assert.throws(() => exportOnnx(regression, { probabilities: true }), refusal(/^cannot export to ONNX: a regression model outputs values/));
+    assert.throws(
+      () => exportOnnx(regression, { probabilities: true }),
+      refusal(/^cannot export to ONNX: a regression model outputs values/),
+    );
 
     const diverged = makeModel("gru", 1, false, false, 1);
     diverged.rnn.cells[0]!.params.weightHh.value[5] = NaN;
-    assert.throws(() => exportOnnx(diverged), refusal(/^cannot export to ONNX: rnn\.weight_hh_l0 holds NaN at index 5 /));
+    assert.throws(
+      () => exportOnnx(diverged),
+      refusal(/^cannot export to ONNX: rnn\.weight_hh_l0 holds NaN at index 5 /),
+    );
 
     // A parameter the graph has no place for (as an LSTM projection would be) is named, not dropped.
     const projected = makeModel("lstm", 1, false, false, 1);
     const named = projected.namedParameters();
     const extra = projected.rnn.cells[0]!.params.weightHh;
     Object.defineProperty(projected, "namedParameters", { value: () => [...named, ["rnn.weight_hr_l0", extra]] });
-    assert.throws(() => exportOnnx(projected), refusal(/^cannot export to ONNX: rnn\.weight_hr_l0 is an LSTM projection \(proj_size\): ONNX's LSTM operator has none$/));
+    assert.throws(
+      () => exportOnnx(projected),
+      refusal(
+        /^cannot export to ONNX: rnn\.weight_hr_l0 is an LSTM projection \(proj_size\): ONNX's LSTM operator has none$/,
+      ),
+    );
   });
 });

@@ -42,7 +42,12 @@ export function bpttForward(model: SequenceModel, input: ChunkInputs): ChunkOutp
     : new Tensor(input.features!, [T, B, model.inputSize]);
   const shape = stateShape(model, B);
   const lengths = input.lengths;
-  const mask = lengths ? new Tensor(Float32Array.from({ length: T * B }, (_, i) => (Math.floor(i / B) < lengths[i % B]! ? 1 : 0)), [T, B]) : null;
+  const mask = lengths
+    ? new Tensor(
+        Float32Array.from({ length: T * B }, (_, i) => (Math.floor(i / B) < lengths[i % B]! ? 1 : 0)),
+        [T, B],
+      )
+    : null;
   const out = model.rnn.forward(x, {
     h0: input.h0 ? new Tensor(input.h0, shape) : null,
     c0: input.c0 ? new Tensor(input.c0, shape) : null,
@@ -58,17 +63,27 @@ export function openSession(bytes: Uint8Array): Promise<ort.InferenceSession> {
 }
 
 /** The exported model run in ONNX Runtime; every output it has, by name. */
-export async function onnxForward(session: ort.InferenceSession, model: SequenceModel, input: ChunkInputs): Promise<Record<string, Float32Array>> {
+export async function onnxForward(
+  session: ort.InferenceSession,
+  model: SequenceModel,
+  input: ChunkInputs,
+): Promise<Record<string, Float32Array>> {
   const { T, B } = input;
   const shape = stateShape(model, B);
   const zeros = (): Float32Array => new Float32Array(shape[0]! * B * shape[2]!);
   const feeds: Record<string, ort.Tensor> = {
     h0: new ort.Tensor("float32", input.h0 ?? zeros(), shape),
   };
-  if (model.embedding) feeds["tokens"] = new ort.Tensor("int64", BigInt64Array.from(input.ids!, (id) => BigInt(id)), [T, B]);
+  if (model.embedding)
+    feeds["tokens"] = new ort.Tensor(
+      "int64",
+      BigInt64Array.from(input.ids!, (id) => BigInt(id)),
+      [T, B],
+    );
   else feeds["features"] = new ort.Tensor("float32", input.features!, [T, B, model.inputSize]);
   if (model.rnn.mode === "lstm") feeds["c0"] = new ort.Tensor("float32", input.c0 ?? zeros(), shape);
-  if (session.inputNames.includes("sequence_lens")) feeds["sequence_lens"] = new ort.Tensor("int32", input.lengths ?? new Int32Array(B).fill(T), [B]);
+  if (session.inputNames.includes("sequence_lens"))
+    feeds["sequence_lens"] = new ort.Tensor("int32", input.lengths ?? new Int32Array(B).fill(T), [B]);
   const results = await session.run(feeds);
   return Object.fromEntries(Object.entries(results).map(([name, tensor]) => [name, tensor.data as Float32Array]));
 }
@@ -86,5 +101,8 @@ export function assertClose(actual: Float32Array, expected: Float32Array, what: 
       if (Number.isNaN(error)) break;
     }
   }
-  assert.ok(worstError <= tolerance, `${what}: element ${worst} is ${actual[worst]}, expected ${expected[worst]} (error ${worstError})`);
+  assert.ok(
+    worstError <= tolerance,
+    `${what}: element ${worst} is ${actual[worst]}, expected ${expected[worst]} (error ${worstError})`,
+  );
 }
