@@ -9,6 +9,7 @@ import { runDemo } from "./demo.js";
 import { UsageError, isUserError } from "./errors.js";
 import { registerEval } from "./eval.js";
 import { registerExperiment } from "./experiment.js";
+import { registerExport } from "./export.js";
 import { exitQuietlyOnBrokenPipe } from "./inference.js";
 import { registerGenerate } from "./generate.js";
 import { registerInfo } from "./info.js";
@@ -134,6 +135,7 @@ export function program(): Command {
   root.hook("preAction", (_root, action) => applyThreads(parseThreads(action.opts()["threads"])));
   registerExperiment(root);
   registerInfo(root);
+  registerExport(root);
   for (const command of root.commands) command.exitOverride().configureOutput({ writeErr: () => {} });
   return root;
 }

@@ -1,0 +1,255 @@
+/**
+ * ONNX export of a bptt SequenceModel: the bytes of an .onnx file that ONNX Runtime (Node.js, the
+ * browser, Python, mobile) runs as bptt runs the model. Isomorphic: no file is written here (the CLI,
+ * `bptt export`, writes them).
+ *
+ * The graph, opset 14, with symbolic T (steps) and B (sequences):
+ *
+ *   tokens: int64 (T, B) → Gather(embedding.weight) → (T, B, E)     or     features: float (T, B, I)
+ *   → layer 0 … L−1, each ONNX's own LSTM / GRU / RNN operator (onnx-recurrent.ts) → (T, B, D·H)
+ *   → MatMul(head.weightᵀ) + head.bias → logits: (T, B, O)
+ *   [→ Softmax over O ("classes") or Sigmoid ("binary") → probabilities: (T, B, O)]
+ *
+ *   inputs   tokens | features, h0: (L·D, B, H), c0: (L·D, B, H) (LSTM), [sequence_lens: int32 (B)]
+ *   outputs  logits, [probabilities], hN: (L·D, B, H), cN: (L·D, B, H) (LSTM)
+ *
+ * The states are laid out as PyTorch's h_n and bptt's hN: index l·D + d for layer l and direction d
+ * (0 forward, 1 reverse). Zeros start a sequence; hN (and cN) passed back as h0 (and c0) continue it, so
+ * a long stream runs chunk by chunk with the outputs of one pass (a bidirectional model reads each
+ * chunk on its own, as bptt's does). With sequence_lens, sequence b runs its first sequence_lens[b]
+ * steps (≥ 1): the recurrent outputs after them are 0 (the logits there are head.bias) and its final
+ * states are those after its last real step — bptt's masks with the padding at the end.
+ *
+ * Whatever has no faithful place in this graph is refused with an OnnxExportError naming it.
+ */
+import type { Cell } from "../cells/cell.js";
+import type { SequenceModel } from "../train/model.js";
+import { type Dim, OnnxGraph, type ValueSpec, attribute } from "./onnx-graph.js";
+import { addRecurrentLayer, isExportableCell } from "./onnx-recurrent.js";
+
+/** The default-domain operator set of the exported graph (the recurrent operators' `layout` is from 14). */
+export const ONNX_OPSET = 14;
+/** The IR version that goes with opset 14 (ONNX 1.9–1.10), read by every ONNX Runtime since 1.8. */
+export const ONNX_IR_VERSION = 7;
+
+export interface OnnxExportOptions {
+  /**
+   * Also output `probabilities`: softmax over the O classes ("classes" objective) or the sigmoid
+   * ("binary"). A regression model has none. Default false.
+   */
+  probabilities?: boolean;
+  /** Add the `sequence_lens` input, for batches of sequences of different lengths. Default false. */
+  sequenceLengths?: boolean;
+  /**
+   * More metadata_props (for example the vocabulary a token model reads). "bptt.model", the model's
+   * configuration as JSON, is always written.
+   */
+  metadata?: Readonly<Record<string, string>>;
+  /** producer_version in the file (producer_name is "bptt"). Default "". */
+  producerVersion?: string;
+}
+
+/** What cannot be exported, and why, in one line. */
+export class OnnxExportError extends RangeError {
+  override readonly name = "OnnxExportError";
+
+  constructor(what: string) {
+    super(`cannot export to ONNX: ${what}`);
+  }
+}
+
+/** A graph input or output: its name, element type, dimensions (numbers, or "T" and "B") and meaning. */
+export type OnnxValue = ValueSpec;
+
+/**
+ * The inputs and outputs `exportOnnx(model, options)` writes, in order, with what each means: for
+ * callers that describe the file (`bptt export` prints them) or feed it.
+ */
+export function onnxInterface(
+  model: SequenceModel,
+  options: OnnxExportOptions = {},
+): { inputs: OnnxValue[]; outputs: OnnxValue[] } {
+  const rnn = model.rnn;
+  const LD = rnn.numLayers * rnn.directions;
+  const H = rnn.hiddenSize;
+  const O = model.outputSize;
+  const float = (name: string, dims: Dim[], doc: string): OnnxValue => ({ name, type: "float32", dims, doc });
+  const state = (name: string, what: string, use: string): OnnxValue =>
+    float(
+      name,
+      [LD, "B", H],
+      `${what} (L·D = ${LD}, B, H = ${H}), index l·D + d for layer l and direction d ` +
+        `(0 forward), as PyTorch's h_n; ${use}`,
+    );
+
+  const inputs: OnnxValue[] = [
+    model.embedding
+      ? {
+          name: "tokens",
+          type: "int64",
+          dims: ["T", "B"],
+          doc: `token ids in [0, ${model.embedding.numEmbeddings}), (T, B)`,
+        }
+      : float("features", ["T", "B", model.inputSize], `feature vectors (T, B, I = ${model.inputSize})`),
+    state("h0", "initial hidden states", "zeros to start a sequence, hN to continue it"),
+  ];
+  if (rnn.mode === "lstm")
+    inputs.push(state("c0", "initial cell states", "zeros to start a sequence, cN to continue it"));
+  if (options.sequenceLengths) {
+    const doc = "steps of each sequence, in [1, T]: the steps after them are padding";
+    inputs.push({ name: "sequence_lens", type: "int32", dims: ["B"], doc });
+  }
+
+  const outputs = [
+    float("logits", ["T", "B", O], `the head at every step (T, B, O = ${O}): ${describeOutputs(model)}`),
+  ];
+  if (options.probabilities) {
+    const binary = model.config.objective === "binary";
+    outputs.push(
+      float("probabilities", ["T", "B", O], binary ? "sigmoid(logits)" : "softmax(logits) over the last axis"),
+    );
+  }
+  outputs.push(state("hN", "final hidden states", "pass them as h0 to continue"));
+  if (rnn.mode === "lstm") outputs.push(state("cN", "final cell states", "pass them as c0 to continue"));
+  return { inputs, outputs };
+}
+
+/** The model as the bytes of an ONNX file. */
+export function exportOnnx(model: SequenceModel, options: OnnxExportOptions = {}): Uint8Array {
+  checkExportable(model, options);
+  const rnn = model.rnn;
+  const L = rnn.numLayers;
+  const D = rnn.directions;
+  const O = model.outputSize;
+  const lstm = rnn.mode === "lstm";
+  const graph = new OnnxGraph();
+  const { inputs, outputs } = onnxInterface(model, options);
+  for (const spec of inputs) graph.input(spec);
+  const has = (name: string): string | null => (inputs.some((spec) => spec.name === name) ? name : null);
+
+  let x = "features";
+  if (model.embedding) {
+    const { numEmbeddings: V, embeddingDim: E } = model.embedding;
+    const table = graph.floatInitializer("embedding.weight", [V, E], model.embedding.weight.value, "embedding.weight");
+    x = graph.node("Gather", [table, "tokens"], ["embedded"], [attribute.int("axis", 0)])[0]!;
+  }
+
+  // The recurrent stack, layer by layer, each from its slice [l·D, (l+1)·D) of the states.
+  const layerStates = (state: string, l: number): string =>
+    L === 1
+      ? state
+      : graph.node(
+          "Slice",
+          [state, graph.int64Constant([l * D]), graph.int64Constant([(l + 1) * D]), graph.int64Constant([0])],
+          [`${state}.l${l}`],
+        )[0]!;
+  const hParts: string[] = [];
+  const cParts: string[] = [];
+  for (let l = 0; l < L; l++) {
+    const output = `rnn.l${l}.output`;
+    const hN = L === 1 ? "hN" : `rnn.l${l}.hN`;
+    const cN = lstm ? (L === 1 ? "cN" : `rnn.l${l}.cN`) : null;
+    addRecurrentLayer(
+      graph,
+      layerCells(rnn.cells, l, D),
+      `rnn.l${l}`,
+      { x, h0: layerStates("h0", l), c0: lstm ? layerStates("c0", l) : null, sequenceLens: has("sequence_lens") },
+      { output, hN, cN },
+    );
+    x = output;
+    hParts.push(hN);
+    if (cN) cParts.push(cN);
+  }
+  if (L > 1) {
+    graph.node("Concat", hParts, ["hN"], [attribute.int("axis", 0)]);
+    if (lstm) graph.node("Concat", cParts, ["cN"], [attribute.int("axis", 0)]);
+  }
+
+  // The head at every step: logits = x · head.weightᵀ + head.bias.
+  const F = model.head.inFeatures;
+  const weightT = graph.floatInitializer(
+    "head.weight_t",
+    [F, O],
+    transpose(model.head.weight.value, O, F),
+    "head.weight transposed: (F, O)",
+  );
+  const product = graph.node("MatMul", [x, weightT], [model.head.bias ? "head.product" : "logits"])[0]!;
+  if (model.head.bias) {
+    const headBias = graph.floatInitializer("head.bias", [O], model.head.bias.value, "head.bias");
+    graph.node("Add", [product, headBias], ["logits"]);
+  }
+  if (options.probabilities) {
+    if (model.config.objective === "binary") graph.node("Sigmoid", ["logits"], ["probabilities"]);
+    else graph.node("Softmax", ["logits"], ["probabilities"], [attribute.int("axis", -1)]);
+  }
+  for (const spec of outputs) graph.output(spec);
+
+  return graph.toBytes({
+    opset: ONNX_OPSET,
+    irVersion: ONNX_IR_VERSION,
+    producerName: "bptt",
+    producerVersion: options.producerVersion ?? "",
+    graphName: "bptt",
+    docString: describeModel(model),
+    metadata: { ...options.metadata, "bptt.model": JSON.stringify(model.config) },
+  });
+}
+
+/** Refuses, in one line, whatever this exporter cannot write faithfully. */
+function checkExportable(model: SequenceModel, options: OnnxExportOptions): void {
+  const rnn = model.rnn;
+  if (!isExportableCell(rnn.mode)) {
+    throw new OnnxExportError(`the cell ${JSON.stringify(rnn.mode)} has no ONNX operator here`);
+  }
+  if (options.probabilities && model.config.objective === "regression") {
+    throw new OnnxExportError("a regression model outputs values, not probabilities (drop the probabilities option)");
+  }
+  // Every parameter must land in the graph: anything else (an LSTM projection, peepholes) would be lost.
+  const written = new Set(["embedding.weight", "head.weight", "head.bias"]);
+  for (const cell of rnn.cells) for (const p of cell.params.list()) written.add(`rnn.${p.name}`);
+  for (const [name, p] of model.namedParameters()) {
+    if (!written.has(name)) throw new OnnxExportError(`${name} ${unsupportedReason(name)}`);
+    const bad = p.value.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0) throw new OnnxExportError(`${name} holds ${p.value[bad]} at index ${bad} (a diverged model?)`);
+  }
+}
+
+function unsupportedReason(name: string): string {
+  if (/weight_hr_l\d/.test(name)) return "is an LSTM projection (proj_size): ONNX's LSTM operator has none";
+  if (/peephole/.test(name)) return "holds LSTM peephole weights, which this exporter does not write yet";
+  return "has no place in the graph this exporter writes";
+}
+
+/** rnn.cells[l·D + d] for d < D: layer l's cells, forward direction first. */
+function layerCells(cells: readonly Cell[], l: number, D: number): Cell[] {
+  return cells.slice(l * D, (l + 1) * D);
+}
+
+/** (cols, rows) = transpose of a row-major (rows, cols) matrix. */
+function transpose(values: Float32Array, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(values.length);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = values[r * cols + c]!;
+  return out;
+}
+
+function describeOutputs(model: SequenceModel): string {
+  switch (model.config.objective) {
+    case "classes":
+      return "unnormalised class scores (softmax gives the probabilities)";
+    case "binary":
+      return "the log-odds of the positive class (sigmoid gives its probability)";
+    default:
+      return "the regressed values";
+  }
+}
+
+function describeModel(model: SequenceModel): string {
+  const { rnn } = model;
+  const input = model.embedding
+    ? `${model.embedding.numEmbeddings} tokens embedded in ${model.embedding.embeddingDim}`
+    : `${model.inputSize} features`;
+  return (
+    `bptt ${rnn.mode} model: ${input} → ${rnn.numLayers} layer(s) of ${rnn.hiddenSize} units` +
+    `${rnn.bidirectional ? ", bidirectional" : ""} → ${model.outputSize} ${model.config.objective} output(s), time-major`
+  );
+}
