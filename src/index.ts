@@ -21,8 +21,10 @@ export {
 // Cells: one layer, one direction, a whole chunk of steps.
 export {
   type Cell, type CellKind, type CellOptions, type ChunkInput, type BackwardInput, type BackwardOutput,
-  type CellWeights, type InputRows, ChunkCache, CellParameters, gateCount,
+  type CellWeights, type InputRows,
 } from "./cells/cell.js";
+export { ChunkCache } from "./cells/chunk-cache.js";
+export { CellParameters } from "./cells/parameters.js";
 export { RNNCell, type RNNCellOptions } from "./cells/rnn.js";
 export { LSTMCell } from "./cells/lstm.js";
 export { GRUCell } from "./cells/gru.js";

@@ -3,10 +3,13 @@
  * time, batch size 1, no dropout, no gradient. What `bptt generate` and `bptt predict` use, and the
  * char-rnn experiment's sampling.
  */
-import { gateCount } from "../cells/cell.js";
+import type { StepState } from "../cells/cell.js";
+import type { ChunkCache } from "../cells/chunk-cache.js";
 import { kernels } from "../kernels/index.js";
 import { DenseCache } from "../layers/dense.js";
 import { RecurrentCache } from "../layers/recurrent.js";
+import type { RecurrentState } from "../layers/recurrent-state.js";
+import { ReusableBuffer } from "../tensor/buffers.js";
 import { Tensor } from "../tensor/tensor.js";
 import type { SequenceModel } from "../train/model.js";
 
@@ -18,70 +21,65 @@ import type { SequenceModel } from "../train/model.js";
  * A unidirectional token model takes a faster path one token at a time: the first layer's input
  * projection of every token, P[v] = W_ih·e_v + b_ih (+ b_hh for the RNN and LSTM), is computed once,
  * when the Stepper is made, so a step reads a row of P instead of multiplying by W_ih (at B = 1 a step
- * is bound by reading the weights from memory: this halves what the first layer reads). The Stepper
- * therefore reads the weights when it is made: after changing them, make a new one.
+ * is bound by reading the weights from memory: this halves what the first layer reads). Each layer
+ * then takes one step on its cell's `step`. The Stepper therefore reads the weights when it is made:
+ * after changing them, make a new one.
  */
 /** The largest token projection table the fast path keeps, in floats (16 MiB). */
 const MAX_PROJECTION_TABLE = 1 << 22;
 
 export class Stepper {
   readonly model: SequenceModel;
-  private readonly h: Tensor;
-  private readonly c: Tensor | null;
+  private readonly state: RecurrentState;
   private readonly cache = new RecurrentCache();
   private readonly headCache = new DenseCache();
-  /** (1, 1, inputSize): the input of one step. */
+  /** (T, 1, inputSize): the input of `feed`. */
+  private readonly x = new ReusableBuffer();
+  /** (1, 1, inputSize): the input of one step off the fast path. */
   private readonly x1: Tensor;
-  /** (V, G): the first layer's input projection of every token, or null (no fast path). */
+  /** (V, G·H): the first layer's input projection of every token, or null (no fast path). */
   private readonly tokenProjection: Float32Array | null;
-  /** One step's buffers for the fast path: gates (G), the GRU's hidden gates (G), new h, new c, out (H each). */
+  /** The fast path's buffers: the gates of one step (G·H), the new h (H), and per layer its state's place and scratch. */
   private readonly stepGates: Float32Array;
-  private readonly stepHiddenGates: Float32Array;
-  private readonly stepH: Float32Array;
-  private readonly stepC: Float32Array;
   private readonly stepOut: Float32Array;
+  private readonly stepStates: StepState[] = [];
+  private readonly stepScratch: ChunkCache[] = [];
 
   constructor(model: SequenceModel) {
     this.model = model;
     const rnn = model.rnn;
-    const shape = [rnn.numLayers * rnn.directions, 1, rnn.hiddenSize];
-    const size = shape[0]! * rnn.hiddenSize;
-    this.h = new Tensor(kernels().allocate(size), shape);
-    this.c = rnn.mode === "lstm" ? new Tensor(kernels().allocate(size), shape) : null;
+    this.state = rnn.createState(1);
     this.x1 = new Tensor(kernels().allocate(model.inputSize), [1, 1, model.inputSize]);
-    const k = kernels();
-    const G = gateCount(rnn.mode) * rnn.hiddenSize;
+    const first = rnn.cells[0]!;
+    const G = first.gateSize;
     const V = model.embedding?.numEmbeddings ?? 0;
     const fast = model.embedding !== null && rnn.directions === 1 && V * G <= MAX_PROJECTION_TABLE;
     this.tokenProjection = fast ? this.projectVocabulary(G) : null;
-    this.stepGates = k.allocate(fast ? G : 0);
-    this.stepHiddenGates = k.allocate(fast && rnn.mode === "gru" ? G : 0);
-    this.stepH = k.allocate(fast ? rnn.hiddenSize : 0);
-    this.stepC = k.allocate(fast && rnn.mode === "lstm" ? rnn.hiddenSize : 0);
-    this.stepOut = k.allocate(fast ? rnn.hiddenSize : 0);
+    this.stepGates = kernels().allocate(fast ? G : 0);
+    this.stepOut = kernels().allocate(fast ? rnn.hiddenSize : 0);
+    if (fast) {
+      const { h, c } = this.state;
+      rnn.cells.forEach((cell, l) => {
+        this.stepStates.push({ h: h.data, hOffset: l * cell.stateSizes.h, c: c ? c.data : null, cOffset: l * cell.stateSizes.c });
+        this.stepScratch.push(cell.createCache());
+      });
+    }
   }
 
   /** P[v] = e_v·W_ihᵀ + b_ih (+ b_hh unless GRU) for every token v, each row a product of one row as a step computes it. */
   private projectVocabulary(G: number): Float32Array {
-    const k = kernels();
     const embedding = this.model.embedding!;
     const E = embedding.embeddingDim;
     const V = embedding.numEmbeddings;
-    const params = this.model.rnn.cells[0]!.params;
-    const table = k.allocate(V * G);
-    const addHiddenBias = this.model.rnn.mode !== "gru";
-    for (let v = 0; v < V; v++) {
-      k.gemm(false, true, 1, G, E, embedding.weight.value, v * E, E, params.weightIh.value, 0, E, false, table, v * G, G);
-      if (params.biasIh) k.addRowVector(1, G, table, v * G, params.biasIh.value, 0);
-      if (addHiddenBias && params.biasHh) k.addRowVector(1, G, table, v * G, params.biasHh.value, 0);
-    }
+    const cell = this.model.rnn.cells[0]!;
+    const table = kernels().allocate(V * G);
+    for (let v = 0; v < V; v++) cell.projectInput(1, embedding.weight.value, v * E, table, v * G);
     return table;
   }
 
   /** Back to the zero state: the next call starts a new sequence. */
   reset(): void {
-    this.h.data.fill(0);
-    this.c?.data.fill(0);
+    this.state.reset();
   }
 
   /** One step of a token model from the current state: the logits (O), valid until the next call. */
@@ -95,44 +93,19 @@ export class Stepper {
   }
 
   /**
-   * One step of every layer at B = 1 from the carried state, straight on the kernels (no per-call
-   * objects): layer 0 starts from P[id], layer l > 0 from x·W_ihᵀ + b_ih with x the new h of layer l − 1.
+   * One step of every layer at B = 1 from the carried state, on the cells' `step` (no per-call
+   * objects): layer 0 starts from P[id], layer l > 0 from the projection of the layer below's new h.
    * Returns the top layer's new h (H), valid until the next call.
    */
   private stepLayers(id: number): Float32Array {
-    const k = kernels();
-    const rnn = this.model.rnn;
-    const H = rnn.hiddenSize;
-    const G = gateCount(rnn.mode) * H;
+    const cells = this.model.rnn.cells;
     const gates = this.stepGates;
-    const h = this.h.data;
-    for (let l = 0; l < rnn.numLayers; l++) {
-      const params = rnn.cells[l]!.params;
-      const Whh = params.weightHh.value;
+    const G = gates.length;
+    for (let l = 0; l < cells.length; l++) {
+      const cell = cells[l]!;
       if (l === 0) gates.set(this.tokenProjection!.subarray(id * G, (id + 1) * G));
-      else {
-        // x = the layer below's new state (stepOut, not yet overwritten)
-        k.gemm(false, true, 1, G, H, this.stepOut, 0, H, params.weightIh.value, 0, H, false, gates, 0, G);
-        if (params.biasIh) k.addRowVector(1, G, gates, 0, params.biasIh.value, 0);
-        if (rnn.mode !== "gru" && params.biasHh) k.addRowVector(1, G, gates, 0, params.biasHh.value, 0);
-      }
-      const hl = l * H;
-      if (rnn.mode === "gru") {
-        // hGates = h·W_hhᵀ + b_hh, kept apart: r multiplies (W_hn·h + b_hn)
-        k.gemm(false, true, 1, G, H, h, hl, H, Whh, 0, H, false, this.stepHiddenGates, 0, G);
-        if (params.biasHh) k.addRowVector(1, G, this.stepHiddenGates, 0, params.biasHh.value, 0);
-        k.gruStepForward(1, H, gates, 0, this.stepHiddenGates, 0, h, hl, null, 0, this.stepH, 0, this.stepOut, 0);
-      } else {
-        k.gemm(false, true, 1, G, H, h, hl, H, Whh, 0, H, true, gates, 0, G);
-        if (rnn.mode === "lstm") {
-          const c = this.c!.data;
-          k.lstmStepForward(1, H, gates, 0, c, hl, h, hl, null, 0, this.stepC, 0, this.stepH, 0, this.stepOut, 0);
-          c.set(this.stepC, hl);
-        } else {
-          k.rnnStepForward(1, H, rnn.mode === "rnn_relu", gates, 0, h, hl, null, 0, this.stepH, 0, this.stepOut, 0);
-        }
-      }
-      h.set(this.stepH, hl);
+      else cell.projectInput(1, this.stepOut, 0, gates, 0); // x = the layer below's new h (stepOut, not yet overwritten)
+      cell.step(1, gates, this.stepStates[l]!, this.stepOut, this.stepScratch[l]!);
     }
     return this.stepOut;
   }
@@ -150,7 +123,7 @@ export class Stepper {
       const embedding = model.embedding!;
       T = input.length;
       if (T === 0) throw new RangeError("nothing to feed: no tokens");
-      const data = this.cache.buffer("stepper.x", T * I);
+      const data = this.x.reserve(T * I);
       for (let t = 0; t < T; t++) {
         const id = input[t]!;
         if (!(id >= 0 && id < embedding.numEmbeddings)) throw new RangeError(`token id ${id} is outside the vocabulary`);
@@ -160,7 +133,7 @@ export class Stepper {
     } else {
       T = input.length / I;
       if (!Number.isInteger(T) || T === 0) throw new RangeError(`features: ${input.length} values are not whole steps of ${I}`);
-      const data = this.cache.buffer("stepper.x", T * I); // the backend's own memory
+      const data = this.x.reserve(T * I); // the backend's own memory
       data.set(input);
       x = new Tensor(data, [T, 1, I]);
     }
@@ -172,9 +145,10 @@ export class Stepper {
 
   /** The recurrent stack over x from the carried state, which it advances; returns the top layer's outputs. */
   private run(x: Tensor): Float32Array {
-    const out = this.model.rnn.forward(x, { h0: this.h, c0: this.c, training: false, cache: this.cache });
-    this.h.data.set(out.hN.data);
-    if (this.c && out.cN) this.c.data.set(out.cN.data);
+    const state = this.state;
+    const out = this.model.rnn.forward(x, { h0: state.h, c0: state.c, training: false, cache: this.cache });
+    state.h.data.set(out.hN.data);
+    if (state.c && out.cN) state.c.data.set(out.cN.data);
     return out.output.data;
   }
 

@@ -13,7 +13,7 @@
 import type { InputRows } from "../cells/cell.js";
 import { kernels } from "../kernels/index.js";
 import { RecurrentCache } from "../layers/recurrent.js";
-import { Buffers } from "../tensor/buffers.js";
+import { ReusableBuffer } from "../tensor/buffers.js";
 import { Tensor } from "../tensor/tensor.js";
 import { type Batch, rowLengths } from "./batch.js";
 import { type LossPlacement, LossPositions } from "./loss-positions.js";
@@ -60,7 +60,9 @@ export function evaluate(model: SequenceModel, batches: Iterable<Batch>, options
   const confusion = new Float64Array(classes * classes); // [target, predicted]
   const cache = new RecurrentCache();
   // Reused from batch to batch, in the backend's own memory (no copies on a fast backend).
-  const scratch = new Buffers();
+  const features = new ReusableBuffer();
+  const gathered = new ReusableBuffer();
+  const dLogits = new ReusableBuffer();
   const embeddingCache = model.embedding?.createCache() ?? null;
   const headCache = model.head.createCache();
   let ids: Int32Array = new Int32Array(0);
@@ -89,9 +91,9 @@ export function evaluate(model: SequenceModel, batches: Iterable<Batch>, options
       x = new Tensor(model.embedding.forward(rowIds, T * B, embeddingCache!).out, [T, B, model.inputSize]);
       inputRows = { ids: rowIds, V: model.embedding.numEmbeddings };
     } else {
-      const features = scratch.get("features", T * B * model.inputSize);
-      features.set(batch.features!);
-      x = new Tensor(features, [T, B, model.inputSize]);
+      const data = features.reserve(T * B * model.inputSize);
+      data.set(batch.features!);
+      x = new Tensor(data, [T, B, model.inputSize]);
     }
     const mask = batch.mask ? new Tensor(batch.mask, [T, B]) : null;
     const out = rnn.forward(x, { h0: h, c0: c, mask, training: false, cache, inputRows });
@@ -107,11 +109,11 @@ export function evaluate(model: SequenceModel, batches: Iterable<Batch>, options
     let rows = out.output.data;
     if (!(N === T * B && positions[N - 1] === N - 1)) {
       // Not every step (positions ascend, so N = T·B ending at T·B − 1 is every step): gather the rows read.
-      rows = scratch.get("gathered", N * F);
+      rows = gathered.reserve(N * F);
       for (let n = 0; n < N; n++) rows.set(out.output.data.subarray(positions[n]! * F, (positions[n]! + 1) * F), n * F);
     }
     const logits = model.head.forward(rows, N, headCache).out;
-    const result = lossAndGradient(objective, N, O, logits, targets, scratch.get("dLogits", N * O), 1);
+    const result = lossAndGradient(objective, N, O, logits, targets, dLogits.reserve(N * O), 1);
     lossSum += result.sum;
     correct += result.correct;
     terms += N;

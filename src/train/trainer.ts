@@ -32,7 +32,7 @@ import { clipGradNorm, clipGradValue, gradNorm as globalGradNorm } from "../opti
 import type { Optimizer } from "../optim/optimizer.js";
 import type { Parameter } from "../tensor/parameter.js";
 import { kernels } from "../kernels/index.js";
-import { Buffers } from "../tensor/buffers.js";
+import { ReusableBuffer, ReusableIndices } from "../tensor/buffers.js";
 import { Tensor } from "../tensor/tensor.js";
 import { type Batch, rowLengths } from "./batch.js";
 import { GradientFlow } from "./diagnostics.js";
@@ -127,7 +127,9 @@ interface Segment {
   embedding: EmbeddingCache | null;
   /** (T·B) rows' ids, for the embedding's gradient: a view of idsStorage. */
   ids: Int32Array | null;
-  idsStorage: Int32Array;
+  idsStorage: ReusableIndices;
+  /** Storage of h0, c0, mask, the features and dOutput, reused when the segment is recycled. */
+  storage: { h0: ReusableBuffer; c0: ReusableBuffer; mask: ReusableBuffer; features: ReusableBuffer; dOutput: ReusableBuffer };
   /** Copies of W_ih, W_hh as this segment's forward used them, taken before the first update after it. */
   weights: CellWeights[] | null;
   /** Whether `weights` holds this segment's copy (the buffers are reused across recycled segments). */
@@ -167,7 +169,8 @@ export class Trainer {
   /** Buffers of the loss computation, grown once and reused chunk after chunk. */
   private readonly losses = new LossPositions();
   private readonly headCache: DenseCache;
-  private readonly buffers = new Buffers();
+  private readonly dLogits = new ReusableBuffer();
+  private readonly gathered = new ReusableBuffer();
   private owner = new Int32Array(0);
   private cut = new Int32Array(0);
   private firstStep = new Int32Array(0);
@@ -214,11 +217,6 @@ export class Trainer {
     return this.updates;
   }
 
-  /** A reusable buffer of `length` floats from the active backend. */
-  private scratch(name: string, length: number): Float32Array {
-    return this.buffers.get(name, length);
-  }
-
   /** Forgets the carried state and the kept activations: the next batch starts from zero. */
   resetState(): void {
     this.recycle(this.window.length);
@@ -247,7 +245,7 @@ export class Trainer {
         c0: seg.c0 ? copy(seg.c0) : null,
         dropoutRng: [...seg.dropoutRng],
         ids: seg.ids ? copy(seg.ids) : null,
-        input: copy(seg.embedding && this.model.embedding ? seg.embedding.out : reserve(seg, "features", seg.T * this.batchSize * this.model.inputSize)),
+        input: copy(seg.embedding && this.model.embedding ? seg.embedding.out : seg.storage.features.reserve(seg.T * this.batchSize * this.model.inputSize)),
         mask: seg.mask ? copy(seg.mask) : null,
         weights: seg.hasWeights && seg.weights ? seg.weights.map(copyWeights) : null,
       })),
@@ -449,21 +447,20 @@ export class Trainer {
     seg.resetRows = resetRows;
     seg.dOutput = null;
     seg.hasWeights = false;
-    seg.h0 = copyInto(reserve(seg, "h0", this.h!.size), this.h!.data);
-    seg.c0 = this.c ? copyInto(reserve(seg, "c0", this.c.size), this.c.data) : null;
+    seg.h0 = copyInto(seg.storage.h0.reserve(this.h!.size), this.h!.data);
+    seg.c0 = this.c ? copyInto(seg.storage.c0.reserve(this.c.size), this.c.data) : null;
     seg.dropoutRng = model.rnn.rng.getState(seg.dropoutRng);
-    seg.mask = mask ? copyInto(reserve(seg, "mask", T * B), mask) : null;
+    seg.mask = mask ? copyInto(seg.storage.mask.reserve(T * B), mask) : null;
     let input: Float32Array;
     if (model.embedding) {
-      if (seg.idsStorage.length < T * B) seg.idsStorage = kernels().allocateIndices(T * B);
-      seg.ids = seg.idsStorage.subarray(0, T * B);
+      seg.ids = seg.idsStorage.reserve(T * B);
       seg.ids.set(ids!);
       seg.embedding = model.embedding.forward(seg.ids, T * B, seg.embedding ?? model.embedding.createCache());
       input = seg.embedding.out;
       if (x) input.set(x);
     } else {
       seg.ids = null;
-      input = copyInto(reserve(seg, "features", T * B * I), x ?? features!);
+      input = copyInto(seg.storage.features.reserve(T * B * I), x ?? features!);
     }
     const out = model.rnn.forward(new Tensor(input, [T, B, I]), {
       h0: this.h, c0: this.c, mask: seg.mask ? new Tensor(seg.mask, [T, B]) : null, training: true, cache: seg.cache,
@@ -490,19 +487,19 @@ export class Trainer {
     const N = found.count;
     if (N === 0) return { sum: 0, terms: 0, correct: 0 };
     const positions = found.positions;
-    const dLogits = this.scratch("dLogits", N * O);
+    const dLogits = this.dLogits.reserve(N * O);
     const targets = found.targets(model.config.objective, O);
     if (chunk.length === 1 && N === chunk[0]!.T * B && isRange(positions, start * B, N)) {
       // A loss at every step of one segment: the head reads its outputs and writes dL/dh in place.
       const seg = chunk[0]!;
       const headCache = model.head.forward(seg.output, N, this.headCache);
       const { sum, correct } = lossAndGradient(model.config.objective, N, O, headCache.out, targets, dLogits, scale);
-      seg.dOutput = reserve(seg, "dOutput", N * F);
+      seg.dOutput = seg.storage.dOutput.reserve(N * F);
       model.head.backward(headCache, dLogits, seg.dOutput);
       return { sum, terms: N, correct };
     }
     // Gather the rows h[t, b] (N, F) from the segments that hold them.
-    const gathered = this.scratch("gathered", N * F);
+    const gathered = this.gathered.reserve(N * F);
     if (this.owner.length < N) {
       this.owner = new Int32Array(Math.max(N, 2 * this.owner.length));
       this.local = new Int32Array(this.owner.length);
@@ -524,7 +521,7 @@ export class Trainer {
     for (let n = 0; n < N; n++) {
       const seg = chunk[owner[n]!]!;
       if (seg.dOutput === null) {
-        seg.dOutput = reserve(seg, "dOutput", seg.T * B * F);
+        seg.dOutput = seg.storage.dOutput.reserve(seg.T * B * F);
         seg.dOutput.fill(0);
       }
       copyRow(dGathered, n * F, seg.dOutput, local[n]! * F, F);
@@ -637,7 +634,8 @@ export class Trainer {
 
 function newSegment(): Segment {
   return {
-    start: 0, T: 0, cache: new RecurrentCache(), embedding: null, ids: null, idsStorage: new Int32Array(0), weights: null, hasWeights: false,
+    start: 0, T: 0, cache: new RecurrentCache(), embedding: null, ids: null, idsStorage: new ReusableIndices(), weights: null, hasWeights: false,
+    storage: { h0: new ReusableBuffer(), c0: new ReusableBuffer(), mask: new ReusableBuffer(), features: new ReusableBuffer(), dOutput: new ReusableBuffer() },
     h0: new Float32Array(0), c0: null, dropoutRng: [], mask: null,
     version: 0, resetRows: [], output: new Float32Array(0), dOutput: null,
   };
@@ -670,11 +668,6 @@ function copyRow(src: Float32Array, srcOffset: number, dst: Float32Array, dstOff
 function copyInto<A extends Float32Array>(target: A, source: ArrayLike<number>): A {
   target.set(source);
   return target;
-}
-
-/** A buffer kept in the segment's cache, reused when the segment is recycled. */
-function reserve(seg: Segment, name: string, length: number): Float32Array {
-  return seg.cache.buffer(`trainer.${name}`, length);
 }
 
 /** Whether any row starts a new sequence at step t. */
