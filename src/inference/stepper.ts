@@ -7,11 +7,8 @@ import type { StepState } from "../cells/cell.js";
 import type { ChunkCache } from "../cells/chunk-cache.js";
 import { kernels } from "../kernels/index.js";
 import { DenseCache } from "../layers/dense.js";
-import { RecurrentCache } from "../layers/recurrent.js";
 import type { RecurrentState } from "../layers/recurrent-state.js";
-import { ReusableBuffer } from "../tensor/buffers.js";
-import { Tensor } from "../tensor/tensor.js";
-import type { SequenceModel } from "../train/model.js";
+import type { SequenceCache, SequenceModel } from "../train/model.js";
 
 /**
  * Runs a model forward from a state it keeps (zero after `reset`), one step or a whole chunk at a time,
@@ -31,12 +28,10 @@ const MAX_PROJECTION_TABLE = 1 << 22;
 export class Stepper {
   readonly model: SequenceModel;
   private readonly state: RecurrentState;
-  private readonly cache = new RecurrentCache();
+  private readonly cache: SequenceCache;
   private readonly headCache = new DenseCache();
-  /** (T, 1, inputSize): the input of `feed`. */
-  private readonly x = new ReusableBuffer();
-  /** (1, 1, inputSize): the input of one step off the fast path. */
-  private readonly x1: Tensor;
+  /** The input of one step off the fast path. */
+  private readonly oneToken = new Int32Array(1);
   /** (V, G·H): the first layer's input projection of every token, or null (no fast path). */
   private readonly tokenProjection: Float32Array | null;
   /** The fast path's buffers: the gates of one step (G·H), the new h (H), and per layer its state's place and scratch. */
@@ -49,7 +44,7 @@ export class Stepper {
     this.model = model;
     const rnn = model.rnn;
     this.state = rnn.createState(1);
-    this.x1 = new Tensor(kernels().allocate(model.inputSize), [1, 1, model.inputSize]);
+    this.cache = model.createCache();
     const first = rnn.cells[0]!;
     const G = first.gateSize;
     const V = model.embedding?.numEmbeddings ?? 0;
@@ -84,12 +79,11 @@ export class Stepper {
 
   /** One step of a token model from the current state: the logits (O), valid until the next call. */
   stepToken(id: number): Float32Array {
-    const embedding = this.model.embedding!;
-    const E = embedding.embeddingDim;
-    if (!(id >= 0 && id < embedding.numEmbeddings)) throw new RangeError(`token id ${id} is outside the vocabulary`);
+    if (!this.model.embedding) throw new RangeError(`this model reads ${this.model.inputSize} features per step, not token ids: use feed`);
+    this.checkToken(id);
     if (this.tokenProjection) return this.head(this.stepLayers(id), 1);
-    this.x1.data.set(embedding.weight.value.subarray(id * E, (id + 1) * E));
-    return this.head(this.run(this.x1), 1);
+    this.oneToken[0] = id;
+    return this.head(this.run(1, this.oneToken, null), 1);
   }
 
   /**
@@ -116,40 +110,33 @@ export class Stepper {
    */
   feed(input: Int32Array | Float32Array, all: boolean): Float32Array {
     const model = this.model;
-    const I = model.inputSize;
-    let x: Tensor;
+    const tokens = input instanceof Int32Array;
+    if (tokens !== (model.embedding !== null)) {
+      throw new RangeError(model.embedding ? "this model reads token ids (an Int32Array)" : `this model reads ${model.inputSize} features per step (a Float32Array)`);
+    }
     let T: number;
-    if (input instanceof Int32Array) {
-      const embedding = model.embedding!;
+    if (tokens) {
       T = input.length;
       if (T === 0) throw new RangeError("nothing to feed: no tokens");
-      const data = this.x.reserve(T * I);
-      for (let t = 0; t < T; t++) {
-        const id = input[t]!;
-        if (!(id >= 0 && id < embedding.numEmbeddings)) throw new RangeError(`token id ${id} is outside the vocabulary`);
-        data.set(embedding.weight.value.subarray(id * I, (id + 1) * I), t * I);
-      }
-      x = new Tensor(data, [T, 1, I]);
+      for (let t = 0; t < T; t++) this.checkToken(input[t]!);
     } else {
-      T = input.length / I;
-      if (!Number.isInteger(T) || T === 0) throw new RangeError(`features: ${input.length} values are not whole steps of ${I}`);
-      const data = this.x.reserve(T * I); // the backend's own memory
-      data.set(input);
-      x = new Tensor(data, [T, 1, I]);
+      T = input.length / model.inputSize;
+      if (!Number.isInteger(T) || T === 0) throw new RangeError(`features: ${input.length} values are not whole steps of ${model.inputSize}`);
     }
-    const output = this.run(x);
+    const output = this.run(T, tokens ? input : null, tokens ? null : input);
     if (all) return this.head(output, T);
     const F = model.head.inFeatures;
     return this.head(output.subarray((T - 1) * F, T * F), 1);
   }
 
-  /** The recurrent stack over x from the carried state, which it advances; returns the top layer's outputs. */
-  private run(x: Tensor): Float32Array {
-    const state = this.state;
-    const out = this.model.rnn.forward(x, { h0: state.h, c0: state.c, training: false, cache: this.cache });
-    state.h.data.set(out.hN.data);
-    if (state.c && out.cN) state.c.data.set(out.cN.data);
-    return out.output.data;
+  /** The model over T steps from the carried state, which it advances; returns the top layer's outputs. */
+  private run(T: number, ids: Int32Array | null, features: Float32Array | null): Float32Array {
+    // Without the input table, as before it existed: the per-step projection's sums, bit for bit.
+    return this.model.forward({ T, B: 1, ids, features }, this.state, this.cache, { training: false, inputTable: false });
+  }
+
+  private checkToken(id: number): void {
+    if (!(id >= 0 && id < this.model.embedding!.numEmbeddings)) throw new RangeError(`token id ${id} is outside the vocabulary`);
   }
 
   private head(rows: Float32Array, n: number): Float32Array {

@@ -38,10 +38,10 @@ export class RecurrentState {
     this.c?.data.fill(0);
   }
 
-  /** Copies h and c (when this state has one) from another state of the same shapes. */
-  copyFrom(other: { readonly h: Tensor; readonly c: Tensor | null }): void {
-    this.h.data.set(other.h.data);
-    if (this.c && other.c) this.c.data.set(other.c.data);
+  /** Copies h and c (when this state has one) from tensors of the same shapes. */
+  assign(h: Tensor, c: Tensor | null): void {
+    this.h.data.set(h.data);
+    if (this.c && c) this.c.data.set(c.data);
   }
 
   /** Zeroes row b of every cell's block, for each b in `rows`: those rows start again from zero. */
