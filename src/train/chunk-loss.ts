@@ -32,7 +32,7 @@ export interface LossPiece {
   readonly dOutputStorage: ReusableBuffer;
 }
 
-export interface LossOptions {
+export interface ChunkLossOptions {
   lossAt: LossPlacement;
   /** With lossAt "last-step": also a loss at the end of the chunk, against the sequence's target. */
   everyChunk: boolean;
@@ -70,7 +70,7 @@ export class ChunkLoss {
    * those steps in order). `lengths`: the rows' real lengths. Call `backward` next to train.
    */
   forward(
-    batch: Batch, lengths: Int32Array, pieces: readonly LossPiece[], start: number, end: number, options: LossOptions,
+    batch: Batch, lengths: Int32Array, pieces: readonly LossPiece[], start: number, end: number, options: ChunkLossOptions,
   ): ChunkLossValue {
     const model = this.model;
     const { B } = batch;
