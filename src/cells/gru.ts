@@ -20,7 +20,9 @@
 import { kernels } from "../kernels/index.js";
 import { ReusableBuffer } from "../tensor/buffers.js";
 import { BaseCell } from "./base.js";
-import { type BackwardInput, type BackwardOutput, type CellOptions, type ChunkInput, NO_DX, type StepState } from "./cell.js";
+import {
+  type BackwardInput, type BackwardOutput, type CellOptions, type ChunkInput, NO_DX, type StepState,
+} from "./cell.js";
 import { ChunkCache } from "./chunk-cache.js";
 import { accumulateChunkGradients, projectChunkInputs } from "./input-projection.js";
 
@@ -92,11 +94,13 @@ export class GRUCell extends BaseCell<GRUCache> {
       // dL/dh_{t−1} = δh⊙z (left in dh by the kernel) + δh_gates_t · W_hh
       k.gemm(false, false, B, H, G, dHGates, t * B * G, G, frame.weightHh, 0, H, true, dh, 0, H);
     }
-    const dInputTable = accumulateChunkGradients(this.params, cache, firstStep, this.inputSize, H, hPrev, dXGates, dHGates, dx, frame.weightIh);
+    const dInputTable = accumulateChunkGradients(
+      this.params, cache, firstStep, this.inputSize, H, hPrev, dXGates, dHGates, dx, frame.weightIh,
+    );
     return { dx: dInputTable ? NO_DX : dx, dInputTable, dh0: dh, dc0: null };
   }
 
-  /** hGates = h·W_hhᵀ + b_hh, kept apart from proj (r multiplies W_hn·h + b_hn), then h ← (1 − z)⊙n + z⊙h. */
+  /** hGates = h·W_hhᵀ + b_hh, kept apart from proj (r multiplies W_hn·h + b_hn); h ← (1 − z)⊙n + z⊙h. */
   step(B: number, proj: Float32Array, state: StepState, out: Float32Array, scratch: GRUCache): void {
     const k = kernels();
     const H = this.hiddenSize;

@@ -23,13 +23,17 @@ export function projectChunkInputs(
 ): void {
   const rows = cache.T * cache.B;
   cache.usesInputTable = cache.inputRows !== null && inputTablePays(rows, cache.inputRows.V);
-  if (cache.usesInputTable) projectThroughTable(params, cache.inputTable, cache.inputRows!, cache.x, rows, I, proj, addHiddenBias);
-  else params.project(rows, cache.x, 0, proj, 0, addHiddenBias);
+  if (cache.usesInputTable) {
+    projectThroughTable(params, cache.inputTable, cache.inputRows!, cache.x, rows, I, proj, addHiddenBias);
+  } else {
+    params.project(rows, cache.x, 0, proj, 0, addHiddenBias);
+  }
 }
 
 /**
  * The weight and input gradients of the chunk in `cache`, three GEMMs over steps [t0, T):
- *   dW_ih += dXGatesᵀ · x,  dW_hh += dHGatesᵀ · hPrev,  dx = dXGates · W_ih,  db_ih += Σ dXGates,  db_hh += Σ dHGates
+ *   dW_ih += dXGatesᵀ · x,  dW_hh += dHGatesᵀ · hPrev,  dx = dXGates · W_ih,
+ *   db_ih += Σ dXGates,  db_hh += Σ dHGates
  * For the RNN and LSTM dHGates is dXGates; for the GRU they differ in the n block. When forward
  * projected through the input table, dW_ih and the input gradient go through it too and the latter
  * is returned per table row (dx is left alone); else returns null.
@@ -48,7 +52,9 @@ export function accumulateChunkGradients(
   k.gemm(true, false, GH, H, rows, dHGates, go, GH, hPrev, ho, H, true, params.weightHh.grad, 0, H);
   if (params.biasIh) k.sumRowsInto(rows, GH, dXGates, go, params.biasIh.grad, 0);
   if (params.biasHh) k.sumRowsInto(rows, GH, dHGates, go, params.biasHh.grad, 0);
-  if (cache.usesInputTable) return tableGradients(params, cache.inputTable, cache.inputRows!, T, B, t0, I, dXGates, weightIh);
+  if (cache.usesInputTable) {
+    return tableGradients(params, cache.inputTable, cache.inputRows!, T, B, t0, I, dXGates, weightIh);
+  }
   k.gemm(true, false, GH, I, rows, dXGates, go, GH, x, xo, I, true, params.weightIh.grad, 0, I);
   if (t0 > 0) dx.fill(0, 0, xo);
   k.gemm(false, false, rows, I, GH, dXGates, go, GH, weightIh, 0, I, false, dx, xo, I);

@@ -18,7 +18,9 @@
 import { kernels } from "../kernels/index.js";
 import { ReusableBuffer } from "../tensor/buffers.js";
 import { BaseCell } from "./base.js";
-import { type BackwardInput, type BackwardOutput, type CellOptions, type ChunkInput, NO_DX, type StepState } from "./cell.js";
+import {
+  type BackwardInput, type BackwardOutput, type CellOptions, type ChunkInput, NO_DX, type StepState,
+} from "./cell.js";
 import { ChunkCache } from "./chunk-cache.js";
 import { accumulateChunkGradients, projectChunkInputs } from "./input-projection.js";
 
@@ -101,7 +103,9 @@ export class LSTMCell extends BaseCell<LSTMCache> {
       // dL/dh_{t−1} += δgates_t · W_hh
       k.gemm(false, false, B, H, G, dGates, t * B * G, G, frame.weightHh, 0, H, true, dh, 0, H);
     }
-    const dInputTable = accumulateChunkGradients(this.params, cache, firstStep, this.inputSize, H, hPrev, dGates, dGates, dx, frame.weightIh);
+    const dInputTable = accumulateChunkGradients(
+      this.params, cache, firstStep, this.inputSize, H, hPrev, dGates, dGates, dx, frame.weightIh,
+    );
     return { dx: dInputTable ? NO_DX : dx, dInputTable, dh0: dh, dc0: dc };
   }
 

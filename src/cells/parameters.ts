@@ -44,7 +44,9 @@ export class CellParameters {
    * The input projection of `rows` rows in one GEMM:
    *   proj: (rows, G·H) at projOffset = x: (rows, I) at xOffset · W_ihᵀ  [+ b_ih] [+ b_hh]
    */
-  project(rows: number, x: Float32Array, xOffset: number, proj: Float32Array, projOffset: number, addHiddenBias: boolean): void {
+  project(
+    rows: number, x: Float32Array, xOffset: number, proj: Float32Array, projOffset: number, addHiddenBias: boolean,
+  ): void {
     const k = kernels();
     const [GH, I] = this.weightIh.shape as [number, number];
     k.gemm(false, true, rows, GH, I, x, xOffset, I, this.weightIh.value, 0, I, false, proj, projOffset, GH);

@@ -14,7 +14,9 @@
 import { kernels } from "../kernels/index.js";
 import { ReusableBuffer } from "../tensor/buffers.js";
 import { BaseCell } from "./base.js";
-import { type BackwardInput, type BackwardOutput, type CellOptions, type ChunkInput, NO_DX, type StepState } from "./cell.js";
+import {
+  type BackwardInput, type BackwardOutput, type CellOptions, type ChunkInput, NO_DX, type StepState,
+} from "./cell.js";
 import { ChunkCache } from "./chunk-cache.js";
 import { accumulateChunkGradients, projectChunkInputs } from "./input-projection.js";
 
@@ -85,7 +87,9 @@ export class RNNCell extends BaseCell<RNNCache> {
       k.rnnStepBackward(B, H, this.relu, out, t * BH, dOut, t * BH, mask, t * B, dh, 0, dPre, t * BH);
       k.gemm(false, false, B, H, H, dPre, t * BH, H, frame.weightHh, 0, H, true, dh, 0, H);
     }
-    const dInputTable = accumulateChunkGradients(this.params, cache, firstStep, this.inputSize, H, hPrev, dPre, dPre, dx, frame.weightIh);
+    const dInputTable = accumulateChunkGradients(
+      this.params, cache, firstStep, this.inputSize, H, hPrev, dPre, dPre, dx, frame.weightIh,
+    );
     return { dx: dInputTable ? NO_DX : dx, dInputTable, dh0: dh, dc0: null };
   }
 

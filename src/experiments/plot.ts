@@ -27,7 +27,9 @@ export function loadPlotting(): Promise<Plotting> {
     (error: unknown) => {
       plotting = null;
       if ((error as { code?: unknown }).code !== "ERR_MODULE_NOT_FOUND") throw error;
-      throw new RangeError("the experiment reports draw their plots with vega and vega-lite, which are not installed: npm install vega@6 vega-lite@6");
+      throw new RangeError(
+        "the experiment reports draw their plots with vega and vega-lite, which are not installed: npm install vega@6 vega-lite@6",
+      );
     },
   );
   return plotting;

@@ -34,7 +34,7 @@ export class Stepper {
   private readonly oneToken = new Int32Array(1);
   /** (V, G·H): the first layer's input projection of every token, or null (no fast path). */
   private readonly tokenProjection: Float32Array | null;
-  /** The fast path's buffers: the gates of one step (G·H), the new h (H), and per layer its state's place and scratch. */
+  /** The fast path's buffers: the gates of one step (G·H), the new h (H), and per layer its state and scratch. */
   private readonly stepGates: Float32Array;
   private readonly stepOut: Float32Array;
   private readonly stepStates: StepState[] = [];
@@ -51,11 +51,12 @@ export class Stepper {
     const fast = model.embedding !== null && rnn.directions === 1 && V * G <= MAX_PROJECTION_TABLE;
     this.tokenProjection = fast ? this.projectVocabulary(G) : null;
     this.stepGates = kernels().allocate(fast ? G : 0);
-    this.stepOut = kernels().allocate(fast ? rnn.hiddenSize : 0);
+    this.stepOut = kernels().allocate(fast ? first.stateSizes.h : 0);
     if (fast) {
       const { h, c } = this.state;
       rnn.cells.forEach((cell, l) => {
-        this.stepStates.push({ h: h.data, hOffset: l * cell.stateSizes.h, c: c ? c.data : null, cOffset: l * cell.stateSizes.c });
+        const { h: H, c: C } = cell.stateSizes;
+        this.stepStates.push({ h: h.data, hOffset: l * H, c: c ? c.data : null, cOffset: l * C });
         this.stepScratch.push(cell.createCache());
       });
     }
@@ -79,7 +80,9 @@ export class Stepper {
 
   /** One step of a token model from the current state: the logits (O), valid until the next call. */
   stepToken(id: number): Float32Array {
-    if (!this.model.embedding) throw new RangeError(`this model reads ${this.model.inputSize} features per step, not token ids: use feed`);
+    if (!this.model.embedding) {
+      throw new RangeError(`this model reads ${this.model.inputSize} features per step, not token ids: use feed`);
+    }
     this.checkToken(id);
     if (this.tokenProjection) return this.head(this.stepLayers(id), 1);
     this.oneToken[0] = id;
@@ -98,7 +101,8 @@ export class Stepper {
     for (let l = 0; l < cells.length; l++) {
       const cell = cells[l]!;
       if (l === 0) gates.set(this.tokenProjection!.subarray(id * G, (id + 1) * G));
-      else cell.projectInput(1, this.stepOut, 0, gates, 0); // x = the layer below's new h (stepOut, not yet overwritten)
+      // x = the layer below's new h (stepOut, not yet overwritten)
+      else cell.projectInput(1, this.stepOut, 0, gates, 0);
       cell.step(1, gates, this.stepStates[l]!, this.stepOut, this.stepScratch[l]!);
     }
     return this.stepOut;
@@ -112,7 +116,8 @@ export class Stepper {
     const model = this.model;
     const tokens = input instanceof Int32Array;
     if (tokens !== (model.embedding !== null)) {
-      throw new RangeError(model.embedding ? "this model reads token ids (an Int32Array)" : `this model reads ${model.inputSize} features per step (a Float32Array)`);
+      const expected = model.embedding ? "token ids (an Int32Array)" : `${model.inputSize} features per step (a Float32Array)`;
+      throw new RangeError(`this model reads ${expected}`);
     }
     let T: number;
     if (tokens) {
@@ -121,7 +126,9 @@ export class Stepper {
       for (let t = 0; t < T; t++) this.checkToken(input[t]!);
     } else {
       T = input.length / model.inputSize;
-      if (!Number.isInteger(T) || T === 0) throw new RangeError(`features: ${input.length} values are not whole steps of ${model.inputSize}`);
+      if (!Number.isInteger(T) || T === 0) {
+        throw new RangeError(`features: ${input.length} values are not whole steps of ${model.inputSize}`);
+      }
     }
     const output = this.run(T, tokens ? input : null, tokens ? null : input);
     if (all) return this.head(output, T);
@@ -132,11 +139,14 @@ export class Stepper {
   /** The model over T steps from the carried state, which it advances; returns the top layer's outputs. */
   private run(T: number, ids: Int32Array | null, features: Float32Array | null): Float32Array {
     // Without the input table, as before it existed: the per-step projection's sums, bit for bit.
-    return this.model.forward({ T, B: 1, ids, features }, this.state, this.cache, { training: false, inputTable: false });
+    const options = { training: false, inputTable: false };
+    return this.model.forward({ T, B: 1, ids, features }, this.state, this.cache, options);
   }
 
   private checkToken(id: number): void {
-    if (!(id >= 0 && id < this.model.embedding!.numEmbeddings)) throw new RangeError(`token id ${id} is outside the vocabulary`);
+    if (!(id >= 0 && id < this.model.embedding!.numEmbeddings)) {
+      throw new RangeError(`token id ${id} is outside the vocabulary`);
+    }
   }
 
   private head(rows: Float32Array, n: number): Float32Array {

@@ -12,32 +12,39 @@ import { kernels } from "../kernels/index.js";
 const NO_FLOATS = new Float32Array(0);
 const NO_INDICES = new Int32Array(0);
 
-export class ReusableBuffer {
-  private storage: Float32Array = NO_FLOATS;
-  private view: Float32Array = NO_FLOATS;
+/** A view of `length` elements of storage that grows once, from `allocate`. */
+class Reusable<A extends Float32Array | Int32Array> {
+  private storage: A;
+  private view: A;
 
-  /** `length` floats. The contents are whatever the last user left: callers that need zeros must fill. */
-  reserve(length: number): Float32Array {
+  constructor(private readonly allocate: (length: number) => A, empty: A) {
+    this.storage = empty;
+    this.view = empty;
+  }
+
+  /** `length` elements. The contents are whatever the last user left: callers that need zeros must fill. */
+  reserve(length: number): A {
     if (this.storage.length < length) {
-      this.storage = kernels().allocate(length);
+      this.storage = this.allocate(length);
       this.view = this.storage;
     }
-    if (this.view.length !== length) this.view = this.storage.length === length ? this.storage : this.storage.subarray(0, length);
+    if (this.view.length !== length) {
+      this.view = this.storage.length === length ? this.storage : (this.storage.subarray(0, length) as A);
+    }
     return this.view;
   }
 }
 
-/** The same for integer indices (token ids), from `kernels().allocateIndices`. */
-export class ReusableIndices {
-  private storage: Int32Array = NO_INDICES;
-  private view: Int32Array = NO_INDICES;
+/** Floats, from `kernels().allocate`. */
+export class ReusableBuffer extends Reusable<Float32Array> {
+  constructor() {
+    super((length) => kernels().allocate(length), NO_FLOATS);
+  }
+}
 
-  reserve(length: number): Int32Array {
-    if (this.storage.length < length) {
-      this.storage = kernels().allocateIndices(length);
-      this.view = this.storage;
-    }
-    if (this.view.length !== length) this.view = this.storage.length === length ? this.storage : this.storage.subarray(0, length);
-    return this.view;
+/** Integer indices (token ids), from `kernels().allocateIndices`. */
+export class ReusableIndices extends Reusable<Int32Array> {
+  constructor() {
+    super((length) => kernels().allocateIndices(length), NO_INDICES);
   }
 }

@@ -91,7 +91,8 @@ export function importTrainerState(window: TruncationWindow, state: TrainerState
   const need = (ok: boolean, what: string): void => {
     if (!ok) throw new RangeError(`trainer state: ${what} does not match this model`);
   };
-  need(Number.isSafeInteger(state.updates) && state.updates >= 0 && Number.isSafeInteger(state.streamTime), "the counters");
+  const counted = Number.isSafeInteger(state.updates) && state.updates >= 0 && Number.isSafeInteger(state.streamTime);
+  need(counted, "the counters");
   const counters = { updates: state.updates, lastBatchMasked: state.lastBatchMasked };
   if (B === 0 || state.h === null) {
     window.release();
@@ -129,20 +130,29 @@ export function importTrainerState(window: TruncationWindow, state: TrainerState
   return counters;
 }
 
-function checkSegment(saved: SegmentState, state: TrainerState, model: SequenceModel, need: (ok: boolean, what: string) => void): void {
+type Need = (ok: boolean, what: string) => void;
+
+function checkSegment(saved: SegmentState, state: TrainerState, model: SequenceModel, need: Need): void {
   const { T } = saved;
   const B = state.batchSize;
   const rnn = model.rnn;
   const cells = rnn.numLayers * rnn.directions;
+  const hSize = cells * B * rnn.stateSizes.h;
+  const rows = saved.resetRows;
   need(Number.isSafeInteger(T) && T > 0 && saved.input.length === T * B * model.inputSize, "a kept segment's input");
-  need(saved.h0.length === cells * B * rnn.stateSizes.h && (saved.c0 === null) === (rnn.stateSizes.c === 0), "a kept segment's entering state");
-  need((saved.ids === null) === (model.embedding === null) && (saved.ids === null || saved.ids.length === T * B), "a kept segment's ids");
+  need(saved.h0.length === hSize && (saved.c0 === null) === (rnn.stateSizes.c === 0), "a kept segment's entering state");
+  need((saved.ids === null) === (model.embedding === null), "a kept segment's ids");
+  need(saved.ids === null || saved.ids.length === T * B, "a kept segment's ids");
   need(saved.mask === null || saved.mask.length === T * B, "a kept segment's mask");
-  need(Array.isArray(saved.resetRows) && saved.resetRows.every((b) => Number.isInteger(b) && b >= 0 && b < B), "a kept segment's reset rows");
-  need(Number.isSafeInteger(saved.start) && Number.isSafeInteger(saved.version) && saved.version <= state.updates, "a kept segment's position");
+  need(Array.isArray(rows) && rows.every((b) => Number.isInteger(b) && b >= 0 && b < B), "a kept segment's reset rows");
+  need(Number.isSafeInteger(saved.start) && Number.isSafeInteger(saved.version), "a kept segment's position");
+  need(saved.version <= state.updates, "a kept segment's position");
   need(saved.weights === null || saved.weights.length === rnn.cells.length, "a kept segment's weights");
 }
 
 function copyWeights(w: CellWeights): CellWeights {
-  return { weightIh: w.weightIh.slice(), weightHh: w.weightHh.slice(), biasIh: w.biasIh?.slice() ?? null, biasHh: w.biasHh?.slice() ?? null };
+  return {
+    weightIh: w.weightIh.slice(), weightHh: w.weightHh.slice(),
+    biasIh: w.biasIh?.slice() ?? null, biasHh: w.biasHh?.slice() ?? null,
+  };
 }

@@ -70,7 +70,8 @@ export class ChunkLoss {
    * those steps in order). `lengths`: the rows' real lengths. Call `backward` next to train.
    */
   forward(
-    batch: Batch, lengths: Int32Array, pieces: readonly LossPiece[], start: number, end: number, options: ChunkLossOptions,
+    batch: Batch, lengths: Int32Array, pieces: readonly LossPiece[], start: number, end: number,
+    options: ChunkLossOptions,
   ): ChunkLossValue {
     const model = this.model;
     const { B } = batch;
@@ -106,7 +107,8 @@ export class ChunkLoss {
     }
     const logits = model.head.forward(rows, N, this.headCache).out;
     const targets = found.targets(objective, O);
-    const { sum, correct } = lossAndGradient(objective, N, O, logits, targets, this.dLogits.reserve(N * O), options.scale);
+    const dLogits = this.dLogits.reserve(N * O);
+    const { sum, correct } = lossAndGradient(objective, N, O, logits, targets, dLogits, options.scale);
     return { sum, terms: N, correct };
   }
 

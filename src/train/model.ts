@@ -67,7 +67,10 @@ export interface ModelForwardOptions {
    * stack then checks shapes only (see RecurrentForwardOptions.finiteChecked). Default false.
    */
   finiteChecked?: boolean;
-  /** Whether the first layer may project the vocabulary's rows instead of the steps (cells/input-table.ts). Default true. */
+  /**
+   * Whether the first layer may project the vocabulary's rows instead of the steps
+   * (cells/input-table.ts). Default true.
+   */
   inputTable?: boolean;
   /**
    * (T·B·E) the embedded rows to use instead of looking the ids up: a chunk recomputed from a
@@ -112,14 +115,20 @@ export class SequenceCache {
   private readonly maskStorage = new ReusableBuffer();
   private readonly featureStorage = new ReusableBuffer();
 
-  /** Copies the chunk's inputs in. */
+  /** Copies the chunk's inputs in (a token model's ids, or a feature model's I features per step). */
   keep(input: ModelInput, embedding: boolean, I: number): void {
     const { T, B } = input;
     this.T = T;
     this.B = B;
-    this.ids = embedding ? copyInto(this.idsStorage.reserve(T * B), input.ids!) : null;
+    const source = embedding ? input.ids : input.features;
+    const length = embedding ? T * B : T * B * I;
+    if (!source || source.length !== length) {
+      const what = embedding ? `ids of shape (T=${T}, B=${B})` : `features of shape (T=${T}, B=${B}, I=${I})`;
+      throw new RangeError(`model.forward: this model reads ${what} = ${length} values, got ${source ? source.length : "none"}`);
+    }
+    this.ids = embedding ? copyInto(this.idsStorage.reserve(length), source) : null;
+    if (!embedding) this.input = copyInto(this.featureStorage.reserve(length), source);
     this.mask = input.mask ? copyInto(this.maskStorage.reserve(T * B), input.mask) : null;
-    if (!embedding) this.input = copyInto(this.featureStorage.reserve(T * B * I), input.features!);
   }
 }
 
@@ -211,8 +220,9 @@ export class SequenceModel {
   backward(cache: SequenceCache, grads: ModelBackwardInput): RecurrentState {
     const rnn = this.rnn;
     const dState = grads.dState ?? null;
+    const outputShape = [cache.T, cache.B, rnn.directions * rnn.hiddenSize];
     const result = rnn.backward(cache.recurrent, {
-      dOutput: grads.dOutput ? new Tensor(grads.dOutput, [cache.T, cache.B, rnn.directions * rnn.hiddenSize]) : null,
+      dOutput: grads.dOutput ? new Tensor(grads.dOutput, outputShape) : null,
       dhN: dState ? dState.h : null,
       dcN: dState ? dState.c : null,
       firstStep: grads.firstStep ?? 0,

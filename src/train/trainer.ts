@@ -162,7 +162,8 @@ export class Trainer {
     const lossAt = this.lossAt;
     const everyChunk = this.options.lossEveryChunk ?? false;
     const window = this.window;
-    validateTrainingBatch(this.model, batch, lossAt, everyChunk, k2, { batchSize: window.batchSize, lastBatchMasked: this.lastBatchMasked });
+    const carried = { batchSize: window.batchSize, lastBatchMasked: this.lastBatchMasked };
+    validateTrainingBatch(this.model, batch, lossAt, everyChunk, k2, carried);
     const { T, B } = batch;
     if (!batch.continues) {
       window.allocate(B);
@@ -176,6 +177,7 @@ export class Trainer {
     const lengths = rowLengths(batch.mask, T, B, this.lengths);
     const stepsPerChunk = lossAt === "every-step" ? Math.min(k1, T) : 1;
     const scale = (this.options.lossScale ?? "mean") === "sum" ? 1 : 1 / (B * stepsPerChunk);
+    const lossOptions = { lossAt, everyChunk, scale };
     const result: BatchResult = { lossSum: 0, lossTerms: 0, correct: 0, updates: 0 };
     const batchStart = window.streamTime;
     const rowEnds = this.rowEnds;
@@ -191,7 +193,7 @@ export class Trainer {
       const firstNew = window.segments.length;
       window.forwardChunk(batch, start, end, this.updates);
       const chunk = window.newest(firstNew);
-      const loss = this.loss.forward(batch, lengths, chunk, start, end, { lossAt, everyChunk, scale });
+      const loss = this.loss.forward(batch, lengths, chunk, start, end, lossOptions);
       if (loss.terms > 0) {
         this.loss.backward(chunk, B);
         for (let b = 0; b < B; b++) rowEnds[b] = batchStart + Math.min(end, lengths[b]!);

@@ -195,7 +195,9 @@ export class TruncationWindow {
         weights: seg.version < updates ? weightsOf(seg) : null,
         stateGradNormSq: norms,
       });
-      if (flow && norms) flow.record(norms, rnn.directions, seg.start, Math.min(...firstStep), seg.T, Math.max(...rowEnds));
+      if (flow && norms) {
+        flow.record(norms, rnn.directions, seg.start, Math.min(...firstStep), seg.T, Math.max(...rowEnds));
+      }
       // No gradient flows past a row's cut, nor past a state reset to zero at the segment's start.
       stopped.length = 0;
       for (const b of seg.resetRows) stopped.push(b);
@@ -236,7 +238,9 @@ function newSegment(model: SequenceModel): Segment {
 
 /** The weights a segment's forward used; an update reached it without a copy would be a bug. */
 function weightsOf(seg: Segment): CellWeights[] {
-  if (!seg.hasWeights || !seg.weights) throw new Error("trainer: a segment from before the last update has no copy of its weights");
+  if (!seg.hasWeights || !seg.weights) {
+    throw new Error("trainer: a segment from before the last update has no copy of its weights");
+  }
   return seg.weights;
 }
 
