@@ -10,7 +10,7 @@
  * and, for backward, dh (B, H) carrying dL/dh from step to step and dx (T, B, I).
  */
 import { ReusableBuffer } from "../tensor/buffers.js";
-import type { InputRows } from "./cell.js";
+import type { InputRows } from "./chunk.js";
 import { InputTableBuffers } from "./input-table.js";
 
 export class ChunkCache {

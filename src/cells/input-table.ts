@@ -22,7 +22,7 @@
  */
 import { kernels } from "../kernels/index.js";
 import { ReusableBuffer } from "../tensor/buffers.js";
-import type { InputRows } from "./cell.js";
+import type { InputRows } from "./chunk.js";
 import type { CellParameters } from "./parameters.js";
 
 /** What the table path keeps in a chunk's cache (chunk-cache.ts), for V table rows of I features. */

@@ -9,8 +9,7 @@
  */
 import { kernels } from "../kernels/index.js";
 import { Parameter } from "../tensor/parameter.js";
-import type { CellOptions, CellWeights } from "./cell.js";
-import { requirePositiveInteger } from "./validate.js";
+import type { CellOptions, CellWeights } from "./chunk.js";
 
 export class CellParameters {
   readonly weightIh: Parameter;
@@ -78,4 +77,11 @@ function copyValue(p: Parameter | null, buffer?: Float32Array | null): Float32Ar
   const out = buffer ?? kernels().allocate(p.size);
   out.set(p.value);
   return out;
+}
+
+/** Throws a RangeError naming `name` unless value is an integer ≥ 1. */
+export function requirePositiveInteger(value: number, name: string): void {
+  if (!Number.isInteger(value) || value < 1) {
+    throw new RangeError(`${name} must be a positive integer, got ${value}`);
+  }
 }

@@ -2,14 +2,10 @@
  * The checks at the door of a cell's forward and backward: every array's length against the chunk's
  * (T, B, I, H), named in the message with the shape expected; and where backward stops (truncation).
  */
-import type { BackwardInput, Cell, ChunkInput } from "./cell.js";
+import type { Cell } from "./cell.js";
 import type { ChunkCache } from "./chunk-cache.js";
-
-export function requirePositiveInteger(value: number, name: string): void {
-  if (!Number.isInteger(value) || value < 1) {
-    throw new RangeError(`${name} must be a positive integer, got ${value}`);
-  }
-}
+import type { BackwardInput, ChunkInput } from "./chunk.js";
+import { requirePositiveInteger } from "./parameters.js";
 
 /** Checks the chunk's array lengths against (T, B, I, H); names the argument and the expected shape. */
 export function validateChunk(cell: Cell, input: ChunkInput): void {

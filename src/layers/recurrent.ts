@@ -22,7 +22,7 @@ import type { BackwardOutput, Cell, CellKind, CellWeights, InputRows, StateSizes
 import type { ChunkCache } from "../cells/chunk-cache.js";
 import { createCell } from "../cells/index.js";
 import { type InitOptions, initializeCell } from "../cells/init.js";
-import { requirePositiveInteger } from "../cells/validate.js";
+import { requirePositiveInteger } from "../cells/parameters.js";
 import { ReusableBuffer } from "../tensor/buffers.js";
 import { Dropout, type DropoutCache } from "./dropout.js";
 import { RecurrentState } from "./recurrent-state.js";
