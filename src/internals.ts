@@ -11,7 +11,7 @@ export { ReusableBuffer, ReusableIndices } from "./tensor/buffers.js";
 // Cells: one layer, one direction, a whole chunk of steps, each with its typed cache.
 export {
   type Cell, type CellKind, type CellOptions, type StateSizes, type StepState, type ChunkInput, type InputRows,
-  type BackwardInput, type BackwardOutput, type CellWeights, NO_DX,
+  type BackwardInput, type BackwardOutput, type CellWeights, NO_DX, gateCount,
 } from "./cells/cell.js";
 export { ChunkCache } from "./cells/chunk-cache.js";
 export { CellParameters } from "./cells/parameters.js";

@@ -24,8 +24,10 @@ import type { CellParameters } from "./parameters.js";
 
 export {
   type CellKind, type CellOptions, type StateSizes, type ChunkInput, type InputRows, type BackwardInput,
-  type CellWeights, type BackwardOutput, NO_DX, type StepState,
+  type CellWeights, type BackwardOutput, NO_DX, type StepState, gateCount,
 } from "./chunk.js";
+export type { CellParameters } from "./parameters.js";
+export type { ChunkCache } from "./chunk-cache.js";
 
 /** The interface the layers and the model see; one implementation per cell file. */
 export interface Cell<C extends ChunkCache = ChunkCache> {

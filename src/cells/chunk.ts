@@ -1,9 +1,14 @@
 /**
  * The data a cell's forward, backward and step take and give (the contract is in cell.ts): the chunk,
- * the gradients, the state sizes, the weight copies. Types only, importing nothing, so that every
- * file of the cells can use them.
+ * the gradients, the state sizes, the weight copies, the gates of each kind. Imports nothing, so that
+ * every file of the cells can use them.
  */
 export type CellKind = "rnn_tanh" | "rnn_relu" | "lstm" | "gru";
+
+/** G, the gate blocks of each kind, in PyTorch's order: RNN 1, LSTM 4 (i, f, g, o), GRU 3 (r, z, n). */
+export function gateCount(kind: CellKind): number {
+  return kind === "lstm" ? 4 : kind === "gru" ? 3 : 1;
+}
 
 export interface CellOptions {
   inputSize: number;

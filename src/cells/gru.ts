@@ -21,7 +21,7 @@ import { kernels } from "../kernels/index.js";
 import { ReusableBuffer } from "../tensor/buffers.js";
 import { BaseCell } from "./base.js";
 import {
-  type BackwardInput, type BackwardOutput, type CellOptions, type ChunkInput, NO_DX, type StepState,
+  type BackwardInput, type BackwardOutput, type CellOptions, type ChunkInput, NO_DX, type StepState, gateCount,
 } from "./cell.js";
 import { ChunkCache } from "./chunk-cache.js";
 import { accumulateChunkGradients, projectChunkInputs } from "./input-projection.js";
@@ -45,7 +45,7 @@ export class GRUCell extends BaseCell<GRUCache> {
 
   constructor(options: CellOptions) {
     // Only b_ih goes into the input projection: b_hh must stay inside r ⊙ (W_hn·h + b_hn).
-    super({ gates: 3, cellState: false, hiddenBiasInInput: false }, options);
+    super({ gates: gateCount("gru"), cellState: false, hiddenBiasInInput: false }, options);
   }
 
   createCache(): GRUCache {

@@ -19,7 +19,7 @@ import { kernels } from "../kernels/index.js";
 import { ReusableBuffer } from "../tensor/buffers.js";
 import { BaseCell } from "./base.js";
 import {
-  type BackwardInput, type BackwardOutput, type CellOptions, type ChunkInput, NO_DX, type StepState,
+  type BackwardInput, type BackwardOutput, type CellOptions, type ChunkInput, NO_DX, type StepState, gateCount,
 } from "./cell.js";
 import { ChunkCache } from "./chunk-cache.js";
 import { accumulateChunkGradients, projectChunkInputs } from "./input-projection.js";
@@ -45,7 +45,7 @@ export class LSTMCell extends BaseCell<LSTMCache> {
   readonly kind = "lstm" as const;
 
   constructor(options: CellOptions) {
-    super({ gates: 4, cellState: true, hiddenBiasInInput: true }, options);
+    super({ gates: gateCount("lstm"), cellState: true, hiddenBiasInInput: true }, options);
   }
 
   createCache(): LSTMCache {

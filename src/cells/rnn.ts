@@ -15,7 +15,7 @@ import { kernels } from "../kernels/index.js";
 import { ReusableBuffer } from "../tensor/buffers.js";
 import { BaseCell } from "./base.js";
 import {
-  type BackwardInput, type BackwardOutput, type CellOptions, type ChunkInput, NO_DX, type StepState,
+  type BackwardInput, type BackwardOutput, type CellOptions, type ChunkInput, NO_DX, type StepState, gateCount,
 } from "./cell.js";
 import { ChunkCache } from "./chunk-cache.js";
 import { accumulateChunkGradients, projectChunkInputs } from "./input-projection.js";
@@ -43,9 +43,10 @@ export class RNNCell extends BaseCell<RNNCache> {
     if (nonlinearity !== "tanh" && nonlinearity !== "relu") {
       throw new RangeError(`nonlinearity must be "tanh" or "relu", got ${JSON.stringify(nonlinearity)}`);
     }
-    super({ gates: 1, cellState: false, hiddenBiasInInput: true }, options);
-    this.relu = nonlinearity === "relu";
-    this.kind = this.relu ? "rnn_relu" : "rnn_tanh";
+    const kind = nonlinearity === "relu" ? "rnn_relu" : "rnn_tanh";
+    super({ gates: gateCount(kind), cellState: false, hiddenBiasInInput: true }, options);
+    this.kind = kind;
+    this.relu = kind === "rnn_relu";
   }
 
   createCache(): RNNCache {
