@@ -92,7 +92,7 @@ export class Trainer {
   private readonly loss: ChunkLoss;
   private updates = 0;
   private lastBatchMasked = false;
-  /** Per row: its real length in the batch, and its update time in the current chunk (B each, kept across batches). */
+  /** Per row: its real length in the batch and its update time in the chunk (B each, kept across batches). */
   private lengths = new Int32Array(0);
   private rowEnds = new Int32Array(0);
 
