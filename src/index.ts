@@ -3,11 +3,12 @@
  * backpropagation through time, TBPTT(k1, k2), in Node.js and the browser.
  *
  * Everything exported here is isomorphic: no Node.js module is imported, so the same code runs in a
- * browser. File I/O and the command line live under `bptt/node` and the `bptt` binary.
+ * browser. File I/O and the command line live under `bptt/node` and the `bptt` binary; the engine's
+ * parts (cells, caches, the trainer's window, helpers) under `bptt/internals`, for extending it.
  */
 
 // Tensors, parameters and randomness.
-export { Tensor, type Shape, shapeSize, formatShape } from "./tensor/tensor.js";
+export { Tensor, type Shape } from "./tensor/tensor.js";
 export { Parameter, type Module, stateDict, loadStateDict, zeroGrads } from "./tensor/parameter.js";
 export { Rng } from "./tensor/rng.js";
 
@@ -18,25 +19,18 @@ export {
   setThreads, setThreadSpawner, type ThreadSpawner, type ThreadHandle, type KernelWorkerInit,
 } from "./kernels/index.js";
 
-// Cells: one layer, one direction, a whole chunk of steps.
+// Layers, shaped like PyTorch's.
+export { type CellKind } from "./cells/cell.js";
+export { type InitOptions, type RecurrentInit } from "./cells/init.js";
 export {
-  type Cell, type CellKind, type CellOptions, type ChunkInput, type BackwardInput, type BackwardOutput,
-  type CellWeights, type InputRows, ChunkCache, CellParameters, gateCount,
-} from "./cells/cell.js";
-export { RNNCell, type RNNCellOptions } from "./cells/rnn.js";
-export { LSTMCell } from "./cells/lstm.js";
-export { GRUCell } from "./cells/gru.js";
-export { type InitOptions, type RecurrentInit, initializeCell, orthogonal } from "./cells/init.js";
-
-// Layers.
-export {
-  Recurrent, RNN, LSTM, GRU, RecurrentCache,
+  Recurrent, RNN, LSTM, GRU,
   type RecurrentOptions, type RecurrentForwardOptions, type RecurrentOutput, type RecurrentBackwardOptions,
   type RecurrentGradients,
 } from "./layers/recurrent.js";
-export { Embedding, EmbeddingCache, type EmbeddingOptions } from "./layers/embedding.js";
-export { Dense, DenseCache, type DenseOptions } from "./layers/dense.js";
-export { Dropout, DropoutCache, type DropoutOptions, type DropoutForwardOptions } from "./layers/dropout.js";
+export { RecurrentState } from "./layers/recurrent-state.js";
+export { Embedding, type EmbeddingOptions } from "./layers/embedding.js";
+export { Dense, type DenseOptions } from "./layers/dense.js";
+export { Dropout, type DropoutOptions, type DropoutForwardOptions } from "./layers/dropout.js";
 export {
   type StepSelection, selectStepsForward, selectStepsBackward, lastSteps, stepsFromLengths, lastMaskedSteps,
 } from "./layers/select-steps.js";
@@ -59,22 +53,26 @@ export {
   createOptimizer, OPTIMIZER_NAMES, clipGradNorm, clipGradValue, gradNorm,
 } from "./optim/index.js";
 
-// Training.
-export { SequenceModel, type ModelConfig, type CellName, type Objective } from "./train/model.js";
+// The model and its training.
+export {
+  SequenceModel, type ModelConfig, type CellName, type Objective, type ModelInput, type ModelForwardOptions,
+  type ModelBackwardInput,
+} from "./train/model.js";
 export { Trainer, type TrainerOptions, type UpdateInfo, type BatchResult } from "./train/trainer.js";
-export { type Schedule, type ScheduleOptions, type ScheduleMode, resolveSchedule, describeSchedule } from "./train/schedule.js";
-export { type Batch, IGNORE_INDEX, rowLengths } from "./train/batch.js";
+export { type TrainerState, type SegmentState } from "./train/checkpoint.js";
+export { type Schedule, type ScheduleOptions, type ScheduleMode, describeSchedule } from "./train/schedule.js";
+export { type Batch, IGNORE_INDEX } from "./train/batch.js";
 export { type LossPlacement } from "./train/loss-positions.js";
-export { GradientFlow, type GradientFlowReport } from "./train/diagnostics.js";
+export { type GradientFlow, type GradientFlowReport } from "./train/diagnostics.js";
 export { evaluate, type Evaluation, type EvaluateOptions, type ClassMetrics } from "./train/evaluate.js";
 
 // Inference: a model run step by step, and sampling from its logits.
 export { Stepper } from "./inference/stepper.js";
-export { Sampler, type SamplerOptions, NEVER_SAMPLED, softmax, argmaxOf, kthLargest } from "./inference/sampling.js";
+export { Sampler, type SamplerOptions, softmax, argmaxOf } from "./inference/sampling.js";
 
 // Formats.
-export { parseSafetensors, serializeSafetensors, type SafetensorsContents, MAX_HEADER_BYTES } from "./formats/safetensors.js";
+export { parseSafetensors, serializeSafetensors, type SafetensorsContents } from "./formats/safetensors.js";
 
 // Data that needs no files.
 export { classificationBatches, type SequenceBatchOptions } from "./data/batching.js";
-export { sentimentTexts, SENTIMENT_VOCABULARY, type SentimentOptions, type SentimentSet } from "./data/synthetic/sentiment.js";
+export { sentimentTexts, type SentimentOptions, type SentimentSet } from "./data/synthetic/sentiment.js";

@@ -1,19 +1,15 @@
 /**
  * The skeleton every cell shares, so that each cell file holds only its own maths: the parameters,
- * the cache bookkeeping at the start of forward and backward, the initial state and the buffers
- * common to all cells (by time index t):
- *
- *   hPrev (T, B, H)  the state entering step t (the forward direction's h_{t−1}, the reverse's h_{t+1})
- *   out   (T, B, H)  the outputs, 0 at masked steps
- *   hN    (B, H)     the final state
- *
- * and, for backward, dh (B, H) carrying dL/dh from step to step and dx (T, B, I).
+ * the bookkeeping at the start of forward and backward (validation, the buffers of chunk-cache.ts,
+ * the initial state), the input projection and the direction of the walk over time.
  */
 import { kernels } from "../kernels/index.js";
-import {
-  type BackwardCut, type BackwardInput, type BackwardOutput, type Cell, type CellKind, type CellOptions,
-  type ChunkInput, CellParameters, ChunkCache, backwardMask, timeAt, validateBackward, validateChunk,
+import type {
+  BackwardInput, BackwardOutput, Cell, CellKind, CellOptions, ChunkInput, StateSizes, StepState,
 } from "./cell.js";
+import type { ChunkCache } from "./chunk-cache.js";
+import { CellParameters } from "./parameters.js";
+import { type BackwardCut, backwardMask, validateBackward, validateChunk } from "./validate.js";
 
 /** What every forward pass starts from. */
 export interface ForwardFrame {
@@ -49,38 +45,58 @@ export interface BackwardFrame {
   cut: BackwardCut;
 }
 
-export abstract class BaseCell implements Cell {
+export interface CellShape {
+  /** G: the gate blocks (RNN 1, GRU 3, LSTM 4). */
+  gates: number;
+  /** Whether the cell carries a cell state c besides h (the LSTM). */
+  cellState: boolean;
+  /**
+   * Whether b_hh is added to the input projection, outside the recurrence (RNN, LSTM), or kept with
+   * W_hh·h (the GRU, whose reset gate multiplies W_hn·h + b_hn).
+   */
+  hiddenBiasInInput: boolean;
+}
+
+export abstract class BaseCell<C extends ChunkCache> implements Cell<C> {
   abstract readonly kind: CellKind;
   readonly inputSize: number;
   readonly hiddenSize: number;
+  readonly stateSizes: StateSizes;
+  readonly gateSize: number;
   readonly reverse: boolean;
   readonly params: CellParameters;
+  protected readonly hiddenBiasInInput: boolean;
 
-  protected constructor(kind: CellKind, options: CellOptions) {
+  protected constructor(shape: CellShape, options: CellOptions) {
+    this.params = new CellParameters(shape.gates, options);
     this.inputSize = options.inputSize;
     this.hiddenSize = options.hiddenSize;
+    this.stateSizes = Object.freeze({ h: options.hiddenSize, c: shape.cellState ? options.hiddenSize : 0 });
+    this.gateSize = shape.gates * options.hiddenSize;
     this.reverse = options.reverse ?? false;
-    this.params = new CellParameters(kind, options);
+    this.hiddenBiasInInput = shape.hiddenBiasInInput;
   }
 
-  createCache(): ChunkCache {
-    return new ChunkCache();
+  abstract createCache(): C;
+  abstract forward(input: ChunkInput, cache?: C): C;
+  abstract backward(cache: C, grads: BackwardInput): BackwardOutput;
+  abstract step(B: number, proj: Float32Array, state: StepState, out: Float32Array, scratch: C): void;
+
+  finalState(cache: C): { h: Float32Array; c: Float32Array | null } {
+    return { h: cache.hN.reserve(cache.B * this.hiddenSize), c: null };
   }
 
-  abstract forward(input: ChunkInput, cache?: ChunkCache): ChunkCache;
-  abstract backward(cache: ChunkCache, grads: BackwardInput): BackwardOutput;
-
-  finalState(cache: ChunkCache): { h: Float32Array; c: Float32Array | null } {
-    return { h: cache.buffer("hN", cache.B * this.hiddenSize), c: null };
+  output(cache: C): Float32Array {
+    return cache.out.reserve(cache.T * cache.B * this.hiddenSize);
   }
 
-  output(cache: ChunkCache): Float32Array {
-    return cache.buffer("out", cache.T * cache.B * this.hiddenSize);
+  projectInput(rows: number, x: Float32Array, xOffset: number, proj: Float32Array, projOffset: number): void {
+    this.params.project(rows, x, xOffset, proj, projOffset, this.hiddenBiasInInput);
   }
 
-  /** The time index of processing step s. */
+  /** The time index of processing step s (the reverse direction walks from T−1 down to 0). */
   protected time(s: number, T: number): number {
-    return timeAt(s, T, this.reverse);
+    return this.reverse ? T - 1 - s : s;
   }
 
   /**
@@ -96,7 +112,7 @@ export abstract class BaseCell implements Cell {
   }
 
   /** Validates the chunk, records it in the cache and writes h0 into the first step's hPrev slot. */
-  protected beginForward(input: ChunkInput, cache: ChunkCache): ForwardFrame {
+  protected beginForward(input: ChunkInput, cache: C): ForwardFrame {
     validateChunk(this, input);
     const { T, B, x } = input;
     const BH = B * this.hiddenSize;
@@ -105,30 +121,30 @@ export abstract class BaseCell implements Cell {
     cache.x = x;
     cache.mask = input.mask ?? null;
     cache.inputRows = input.inputRows ?? null;
-    const hPrev = cache.buffer("hPrev", T * BH);
+    const hPrev = cache.hPrev.reserve(T * BH);
     const first = this.time(0, T) * BH;
     if (input.h0) hPrev.set(input.h0, first);
     else hPrev.fill(0, first, first + BH);
-    return { T, B, x, mask: cache.mask, hPrev, out: cache.buffer("out", T * BH), hN: cache.buffer("hN", BH) };
+    return { T, B, x, mask: cache.mask, hPrev, out: cache.out.reserve(T * BH), hN: cache.hN.reserve(BH) };
   }
 
   /** Validates the gradients and prepares the buffers every backward pass uses. */
-  protected beginBackward(cache: ChunkCache, grads: BackwardInput): BackwardFrame {
+  protected beginBackward(cache: C, grads: BackwardInput): BackwardFrame {
     const cut = validateBackward(cache, grads, this.hiddenSize, this.reverse);
     const { T, B, x } = cache;
     const BH = B * this.hiddenSize;
-    const dh = cache.buffer("dh", BH);
+    const dh = cache.dh.reserve(BH);
     if (grads.dhN) dh.set(grads.dhN);
     else dh.fill(0);
     return {
       T, B, x, cut,
       mask: backwardMask(cache, cut),
       firstStep: cut.lowest,
-      hPrev: cache.buffer("hPrev", T * BH),
+      hPrev: cache.hPrev.reserve(T * BH),
       // Never written: stays zero.
-      dOut: grads.dOut ?? cache.buffer("zeros", T * BH),
+      dOut: grads.dOut ?? cache.zeros.reserve(T * BH),
       dh,
-      dx: cache.buffer("dx", T * B * this.inputSize),
+      dx: cache.dx.reserve(T * B * this.inputSize),
       weightIh: grads.weights?.weightIh ?? this.params.weightIh.value,
       weightHh: grads.weights?.weightHh ?? this.params.weightHh.value,
       norms: grads.stateGradNormSq ?? null,

@@ -14,31 +14,54 @@
  *   dW_ih += Σ δx_gatesᵀ·x_t   dW_hh += Σ δh_gatesᵀ·h_{t−1}   db_ih += Σ δx_gates   db_hh += Σ δh_gates
  *
  * Shapes: x (T, B, I), h (B, H), weight_ih (3H, I), weight_hh (3H, H), biases (3H).
- * Saved per chunk, besides hPrev, out and hN (base.ts): gates (T, B, 3H) activations r, z, n, and
+ * Saved per chunk, besides hPrev, out and hN (chunk-cache.ts): gates (T, B, 3H) activations r, z, n, and
  * hGates (T, B, 3H) = W_hh·h_{t−1} + b_hh. Backward adds into the parameters' grad; it never zeroes them.
  */
 import { kernels } from "../kernels/index.js";
+import { ReusableBuffer } from "../tensor/buffers.js";
 import { BaseCell } from "./base.js";
-import { type BackwardInput, type BackwardOutput, type CellOptions, type ChunkInput, ChunkCache, NO_DX, accumulateChunkGradients, projectChunkInputs } from "./cell.js";
+import {
+  type BackwardInput, type BackwardOutput, type CellOptions, type ChunkInput, NO_DX, type StepState, gateCount,
+} from "./cell.js";
+import { ChunkCache } from "./chunk-cache.js";
+import { accumulateChunkGradients, projectChunkInputs } from "./input-projection.js";
 
-export class GRUCell extends BaseCell {
+/** What a GRU chunk saves besides ChunkCache's buffers. */
+export class GRUCache extends ChunkCache {
+  /** (T, B, 3H) the input side W_ih·x_t + b_ih, then the activations r, z, n. */
+  readonly gates = new ReusableBuffer();
+  /** (T, B, 3H) the hidden side W_hh·h_{t−1} + b_hh. */
+  readonly hGates = new ReusableBuffer();
+  /** (T, B, 3H) backward's scratch: δ of the input side (δr, δz, δn) and of the hidden side (δr, δz, δn⊙r). */
+  readonly dXGates = new ReusableBuffer();
+  readonly dHGates = new ReusableBuffer();
+  /** (B, 3H) the hidden side of `step`, and (B, H) its new h. */
+  readonly stepHGates = new ReusableBuffer();
+  readonly stepH = new ReusableBuffer();
+}
+
+export class GRUCell extends BaseCell<GRUCache> {
   readonly kind = "gru" as const;
 
   constructor(options: CellOptions) {
-    super("gru", options);
+    // Only b_ih goes into the input projection: b_hh must stay inside r ⊙ (W_hn·h + b_hn).
+    super({ gates: gateCount("gru"), cellState: false, hiddenBiasInInput: false }, options);
   }
 
-  forward(input: ChunkInput, cache: ChunkCache = this.createCache()): ChunkCache {
+  createCache(): GRUCache {
+    return new GRUCache();
+  }
+
+  forward(input: ChunkInput, cache: GRUCache = this.createCache()): GRUCache {
     const frame = this.beginForward(input, cache);
     const { T, B, mask, hPrev, out } = frame;
     const k = kernels();
     const H = this.hiddenSize;
     const G = 3 * H;
     const BH = B * H;
-    const gates = cache.buffer("gates", T * B * G);
-    const hGates = cache.buffer("hGates", T * B * G);
-    // Only b_ih goes into the input projection: b_hh must stay inside r ⊙ (W_hn·h + b_hn).
-    projectChunkInputs(this.params, cache, this.inputSize, G, gates, false);
+    const gates = cache.gates.reserve(T * B * G);
+    const hGates = cache.hGates.reserve(T * B * G);
+    projectChunkInputs(this.params, cache, this.inputSize, gates, false);
     const Whh = this.params.weightHh.value;
     const bhh = this.params.biasHh;
     for (let s = 0; s < T; s++) {
@@ -53,17 +76,17 @@ export class GRUCell extends BaseCell {
     return cache;
   }
 
-  backward(cache: ChunkCache, grads: BackwardInput): BackwardOutput {
+  backward(cache: GRUCache, grads: BackwardInput): BackwardOutput {
     const frame = this.beginBackward(cache, grads);
     const { T, B, mask, firstStep, hPrev, dOut, dh, dx } = frame;
     const k = kernels();
     const H = this.hiddenSize;
     const G = 3 * H;
     const BH = B * H;
-    const gates = cache.buffer("gates", T * B * G);
-    const hGates = cache.buffer("hGates", T * B * G);
-    const dXGates = cache.buffer("dXGates", T * B * G);
-    const dHGates = cache.buffer("dHGates", T * B * G);
+    const gates = cache.gates.reserve(T * B * G);
+    const hGates = cache.hGates.reserve(T * B * G);
+    const dXGates = cache.dXGates.reserve(T * B * G);
+    const dHGates = cache.dHGates.reserve(T * B * G);
     for (let s = T - 1; s >= firstStep; s--) {
       const t = this.time(s, T);
       this.recordNorm(frame, t);
@@ -71,7 +94,23 @@ export class GRUCell extends BaseCell {
       // dL/dh_{t−1} = δh⊙z (left in dh by the kernel) + δh_gates_t · W_hh
       k.gemm(false, false, B, H, G, dHGates, t * B * G, G, frame.weightHh, 0, H, true, dh, 0, H);
     }
-    const dInputTable = accumulateChunkGradients(this.params, cache, firstStep, this.inputSize, H, G, hPrev, dXGates, dHGates, dx, frame.weightIh);
+    const dInputTable = accumulateChunkGradients(
+      this.params, cache, firstStep, this.inputSize, H, hPrev, dXGates, dHGates, dx, frame.weightIh,
+    );
     return { dx: dInputTable ? NO_DX : dx, dInputTable, dh0: dh, dc0: null };
+  }
+
+  /** hGates = h·W_hhᵀ + b_hh, kept apart from proj (r multiplies W_hn·h + b_hn); h ← (1 − z)⊙n + z⊙h. */
+  step(B: number, proj: Float32Array, state: StepState, out: Float32Array, scratch: GRUCache): void {
+    const k = kernels();
+    const H = this.hiddenSize;
+    const G = 3 * H;
+    const { h, hOffset } = state;
+    const hGates = scratch.stepHGates.reserve(B * G);
+    const next = scratch.stepH.reserve(B * H);
+    k.gemm(false, true, B, G, H, h, hOffset, H, this.params.weightHh.value, 0, H, false, hGates, 0, G);
+    if (this.params.biasHh) k.addRowVector(B, G, hGates, 0, this.params.biasHh.value, 0);
+    k.gruStepForward(B, H, proj, 0, hGates, 0, h, hOffset, null, 0, next, 0, out, 0);
+    h.set(next, hOffset);
   }
 }

@@ -10,7 +10,8 @@
  *   effective forget bias b_if + b_hf equals it (Gers et al. 2000; Jozefowicz et al. 2015 use 1).
  */
 import type { Rng } from "../tensor/rng.js";
-import { type CellKind, type CellParameters, gateCount } from "./cell.js";
+import type { CellKind } from "./cell.js";
+import type { CellParameters } from "./parameters.js";
 
 export type RecurrentInit = "uniform" | "orthogonal" | "identity";
 
@@ -28,7 +29,8 @@ export function initializeCell(kind: CellKind, params: CellParameters, H: number
   // Draw everything uniform first, in state_dict order, so the default matches PyTorch's scheme.
   for (const p of params.list()) rng.fillUniform(p.value, -bound, bound);
   const recurrent = options.recurrent ?? "uniform";
-  const gates = gateCount(kind);
+  // G gate blocks of H rows each, one orthogonal or identity block per gate.
+  const gates = params.weightHh.shape[0]! / H;
   if (recurrent === "orthogonal") {
     for (let g = 0; g < gates; g++) params.weightHh.value.set(orthogonal(H, rng), g * H * H);
   } else if (recurrent === "identity") {

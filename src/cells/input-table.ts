@@ -21,23 +21,42 @@
  * (k2 > k1) still sees the table its forward pass read. The caller vouches that x[r] = E[ids[r]].
  */
 import { kernels } from "../kernels/index.js";
-import { type CellParameters, type ChunkCache, projectInputs } from "./cell.js";
+import { ReusableBuffer } from "../tensor/buffers.js";
+import type { InputRows } from "./chunk.js";
+import type { CellParameters } from "./parameters.js";
+
+/** What the table path keeps in a chunk's cache (chunk-cache.ts), for V table rows of I features. */
+export class InputTableBuffers {
+  /** (V, I) X̂: the table rows the chunk read, taken from x; rows of unused ids are 0. */
+  readonly rows = new ReusableBuffer();
+  /** (V) 1 for the ids seen in the chunk. */
+  readonly seen = new ReusableBuffer();
+  /** (V, G·H) P = X̂·W_ihᵀ + biases. */
+  readonly projected = new ReusableBuffer();
+  /** (V, G·H) S: the gate gradients summed per id. */
+  readonly gateGradients = new ReusableBuffer();
+  /** (V, I) dL/d(table row) = S·W_ih. */
+  readonly dTable = new ReusableBuffer();
+}
 
 /** Whether the table is the cheaper way: its three V-row products (and the gather and scatter) against three T·B-row ones. */
 export function inputTablePays(rows: number, V: number): boolean {
   return 2 * V <= rows;
 }
 
-/** proj (T·B, G·H) = x·W_ihᵀ + biases through the table; keeps X̂ in the cache for backward. */
+/**
+ * proj (T·B, G·H) = x·W_ihᵀ + biases through the table, for the `rows` = T·B rows of x (I features each);
+ * keeps X̂ in `buffers` for backward.
+ */
 export function projectThroughTable(
-  params: CellParameters, cache: ChunkCache, I: number, GH: number, proj: Float32Array, addHiddenBias: boolean,
+  params: CellParameters, buffers: InputTableBuffers, inputRows: InputRows, x: Float32Array, rows: number, I: number,
+  proj: Float32Array, addHiddenBias: boolean,
 ): void {
-  const { ids, V } = cache.inputRows!;
-  const { x } = cache;
-  const rows = cache.T * cache.B;
-  const table = cache.buffer("inputTable", V * I);
+  const { ids, V } = inputRows;
+  const GH = params.weightIh.shape[0]!;
+  const table = buffers.rows.reserve(V * I);
   // X̂: the first row of x with each id (all rows with one id are equal); unused ids stay 0.
-  const seen = cache.buffer("inputTableSeen", V);
+  const seen = buffers.seen.reserve(V);
   seen.fill(0);
   table.fill(0);
   for (let r = 0; r < rows; r++) {
@@ -49,24 +68,28 @@ export function projectThroughTable(
     const to = id * I;
     for (let j = 0; j < I; j++) table[to + j] = x[from + j]!;
   }
-  const projected = cache.buffer("inputTableProjection", V * GH);
-  projectInputs(params, table, V, I, GH, projected, addHiddenBias);
+  const projected = buffers.projected.reserve(V * GH);
+  params.project(V, table, 0, projected, 0, addHiddenBias);
   kernels().gatherRows(rows, GH, V, projected, 0, ids, 0, proj, 0);
 }
 
-/** dW_ih += Sᵀ·X̂ and returns dInputTable = S·W_ih (V, I), owned by the cache, over steps [t0, T). */
+/**
+ * dW_ih += Sᵀ·X̂ and returns dInputTable = S·W_ih (V, I), owned by `buffers`, over the rows [t0·B, T·B)
+ * of the chunk (B rows per step, I input features).
+ */
 export function tableGradients(
-  params: CellParameters, cache: ChunkCache, t0: number, I: number, GH: number, dXGates: Float32Array, weightIh: Float32Array,
+  params: CellParameters, buffers: InputTableBuffers, inputRows: InputRows, T: number, B: number, t0: number, I: number,
+  dXGates: Float32Array, weightIh: Float32Array,
 ): Float32Array {
   const k = kernels();
-  const { ids, V } = cache.inputRows!;
-  const B = cache.B;
-  const rows = (cache.T - t0) * B;
-  const S = cache.buffer("inputTableGrad", V * GH);
+  const { ids, V } = inputRows;
+  const GH = params.weightIh.shape[0]!;
+  const rows = (T - t0) * B;
+  const S = buffers.gateGradients.reserve(V * GH);
   S.fill(0);
   k.scatterAddRows(rows, GH, V, dXGates, t0 * B * GH, ids, t0 * B, -1, S, 0);
-  k.gemm(true, false, GH, I, V, S, 0, GH, cache.buffer("inputTable", V * I), 0, I, true, params.weightIh.grad, 0, I);
-  const dTable = cache.buffer("dInputTable", V * I);
+  k.gemm(true, false, GH, I, V, S, 0, GH, buffers.rows.reserve(V * I), 0, I, true, params.weightIh.grad, 0, I);
+  const dTable = buffers.dTable.reserve(V * I);
   k.gemm(false, false, V, I, GH, S, 0, GH, weightIh, 0, I, false, dTable, 0, I);
   return dTable;
 }

@@ -12,31 +12,57 @@
  *   dW_ih += Σ_t δgatesᵀ·x_t   dW_hh += Σ_t δgatesᵀ·h_{t−1}   db_ih = db_hh += Σ_t δgates
  *
  * Shapes: x (T, B, I), h and c (B, H), weight_ih (4H, I), weight_hh (4H, H), biases (4H).
- * Saved per chunk, besides hPrev, out and hN (base.ts): gates (T, B, 4H) activations, c (T, B, H)
+ * Saved per chunk, besides hPrev, out and hN (chunk-cache.ts): gates (T, B, 4H) activations, c (T, B, H)
  * the cell state after step t, c0 (B, H). Backward adds into the parameters' grad; it never zeroes them.
  */
 import { kernels } from "../kernels/index.js";
+import { ReusableBuffer } from "../tensor/buffers.js";
 import { BaseCell } from "./base.js";
-import { type BackwardInput, type BackwardOutput, type CellOptions, type ChunkInput, ChunkCache, NO_DX, accumulateChunkGradients, projectChunkInputs } from "./cell.js";
+import {
+  type BackwardInput, type BackwardOutput, type CellOptions, type ChunkInput, NO_DX, type StepState, gateCount,
+} from "./cell.js";
+import { ChunkCache } from "./chunk-cache.js";
+import { accumulateChunkGradients, projectChunkInputs } from "./input-projection.js";
 
-export class LSTMCell extends BaseCell {
+/** What an LSTM chunk saves besides ChunkCache's buffers. */
+export class LSTMCache extends ChunkCache {
+  /** (T, B, 4H) the pre-activations, then the activations i, f, g, o. */
+  readonly gates = new ReusableBuffer();
+  /** (T, B, H) the cell state after step t. */
+  readonly c = new ReusableBuffer();
+  /** (B, H) the cell state entering the chunk. */
+  readonly c0 = new ReusableBuffer();
+  /** (T, B, 4H) δgates, backward's scratch. */
+  readonly dGates = new ReusableBuffer();
+  /** (B, H) dL/dc carried from step to step, initialised to dcN. */
+  readonly dc = new ReusableBuffer();
+  /** (B, H) the new h and c of `step`. */
+  readonly stepH = new ReusableBuffer();
+  readonly stepC = new ReusableBuffer();
+}
+
+export class LSTMCell extends BaseCell<LSTMCache> {
   readonly kind = "lstm" as const;
 
   constructor(options: CellOptions) {
-    super("lstm", options);
+    super({ gates: gateCount("lstm"), cellState: true, hiddenBiasInInput: true }, options);
   }
 
-  forward(input: ChunkInput, cache: ChunkCache = this.createCache()): ChunkCache {
+  createCache(): LSTMCache {
+    return new LSTMCache();
+  }
+
+  forward(input: ChunkInput, cache: LSTMCache = this.createCache()): LSTMCache {
     const frame = this.beginForward(input, cache);
     const { T, B, mask, hPrev, out } = frame;
     const k = kernels();
     const H = this.hiddenSize;
     const G = 4 * H;
     const BH = B * H;
-    const gates = cache.buffer("gates", T * B * G);
-    const c = cache.buffer("c", T * BH);
-    const c0 = cache.buffer("c0", BH);
-    projectChunkInputs(this.params, cache, this.inputSize, G, gates, true);
+    const gates = cache.gates.reserve(T * B * G);
+    const c = cache.c.reserve(T * BH);
+    const c0 = cache.c0.reserve(BH);
+    projectChunkInputs(this.params, cache, this.inputSize, gates, true);
     if (input.c0) c0.set(input.c0);
     else c0.fill(0);
     const Whh = this.params.weightHh.value;
@@ -54,18 +80,18 @@ export class LSTMCell extends BaseCell {
     return cache;
   }
 
-  backward(cache: ChunkCache, grads: BackwardInput): BackwardOutput {
+  backward(cache: LSTMCache, grads: BackwardInput): BackwardOutput {
     const frame = this.beginBackward(cache, grads);
     const { T, B, mask, firstStep, hPrev, dOut, dh, dx } = frame;
     const k = kernels();
     const H = this.hiddenSize;
     const G = 4 * H;
     const BH = B * H;
-    const gates = cache.buffer("gates", T * B * G);
-    const c = cache.buffer("c", T * BH);
-    const dGates = cache.buffer("dGates", T * B * G);
-    const c0 = cache.buffer("c0", BH);
-    const dc = cache.buffer("dc", BH);
+    const gates = cache.gates.reserve(T * B * G);
+    const c = cache.c.reserve(T * BH);
+    const dGates = cache.dGates.reserve(T * B * G);
+    const c0 = cache.c0.reserve(BH);
+    const dc = cache.dc.reserve(BH);
     if (grads.dcN) dc.set(grads.dcN);
     else dc.fill(0);
     for (let s = T - 1; s >= firstStep; s--) {
@@ -77,13 +103,29 @@ export class LSTMCell extends BaseCell {
       // dL/dh_{t−1} += δgates_t · W_hh
       k.gemm(false, false, B, H, G, dGates, t * B * G, G, frame.weightHh, 0, H, true, dh, 0, H);
     }
-    const dInputTable = accumulateChunkGradients(this.params, cache, firstStep, this.inputSize, H, G, hPrev, dGates, dGates, dx, frame.weightIh);
+    const dInputTable = accumulateChunkGradients(
+      this.params, cache, firstStep, this.inputSize, H, hPrev, dGates, dGates, dx, frame.weightIh,
+    );
     return { dx: dInputTable ? NO_DX : dx, dInputTable, dh0: dh, dc0: dc };
   }
 
-  override finalState(cache: ChunkCache): { h: Float32Array; c: Float32Array } {
+  override finalState(cache: LSTMCache): { h: Float32Array; c: Float32Array } {
     const BH = cache.B * this.hiddenSize;
     const last = this.time(cache.T - 1, cache.T) * BH;
-    return { h: cache.buffer("hN", BH), c: cache.buffer("c", cache.T * BH).subarray(last, last + BH) };
+    return { h: cache.hN.reserve(BH), c: cache.c.reserve(cache.T * BH).subarray(last, last + BH) };
+  }
+
+  /** gates = proj + h·W_hhᵀ, then c ← f⊙c + i⊙g, h ← o⊙tanh(c). */
+  step(B: number, proj: Float32Array, state: StepState, out: Float32Array, scratch: LSTMCache): void {
+    const k = kernels();
+    const H = this.hiddenSize;
+    const { h, hOffset, cOffset } = state;
+    const c = state.c!;
+    const nextH = scratch.stepH.reserve(B * H);
+    const nextC = scratch.stepC.reserve(B * H);
+    k.gemm(false, true, B, 4 * H, H, h, hOffset, H, this.params.weightHh.value, 0, H, true, proj, 0, 4 * H);
+    k.lstmStepForward(B, H, proj, 0, c, cOffset, h, hOffset, null, 0, nextC, 0, nextH, 0, out, 0);
+    c.set(nextC, cOffset);
+    h.set(nextH, hOffset);
   }
 }

@@ -8,19 +8,35 @@
  *   dW_ih += Σ_t δpre_tᵀ · x_t    dW_hh += Σ_t δpre_tᵀ · h_{t−1}    db_ih = db_hh += Σ_t δpre_t
  *
  * Shapes: x (T, B, I), h (B, H), weight_ih (H, I), weight_hh (H, H), biases (H).
- * Saved per chunk, besides hPrev, out and hN (base.ts): pre (T, B, H) the pre-activations.
+ * Saved per chunk, besides hPrev, out and hN (chunk-cache.ts): pre (T, B, H) the pre-activations.
  * Backward adds into the parameters' grad; it never zeroes them.
  */
 import { kernels } from "../kernels/index.js";
+import { ReusableBuffer } from "../tensor/buffers.js";
 import { BaseCell } from "./base.js";
-import { type BackwardInput, type BackwardOutput, type CellOptions, type ChunkInput, ChunkCache, NO_DX, accumulateChunkGradients, projectChunkInputs } from "./cell.js";
+import {
+  type BackwardInput, type BackwardOutput, type CellOptions, type ChunkInput, NO_DX, type StepState, gateCount,
+} from "./cell.js";
+import { ChunkCache } from "./chunk-cache.js";
+import { accumulateChunkGradients, projectChunkInputs } from "./input-projection.js";
 
 export interface RNNCellOptions extends CellOptions {
   nonlinearity?: "tanh" | "relu";
 }
 
-export class RNNCell extends BaseCell {
+/** What an RNN chunk saves besides ChunkCache's buffers. */
+export class RNNCache extends ChunkCache {
+  /** (T, B, H) pre-activations W_ih·x_t + b_ih + W_hh·h_{t−1} + b_hh. */
+  readonly pre = new ReusableBuffer();
+  /** (T, B, H) δpre, backward's scratch. */
+  readonly dPre = new ReusableBuffer();
+  /** (B, H) the new h of `step`. */
+  readonly stepH = new ReusableBuffer();
+}
+
+export class RNNCell extends BaseCell<RNNCache> {
   readonly kind: "rnn_tanh" | "rnn_relu";
+  private readonly relu: boolean;
 
   constructor(options: RNNCellOptions) {
     const nonlinearity = options.nonlinearity ?? "tanh";
@@ -28,19 +44,23 @@ export class RNNCell extends BaseCell {
       throw new RangeError(`nonlinearity must be "tanh" or "relu", got ${JSON.stringify(nonlinearity)}`);
     }
     const kind = nonlinearity === "relu" ? "rnn_relu" : "rnn_tanh";
-    super(kind, options);
+    super({ gates: gateCount(kind), cellState: false, hiddenBiasInInput: true }, options);
     this.kind = kind;
+    this.relu = kind === "rnn_relu";
   }
 
-  forward(input: ChunkInput, cache: ChunkCache = this.createCache()): ChunkCache {
+  createCache(): RNNCache {
+    return new RNNCache();
+  }
+
+  forward(input: ChunkInput, cache: RNNCache = this.createCache()): RNNCache {
     const frame = this.beginForward(input, cache);
     const { T, B, mask, hPrev, out } = frame;
     const k = kernels();
     const H = this.hiddenSize;
     const BH = B * H;
-    const relu = this.kind === "rnn_relu";
-    const pre = cache.buffer("pre", T * BH);
-    projectChunkInputs(this.params, cache, this.inputSize, H, pre, true);
+    const pre = cache.pre.reserve(T * BH);
+    projectChunkInputs(this.params, cache, this.inputSize, pre, true);
     const Whh = this.params.weightHh.value;
     for (let s = 0; s < T; s++) {
       const t = this.time(s, T);
@@ -48,28 +68,40 @@ export class RNNCell extends BaseCell {
       k.gemm(false, true, B, H, H, hPrev, t * BH, H, Whh, 0, H, true, pre, t * BH, H);
       const next = this.nextStateBuffer(frame, s);
       const nextOffset = this.nextStateOffset(frame, s);
-      k.rnnStepForward(B, H, relu, pre, t * BH, hPrev, t * BH, mask, t * B, next, nextOffset, out, t * BH);
+      k.rnnStepForward(B, H, this.relu, pre, t * BH, hPrev, t * BH, mask, t * B, next, nextOffset, out, t * BH);
     }
     return cache;
   }
 
-  backward(cache: ChunkCache, grads: BackwardInput): BackwardOutput {
+  backward(cache: RNNCache, grads: BackwardInput): BackwardOutput {
     const frame = this.beginBackward(cache, grads);
     const { T, B, mask, firstStep, hPrev, dOut, dh, dx } = frame;
     const k = kernels();
     const H = this.hiddenSize;
     const BH = B * H;
-    const relu = this.kind === "rnn_relu";
-    const out = cache.buffer("out", T * BH);
-    const dPre = cache.buffer("dPre", T * BH);
+    const out = cache.out.reserve(T * BH);
+    const dPre = cache.dPre.reserve(T * BH);
     for (let s = T - 1; s >= firstStep; s--) {
       const t = this.time(s, T);
       this.recordNorm(frame, t);
       // out_t equals h_t on valid rows, the only rows whose derivative is used.
-      k.rnnStepBackward(B, H, relu, out, t * BH, dOut, t * BH, mask, t * B, dh, 0, dPre, t * BH);
+      k.rnnStepBackward(B, H, this.relu, out, t * BH, dOut, t * BH, mask, t * B, dh, 0, dPre, t * BH);
       k.gemm(false, false, B, H, H, dPre, t * BH, H, frame.weightHh, 0, H, true, dh, 0, H);
     }
-    const dInputTable = accumulateChunkGradients(this.params, cache, firstStep, this.inputSize, H, H, hPrev, dPre, dPre, dx, frame.weightIh);
+    const dInputTable = accumulateChunkGradients(
+      this.params, cache, firstStep, this.inputSize, H, hPrev, dPre, dPre, dx, frame.weightIh,
+    );
     return { dx: dInputTable ? NO_DX : dx, dInputTable, dh0: dh, dc0: null };
+  }
+
+  /** pre = proj + h·W_hhᵀ, h ← act(pre). */
+  step(B: number, proj: Float32Array, state: StepState, out: Float32Array, scratch: RNNCache): void {
+    const k = kernels();
+    const H = this.hiddenSize;
+    const { h, hOffset } = state;
+    const next = scratch.stepH.reserve(B * H);
+    k.gemm(false, true, B, H, H, h, hOffset, H, this.params.weightHh.value, 0, H, true, proj, 0, H);
+    k.rnnStepForward(B, H, this.relu, proj, 0, h, hOffset, null, 0, next, 0, out, 0);
+    h.set(next, hOffset);
   }
 }

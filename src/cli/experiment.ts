@@ -16,6 +16,7 @@ import { join } from "node:path";
 import { Worker, isMainThread, parentPort, workerData } from "node:worker_threads";
 import { type Command, Option } from "commander";
 import { EXPERIMENTS, type Experiment, type ExperimentSettings, type Job, type JobRun, type Scale, findExperiment, runSequentially } from "../experiments/index.js";
+import { loadPlotting } from "../experiments/plot.js";
 import { writeFileAtomic } from "../io/atomic-write.js";
 import { installNodeThreads } from "../io/worker-threads.js";
 import { kernels, setThreads } from "../kernels/index.js";
@@ -96,6 +97,7 @@ export async function runExperiment(name: string | undefined, options: Experimen
     data: options.data !== undefined ? readText(options.data) : null,
   };
   const out = options.out ?? join("experiments", experiment.name);
+  await loadPlotting(); // before any training: the report's plots need vega and vega-lite
   const json = options.json === true;
   const say = (line: string): void => {
     if (!json) write(line);

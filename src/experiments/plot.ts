@@ -1,15 +1,44 @@
 /**
  * SVG plots for experiment reports, drawn by Vega-Lite (compiled to Vega, rendered headless to SVG).
  * No canvas and no browser: Vega's SVG string renderer estimates text widths itself.
+ *
+ * Vega and Vega-Lite are loaded on first use, not when this file is imported: they are optional peer
+ * dependencies of the package (only `bptt experiment` draws plots), so the core and the other
+ * commands neither load nor need them.
  */
-import { View, parse } from "vega";
-import { type TopLevelSpec, compile } from "vega-lite";
+import type { TopLevelSpec } from "vega-lite";
 
 export type Row = Record<string, string | number | boolean | null>;
 
+interface Plotting {
+  vega: typeof import("vega");
+  vegaLite: typeof import("vega-lite");
+}
+
+let plotting: Promise<Plotting> | null = null;
+
+/**
+ * Loads Vega and Vega-Lite (once). When they are not installed, a RangeError (one line at the command
+ * line) says what to install: `bptt experiment` calls this before it starts training.
+ */
+export function loadPlotting(): Promise<Plotting> {
+  plotting ??= Promise.all([import("vega"), import("vega-lite")]).then(
+    ([vega, vegaLite]) => ({ vega, vegaLite }),
+    (error: unknown) => {
+      plotting = null;
+      if ((error as { code?: unknown }).code !== "ERR_MODULE_NOT_FOUND") throw error;
+      throw new RangeError(
+        "the experiment reports draw their plots with vega and vega-lite, which are not installed: npm install vega@6 vega-lite@6",
+      );
+    },
+  );
+  return plotting;
+}
+
 /** Renders any Vega-Lite specification to an SVG document. */
 export async function renderSvg(spec: TopLevelSpec): Promise<string> {
-  const view = new View(parse(compile(spec).spec), { renderer: "none" });
+  const { vega, vegaLite } = await loadPlotting();
+  const view = new vega.View(vega.parse(vegaLite.compile(spec).spec), { renderer: "none" });
   try {
     return await view.toSVG();
   } finally {

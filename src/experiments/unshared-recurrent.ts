@@ -18,11 +18,10 @@
  * Shapes: x (T, B, I), output (T, B, H), hN and cN (B, H). Parameters: steps × one cell's; their
  * names carry the step as the layer index (`weight_ih_l3` is step 3's W_ih).
  */
-import type { Cell, CellKind, ChunkCache } from "../cells/cell.js";
-import { GRUCell } from "../cells/gru.js";
+import type { Cell, CellKind } from "../cells/cell.js";
+import type { ChunkCache } from "../cells/chunk-cache.js";
+import { createCell } from "../cells/index.js";
 import { initializeCell } from "../cells/init.js";
-import { LSTMCell } from "../cells/lstm.js";
-import { RNNCell } from "../cells/rnn.js";
 import { kernels } from "../kernels/index.js";
 import type { Module, Parameter } from "../tensor/parameter.js";
 import { Rng } from "../tensor/rng.js";
@@ -73,9 +72,7 @@ export class UnsharedRecurrent implements Module {
     const rng = new Rng(options.seed);
     this.cells = Array.from({ length: steps }, (_, s) => {
       const cellOptions = { inputSize, hiddenSize, layer: s };
-      const cell = kind === "lstm" ? new LSTMCell(cellOptions)
-        : kind === "gru" ? new GRUCell(cellOptions)
-        : new RNNCell({ ...cellOptions, nonlinearity: kind === "rnn_relu" ? "relu" : "tanh" });
+      const cell = createCell(kind, cellOptions);
       // Each position drawn as the shared layer's single cell would be (PyTorch's default).
       initializeCell(kind, cell.params, hiddenSize, rng);
       return cell;

@@ -3,12 +3,12 @@
  * time, batch size 1, no dropout, no gradient. What `bptt generate` and `bptt predict` use, and the
  * char-rnn experiment's sampling.
  */
-import { gateCount } from "../cells/cell.js";
+import type { StepState } from "../cells/cell.js";
+import type { ChunkCache } from "../cells/chunk-cache.js";
 import { kernels } from "../kernels/index.js";
 import { DenseCache } from "../layers/dense.js";
-import { RecurrentCache } from "../layers/recurrent.js";
-import { Tensor } from "../tensor/tensor.js";
-import type { SequenceModel } from "../train/model.js";
+import type { RecurrentState } from "../layers/recurrent-state.js";
+import type { SequenceCache, SequenceModel } from "../train/model.js";
 
 /**
  * Runs a model forward from a state it keeps (zero after `reset`), one step or a whole chunk at a time,
@@ -18,121 +18,92 @@ import type { SequenceModel } from "../train/model.js";
  * A unidirectional token model takes a faster path one token at a time: the first layer's input
  * projection of every token, P[v] = W_ih·e_v + b_ih (+ b_hh for the RNN and LSTM), is computed once,
  * when the Stepper is made, so a step reads a row of P instead of multiplying by W_ih (at B = 1 a step
- * is bound by reading the weights from memory: this halves what the first layer reads). The Stepper
- * therefore reads the weights when it is made: after changing them, make a new one.
+ * is bound by reading the weights from memory: this halves what the first layer reads). Each layer
+ * then takes one step on its cell's `step`. The Stepper therefore reads the weights when it is made:
+ * after changing them, make a new one.
  */
 /** The largest token projection table the fast path keeps, in floats (16 MiB). */
 const MAX_PROJECTION_TABLE = 1 << 22;
 
 export class Stepper {
   readonly model: SequenceModel;
-  private readonly h: Tensor;
-  private readonly c: Tensor | null;
-  private readonly cache = new RecurrentCache();
+  private readonly state: RecurrentState;
+  private readonly cache: SequenceCache;
   private readonly headCache = new DenseCache();
-  /** (1, 1, inputSize): the input of one step. */
-  private readonly x1: Tensor;
-  /** (V, G): the first layer's input projection of every token, or null (no fast path). */
+  /** The input of one step off the fast path. */
+  private readonly oneToken = new Int32Array(1);
+  /** (V, G·H): the first layer's input projection of every token, or null (no fast path). */
   private readonly tokenProjection: Float32Array | null;
-  /** One step's buffers for the fast path: gates (G), the GRU's hidden gates (G), new h, new c, out (H each). */
+  /** The fast path's buffers: the gates of one step (G·H), the new h (H), and per layer its state and scratch. */
   private readonly stepGates: Float32Array;
-  private readonly stepHiddenGates: Float32Array;
-  private readonly stepH: Float32Array;
-  private readonly stepC: Float32Array;
   private readonly stepOut: Float32Array;
+  private readonly stepStates: StepState[] = [];
+  private readonly stepScratch: ChunkCache[] = [];
 
   constructor(model: SequenceModel) {
     this.model = model;
     const rnn = model.rnn;
-    const shape = [rnn.numLayers * rnn.directions, 1, rnn.hiddenSize];
-    const size = shape[0]! * rnn.hiddenSize;
-    this.h = new Tensor(kernels().allocate(size), shape);
-    this.c = rnn.mode === "lstm" ? new Tensor(kernels().allocate(size), shape) : null;
-    this.x1 = new Tensor(kernels().allocate(model.inputSize), [1, 1, model.inputSize]);
-    const k = kernels();
-    const G = gateCount(rnn.mode) * rnn.hiddenSize;
+    this.state = rnn.createState(1);
+    this.cache = model.createCache();
+    const first = rnn.cells[0]!;
+    const G = first.gateSize;
     const V = model.embedding?.numEmbeddings ?? 0;
     const fast = model.embedding !== null && rnn.directions === 1 && V * G <= MAX_PROJECTION_TABLE;
     this.tokenProjection = fast ? this.projectVocabulary(G) : null;
-    this.stepGates = k.allocate(fast ? G : 0);
-    this.stepHiddenGates = k.allocate(fast && rnn.mode === "gru" ? G : 0);
-    this.stepH = k.allocate(fast ? rnn.hiddenSize : 0);
-    this.stepC = k.allocate(fast && rnn.mode === "lstm" ? rnn.hiddenSize : 0);
-    this.stepOut = k.allocate(fast ? rnn.hiddenSize : 0);
+    this.stepGates = kernels().allocate(fast ? G : 0);
+    this.stepOut = kernels().allocate(fast ? first.stateSizes.h : 0);
+    if (fast) {
+      const { h, c } = this.state;
+      rnn.cells.forEach((cell, l) => {
+        const { h: H, c: C } = cell.stateSizes;
+        this.stepStates.push({ h: h.data, hOffset: l * H, c: c ? c.data : null, cOffset: l * C });
+        this.stepScratch.push(cell.createCache());
+      });
+    }
   }
 
   /** P[v] = e_v·W_ihᵀ + b_ih (+ b_hh unless GRU) for every token v, each row a product of one row as a step computes it. */
   private projectVocabulary(G: number): Float32Array {
-    const k = kernels();
     const embedding = this.model.embedding!;
     const E = embedding.embeddingDim;
     const V = embedding.numEmbeddings;
-    const params = this.model.rnn.cells[0]!.params;
-    const table = k.allocate(V * G);
-    const addHiddenBias = this.model.rnn.mode !== "gru";
-    for (let v = 0; v < V; v++) {
-      k.gemm(false, true, 1, G, E, embedding.weight.value, v * E, E, params.weightIh.value, 0, E, false, table, v * G, G);
-      if (params.biasIh) k.addRowVector(1, G, table, v * G, params.biasIh.value, 0);
-      if (addHiddenBias && params.biasHh) k.addRowVector(1, G, table, v * G, params.biasHh.value, 0);
-    }
+    const cell = this.model.rnn.cells[0]!;
+    const table = kernels().allocate(V * G);
+    for (let v = 0; v < V; v++) cell.projectInput(1, embedding.weight.value, v * E, table, v * G);
     return table;
   }
 
   /** Back to the zero state: the next call starts a new sequence. */
   reset(): void {
-    this.h.data.fill(0);
-    this.c?.data.fill(0);
+    this.state.reset();
   }
 
   /** One step of a token model from the current state: the logits (O), valid until the next call. */
   stepToken(id: number): Float32Array {
-    const embedding = this.model.embedding!;
-    const E = embedding.embeddingDim;
-    if (!(id >= 0 && id < embedding.numEmbeddings)) throw new RangeError(`token id ${id} is outside the vocabulary`);
+    if (!this.model.embedding) {
+      throw new RangeError(`this model reads ${this.model.inputSize} features per step, not token ids: use feed`);
+    }
+    this.checkToken(id);
     if (this.tokenProjection) return this.head(this.stepLayers(id), 1);
-    this.x1.data.set(embedding.weight.value.subarray(id * E, (id + 1) * E));
-    return this.head(this.run(this.x1), 1);
+    this.oneToken[0] = id;
+    return this.head(this.run(1, this.oneToken, null), 1);
   }
 
   /**
-   * One step of every layer at B = 1 from the carried state, straight on the kernels (no per-call
-   * objects): layer 0 starts from P[id], layer l > 0 from x·W_ihᵀ + b_ih with x the new h of layer l − 1.
+   * One step of every layer at B = 1 from the carried state, on the cells' `step` (no per-call
+   * objects): layer 0 starts from P[id], layer l > 0 from the projection of the layer below's new h.
    * Returns the top layer's new h (H), valid until the next call.
    */
   private stepLayers(id: number): Float32Array {
-    const k = kernels();
-    const rnn = this.model.rnn;
-    const H = rnn.hiddenSize;
-    const G = gateCount(rnn.mode) * H;
+    const cells = this.model.rnn.cells;
     const gates = this.stepGates;
-    const h = this.h.data;
-    for (let l = 0; l < rnn.numLayers; l++) {
-      const params = rnn.cells[l]!.params;
-      const Whh = params.weightHh.value;
+    const G = gates.length;
+    for (let l = 0; l < cells.length; l++) {
+      const cell = cells[l]!;
       if (l === 0) gates.set(this.tokenProjection!.subarray(id * G, (id + 1) * G));
-      else {
-        // x = the layer below's new state (stepOut, not yet overwritten)
-        k.gemm(false, true, 1, G, H, this.stepOut, 0, H, params.weightIh.value, 0, H, false, gates, 0, G);
-        if (params.biasIh) k.addRowVector(1, G, gates, 0, params.biasIh.value, 0);
-        if (rnn.mode !== "gru" && params.biasHh) k.addRowVector(1, G, gates, 0, params.biasHh.value, 0);
-      }
-      const hl = l * H;
-      if (rnn.mode === "gru") {
-        // hGates = h·W_hhᵀ + b_hh, kept apart: r multiplies (W_hn·h + b_hn)
-        k.gemm(false, true, 1, G, H, h, hl, H, Whh, 0, H, false, this.stepHiddenGates, 0, G);
-        if (params.biasHh) k.addRowVector(1, G, this.stepHiddenGates, 0, params.biasHh.value, 0);
-        k.gruStepForward(1, H, gates, 0, this.stepHiddenGates, 0, h, hl, null, 0, this.stepH, 0, this.stepOut, 0);
-      } else {
-        k.gemm(false, true, 1, G, H, h, hl, H, Whh, 0, H, true, gates, 0, G);
-        if (rnn.mode === "lstm") {
-          const c = this.c!.data;
-          k.lstmStepForward(1, H, gates, 0, c, hl, h, hl, null, 0, this.stepC, 0, this.stepH, 0, this.stepOut, 0);
-          c.set(this.stepC, hl);
-        } else {
-          k.rnnStepForward(1, H, rnn.mode === "rnn_relu", gates, 0, h, hl, null, 0, this.stepH, 0, this.stepOut, 0);
-        }
-      }
-      h.set(this.stepH, hl);
+      // x = the layer below's new h (stepOut, not yet overwritten)
+      else cell.projectInput(1, this.stepOut, 0, gates, 0);
+      cell.step(1, gates, this.stepStates[l]!, this.stepOut, this.stepScratch[l]!);
     }
     return this.stepOut;
   }
@@ -143,39 +114,39 @@ export class Stepper {
    */
   feed(input: Int32Array | Float32Array, all: boolean): Float32Array {
     const model = this.model;
-    const I = model.inputSize;
-    let x: Tensor;
+    const tokens = input instanceof Int32Array;
+    if (tokens !== (model.embedding !== null)) {
+      const expected = model.embedding ? "token ids (an Int32Array)" : `${model.inputSize} features per step (a Float32Array)`;
+      throw new RangeError(`this model reads ${expected}`);
+    }
     let T: number;
-    if (input instanceof Int32Array) {
-      const embedding = model.embedding!;
+    if (tokens) {
       T = input.length;
       if (T === 0) throw new RangeError("nothing to feed: no tokens");
-      const data = this.cache.buffer("stepper.x", T * I);
-      for (let t = 0; t < T; t++) {
-        const id = input[t]!;
-        if (!(id >= 0 && id < embedding.numEmbeddings)) throw new RangeError(`token id ${id} is outside the vocabulary`);
-        data.set(embedding.weight.value.subarray(id * I, (id + 1) * I), t * I);
-      }
-      x = new Tensor(data, [T, 1, I]);
+      for (let t = 0; t < T; t++) this.checkToken(input[t]!);
     } else {
-      T = input.length / I;
-      if (!Number.isInteger(T) || T === 0) throw new RangeError(`features: ${input.length} values are not whole steps of ${I}`);
-      const data = this.cache.buffer("stepper.x", T * I); // the backend's own memory
-      data.set(input);
-      x = new Tensor(data, [T, 1, I]);
+      T = input.length / model.inputSize;
+      if (!Number.isInteger(T) || T === 0) {
+        throw new RangeError(`features: ${input.length} values are not whole steps of ${model.inputSize}`);
+      }
     }
-    const output = this.run(x);
+    const output = this.run(T, tokens ? input : null, tokens ? null : input);
     if (all) return this.head(output, T);
     const F = model.head.inFeatures;
     return this.head(output.subarray((T - 1) * F, T * F), 1);
   }
 
-  /** The recurrent stack over x from the carried state, which it advances; returns the top layer's outputs. */
-  private run(x: Tensor): Float32Array {
-    const out = this.model.rnn.forward(x, { h0: this.h, c0: this.c, training: false, cache: this.cache });
-    this.h.data.set(out.hN.data);
-    if (this.c && out.cN) this.c.data.set(out.cN.data);
-    return out.output.data;
+  /** The model over T steps from the carried state, which it advances; returns the top layer's outputs. */
+  private run(T: number, ids: Int32Array | null, features: Float32Array | null): Float32Array {
+    // Without the input table, as before it existed: the per-step projection's sums, bit for bit.
+    const options = { training: false, inputTable: false };
+    return this.model.forward({ T, B: 1, ids, features }, this.state, this.cache, options);
+  }
+
+  private checkToken(id: number): void {
+    if (!(id >= 0 && id < this.model.embedding!.numEmbeddings)) {
+      throw new RangeError(`token id ${id} is outside the vocabulary`);
+    }
   }
 
   private head(rows: Float32Array, n: number): Float32Array {

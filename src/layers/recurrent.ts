@@ -18,15 +18,14 @@
  * const { dx } = lstm.backward(cache, { dOutput: output });  // accumulates into each parameter's grad
  * ```
  */
-import type { BackwardOutput, Cell, CellKind, CellWeights, ChunkCache, InputRows } from "../cells/cell.js";
-import { requirePositiveInteger } from "../cells/cell.js";
-import { GRUCell } from "../cells/gru.js";
+import type { BackwardOutput, Cell, CellKind, CellWeights, InputRows, StateSizes } from "../cells/cell.js";
+import type { ChunkCache } from "../cells/chunk-cache.js";
+import { createCell } from "../cells/index.js";
 import { type InitOptions, initializeCell } from "../cells/init.js";
-import { LSTMCell } from "../cells/lstm.js";
-import { RNNCell } from "../cells/rnn.js";
-import { kernels } from "../kernels/index.js";
-import { Buffers } from "../tensor/buffers.js";
+import { requirePositiveInteger } from "../cells/parameters.js";
+import { ReusableBuffer } from "../tensor/buffers.js";
 import { Dropout, type DropoutCache } from "./dropout.js";
+import { RecurrentState } from "./recurrent-state.js";
 import type { Module, Parameter } from "../tensor/parameter.js";
 import { Rng } from "../tensor/rng.js";
 import { Tensor, formatShape } from "../tensor/tensor.js";
@@ -125,7 +124,7 @@ export interface RecurrentGradients {
   dc0: Tensor | null;
 }
 
-/** Saved activations of one chunk through the whole stack. */
+/** Saved activations of one chunk through the whole stack, and the scratch of its backward pass. */
 export class RecurrentCache {
   T = 0;
   B = 0;
@@ -135,12 +134,24 @@ export class RecurrentCache {
   readonly cells: ChunkCache[] = [];
   /** dropouts[l]: the dropout applied to layer l's outputs (l < L − 1, dropout > 0). */
   readonly dropouts: DropoutCache[] = [];
-  /** Per-layer buffers: concatenated outputs, gradient scratch; users of the cache may keep theirs here too. */
-  readonly buffers = new Buffers();
+  /** layerOutputs[l]: (T, B, D·H) layer l's directions interleaved (bidirectional layers only). */
+  readonly layerOutputs: ReusableBuffer[] = [];
+  /** dLayerInputs[l]: (T, B, I_l) dL/d(input of layer l). */
+  readonly dLayerInputs: ReusableBuffer[] = [];
+  /** dDirectionOutputs[d]: (T, B, H) direction d's part of dL/d(layer output) (bidirectional only). */
+  readonly dDirectionOutputs: ReusableBuffer[] = [];
+  /** (L·D, B, H) the final states and, after backward, the gradients at the entering ones. */
+  readonly hN = new ReusableBuffer();
+  readonly cN = new ReusableBuffer();
+  readonly dh0 = new ReusableBuffer();
+  readonly dc0 = new ReusableBuffer();
+  /** (V, I) the first layer's input gradient per table row, summed over the directions. */
+  readonly dInputTable = new ReusableBuffer();
+}
 
-  buffer(name: string, length: number): Float32Array {
-    return this.buffers.get(name, length);
-  }
+/** list[i], made on first use. */
+function reusable(list: ReusableBuffer[], i: number): ReusableBuffer {
+  return (list[i] ??= new ReusableBuffer());
 }
 
 export class Recurrent implements Module {
@@ -152,6 +163,8 @@ export class Recurrent implements Module {
   readonly dropout: number;
   /** cells[l * D + d] for layer l and direction d (0 forward, 1 reverse). */
   readonly cells: Cell[];
+  /** What each cell carries from step to step (the same for every cell of the stack). */
+  readonly stateSizes: StateSizes;
   /** Draws the dropout masks; its state belongs in a checkpoint for bit-identical resumption. */
   readonly rng: Rng;
   private readonly drop: Dropout;
@@ -183,18 +196,21 @@ export class Recurrent implements Module {
           layer: l,
           reverse: d === 1,
         };
-        const cell =
-          mode === "lstm" ? new LSTMCell(cellOptions)
-          : mode === "gru" ? new GRUCell(cellOptions)
-          : new RNNCell({ ...cellOptions, nonlinearity: mode === "rnn_relu" ? "relu" : "tanh" });
+        const cell = createCell(mode, cellOptions);
         initializeCell(mode, cell.params, hiddenSize, this.rng, options.init);
         this.cells.push(cell);
       }
     }
+    this.stateSizes = this.cells[0]!.stateSizes;
   }
 
   get directions(): number {
     return this.bidirectional ? 2 : 1;
+  }
+
+  /** A zero state of B rows: h (L·D, B, H), and c for the LSTM. */
+  createState(B: number): RecurrentState {
+    return RecurrentState.zeros(this.numLayers * this.directions, B, this.stateSizes);
   }
 
   /** All parameters in PyTorch's state_dict order. */
@@ -212,19 +228,19 @@ export class Recurrent implements Module {
     const stateShape = [L * D, B, H];
     checkState(options.h0, stateShape, "h0", finite);
     checkState(options.c0, stateShape, "c0", finite);
-    if (options.c0 && this.mode !== "lstm") throw new RangeError(`c0 is only for the LSTM, not ${this.mode}`);
+    if (options.c0 && this.stateSizes.c === 0) throw new RangeError(`c0 is only for the LSTM, not ${this.mode}`);
     const mask = options.mask ? checkMask(options.mask, T, B) : null;
 
     const cache = options.cache ?? new RecurrentCache();
     cache.T = T;
     cache.B = B;
     cache.owner = this;
-    const hN = new Tensor(cache.buffer("hN", L * D * BH), stateShape);
-    const cN = this.mode === "lstm" ? new Tensor(cache.buffer("cN", L * D * BH), stateShape) : null;
+    const hN = new Tensor(cache.hN.reserve(L * D * BH), stateShape);
+    const cN = this.stateSizes.c > 0 ? new Tensor(cache.cN.reserve(L * D * BH), stateShape) : null;
     let layerInput = x.data;
     let output = layerInput;
     for (let l = 0; l < L; l++) {
-      output = D === 1 ? layerInput : cache.buffer(`out${l}`, T * B * D * H);
+      output = D === 1 ? layerInput : reusable(cache.layerOutputs, l).reserve(T * B * D * H);
       for (let d = 0; d < D; d++) {
         const i = l * D + d;
         const cell = this.cells[i]!;
@@ -272,21 +288,21 @@ export class Recurrent implements Module {
     if (D === 2 && (typeof firstStep === "number" ? firstStep > 0 : firstStep.some((f) => f > 0))) {
       throw new RangeError("firstStep (truncation) needs a unidirectional layer: a bidirectional one sees the whole chunk");
     }
-    const dh0 = new Tensor(cache.buffer("dh0", L * D * BH), stateShape);
-    const dc0 = this.mode === "lstm" ? new Tensor(cache.buffer("dc0", L * D * BH), stateShape) : null;
+    const dh0 = new Tensor(cache.dh0.reserve(L * D * BH), stateShape);
+    const dc0 = this.stateSizes.c > 0 ? new Tensor(cache.dc0.reserve(L * D * BH), stateShape) : null;
 
     let dLayerOutput: Float32Array | null = options.dOutput ? options.dOutput.data : null;
     let dInput: Float32Array = new Float32Array(0);
     let dInputTable: Float32Array | null = null;
     for (let l = L - 1; l >= 0; l--) {
       const inSize = l === 0 ? this.inputSize : D * H;
-      dInput = cache.buffer(`dInput${l}`, T * B * inSize);
+      dInput = reusable(cache.dLayerInputs, l).reserve(T * B * inSize);
       for (let d = 0; d < D; d++) {
         const i = l * D + d;
         const cell = this.cells[i]!;
         let dOut: Float32Array | null = dLayerOutput;
         if (dLayerOutput && D === 2) {
-          dOut = cache.buffer(`dOut${d}`, T * BH);
+          dOut = reusable(cache.dDirectionOutputs, d).reserve(T * BH);
           deinterleave(dLayerOutput, dOut, T * B, H, d, D);
         }
         const grads: BackwardOutput = cell.backward(cache.cells[i]!, {
@@ -299,7 +315,7 @@ export class Recurrent implements Module {
         });
         if (grads.dInputTable) {
           // Layer 0 through the input table (both directions decide alike: same T, B and V).
-          if (dInputTable === null) dInputTable = cache.buffer("dInputTable", grads.dInputTable.length).fill(0);
+          if (dInputTable === null) dInputTable = cache.dInputTable.reserve(grads.dInputTable.length).fill(0);
           for (let j = 0; j < dInputTable.length; j++) dInputTable[j]! += grads.dInputTable[j]!;
         } else if (d === 0) dInput.set(grads.dx);
         else for (let j = 0; j < dInput.length; j++) dInput[j]! += grads.dx[j]!;
@@ -323,34 +339,13 @@ export class Recurrent implements Module {
    * `into` when given so that snapshots can be reused without allocating.
    */
   snapshotWeights(into?: CellWeights[]): CellWeights[] {
-    const copy = (p: Parameter | null, buffer?: Float32Array | null): Float32Array | null => {
-      if (!p) return null;
-      const out = buffer ?? kernels().allocate(p.size);
-      out.set(p.value);
-      return out;
-    };
-    return this.cells.map((cell, i) => {
-      const { weightIh, weightHh, biasIh, biasHh } = cell.params;
-      const previous = into?.[i];
-      return {
-        weightIh: copy(weightIh, previous?.weightIh)!,
-        weightHh: copy(weightHh, previous?.weightHh)!,
-        biasIh: copy(biasIh, previous?.biasIh),
-        biasHh: copy(biasHh, previous?.biasHh),
-      };
-    });
+    return this.cells.map((cell, i) => cell.params.snapshot(into?.[i]));
   }
 
   /** Sets every cell's parameters from a snapshot (see `snapshotWeights`). */
   loadWeights(weights: readonly CellWeights[]): void {
     if (weights.length !== this.cells.length) throw new RangeError(`loadWeights: expected ${this.cells.length} cells, got ${weights.length}`);
-    this.cells.forEach((cell, i) => {
-      const w = weights[i]!;
-      cell.params.weightIh.assign(w.weightIh);
-      cell.params.weightHh.assign(w.weightHh);
-      if (cell.params.biasIh) cell.params.biasIh.assign(w.biasIh ?? new Float32Array(0));
-      if (cell.params.biasHh) cell.params.biasHh.assign(w.biasHh ?? new Float32Array(0));
-    });
+    this.cells.forEach((cell, i) => cell.params.load(weights[i]!));
   }
 
   private checkInput(x: Tensor, finite: boolean): [number, number, number] {

@@ -5,7 +5,8 @@
  *   clipGradNorm:   n = ‖ all gradients as one vector ‖_p   (p = normType; ∞: max |g|)
  *                   c = maxNorm / (n + 1e-6);   every g = c · g  when c < 1
  *                   returns n, the norm BEFORE clipping (log it: it is the signal of exploding gradients)
- *   clipGradValue:  every g = min(max(g, −clipValue), clipValue)
+ *   clipGradValue:  every g = min(max(g, −clipValue), clipValue); returns whether any g changed
+ *   clipGradients:  clipGradNorm then clipGradValue, as the trainer applies them before each update
  *
  * Scaling only when c < 1 is PyTorch's clamp(c, max = 1): it scales when n > maxNorm − 1e-6.
  * A non-finite norm (a NaN or ±∞ in some gradient) is returned as it is and nothing is scaled,
@@ -66,15 +67,45 @@ export function gradNorm(params: readonly Parameter[], normType = 2): number {
   return sum ** (1 / normType);
 }
 
-/** Clamps every gradient element to [−clipValue, clipValue]; NaN stays NaN. */
-export function clipGradValue(params: readonly Parameter[], clipValue: number): void {
+/** Clamps every gradient element to [−clipValue, clipValue]; NaN stays NaN. Returns whether any element changed. */
+export function clipGradValue(params: readonly Parameter[], clipValue: number): boolean {
   requireNumber(clipValue, "clipValue", { min: 0 });
+  let clipped = false;
   for (const p of params) {
     const g = p.grad;
     for (let j = 0; j < g.length; j++) {
       const v = g[j]!;
-      if (v > clipValue) g[j] = clipValue;
-      else if (v < -clipValue) g[j] = -clipValue;
+      if (v > clipValue) {
+        g[j] = clipValue;
+        clipped = true;
+      } else if (v < -clipValue) {
+        g[j] = -clipValue;
+        clipped = true;
+      }
     }
   }
+  return clipped;
+}
+
+export interface ClipOptions {
+  /** Clip the global L2 norm to this value. */
+  clipNorm?: number;
+  /** Then clip every element to [−clipValue, clipValue]. */
+  clipValue?: number;
+}
+
+export interface ClipResult {
+  /** The global L2 norm of the gradient before clipping. */
+  norm: number;
+  /** Whether clipping changed the gradient: the norm exceeded clipNorm, or some element exceeded clipValue. */
+  clipped: boolean;
+}
+
+/** Clips by global norm, then by value (each only when given); one pass over the gradients for each. */
+export function clipGradients(params: readonly Parameter[], options: ClipOptions): ClipResult {
+  const { clipNorm, clipValue } = options;
+  const norm = clipNorm !== undefined ? clipGradNorm(params, clipNorm) : gradNorm(params);
+  let clipped = clipNorm !== undefined && norm > clipNorm;
+  if (clipValue !== undefined && clipGradValue(params, clipValue)) clipped = true;
+  return { norm, clipped };
 }

@@ -16,7 +16,7 @@ export { SGD, type SGDOptions } from "./sgd.js";
 export { Adam, AdamW, type AdamOptions } from "./adam.js";
 export { RMSprop, type RMSpropOptions } from "./rmsprop.js";
 export { Adagrad, type AdagradOptions } from "./adagrad.js";
-export { clipGradNorm, clipGradValue, gradNorm } from "./clip.js";
+export { type ClipOptions, type ClipResult, clipGradNorm, clipGradValue, clipGradients, gradNorm } from "./clip.js";
 
 export const OPTIMIZER_NAMES: readonly OptimizerKind[] = Object.freeze(["sgd", "adam", "adamw", "rmsprop", "adagrad"]);
 

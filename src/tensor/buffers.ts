@@ -1,39 +1,50 @@
 /**
- * Named scratch buffers that grow once and are then reused: the way caches and trainers keep
- * activations and gradients without allocating in the hot loop. Buffers come from the active kernel
- * backend (`kernels().allocate`), so a fast backend computes on them in place.
+ * Buffers that grow once and are then reused: how caches, the model and the trainer keep activations
+ * and gradients without allocating in the hot loop. Each is a named field of the object that owns it
+ * (`cache.gates`, `segment.h0`), so a misspelt name is a compile error, not a fresh buffer.
+ *
+ * Storage comes from the active kernel backend (`kernels().allocate`), so a fast backend computes on
+ * it in place. `reserve(n)` returns a view of exactly n elements; asking again for the same n returns
+ * the same view (no new object), so a loop that reserves per chunk allocates nothing once warm.
  */
 import { kernels } from "../kernels/index.js";
 
-export class Buffers {
-  private readonly byName = new Map<string, Float32Array>();
+const NO_FLOATS = new Float32Array(0);
+const NO_INDICES = new Int32Array(0);
 
-  /**
-   * A buffer of exactly `length` floats (a view of a possibly larger one). Its contents are whatever
-   * the last user left: callers that need zeros must fill.
-   */
-  get(name: string, length: number): Float32Array {
-    let buf = this.byName.get(name);
-    if (buf === undefined || buf.length < length) {
-      buf = kernels().allocate(length);
-      this.byName.set(name, buf);
+/** A view of `length` elements of storage that grows once, from `allocate`. */
+class Reusable<A extends Float32Array | Int32Array> {
+  private storage: A;
+  private view: A;
+
+  constructor(private readonly allocate: (length: number) => A, empty: A) {
+    this.storage = empty;
+    this.view = empty;
+  }
+
+  /** `length` elements. The contents are whatever the last user left: callers that need zeros must fill. */
+  reserve(length: number): A {
+    if (this.storage.length < length) {
+      this.storage = this.allocate(length);
+      this.view = this.storage;
     }
-    return buf.length === length ? buf : buf.subarray(0, length);
+    if (this.view.length !== length) {
+      this.view = this.storage.length === length ? this.storage : (this.storage.subarray(0, length) as A);
+    }
+    return this.view;
   }
+}
 
-  /** The buffer if it exists (whatever its length), else undefined. */
-  peek(name: string): Float32Array | undefined {
-    return this.byName.get(name);
+/** Floats, from `kernels().allocate`. */
+export class ReusableBuffer extends Reusable<Float32Array> {
+  constructor() {
+    super((length) => kernels().allocate(length), NO_FLOATS);
   }
+}
 
-  delete(name: string): void {
-    this.byName.delete(name);
-  }
-
-  /** Total floats held, for memory accounting. */
-  get floatsHeld(): number {
-    let n = 0;
-    for (const b of this.byName.values()) n += b.length;
-    return n;
+/** Integer indices (token ids), from `kernels().allocateIndices`. */
+export class ReusableIndices extends Reusable<Int32Array> {
+  constructor() {
+    super((length) => kernels().allocateIndices(length), NO_INDICES);
   }
 }

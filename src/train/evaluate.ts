@@ -10,15 +10,13 @@
  * recall and support; for binary, accuracy and the positive class's precision and recall; for
  * regression, the mean squared error per output value.
  */
-import type { InputRows } from "../cells/cell.js";
-import { kernels } from "../kernels/index.js";
-import { RecurrentCache } from "../layers/recurrent.js";
-import { Buffers } from "../tensor/buffers.js";
-import { Tensor } from "../tensor/tensor.js";
+import type { RecurrentState } from "../layers/recurrent-state.js";
+import { ReusableBuffer } from "../tensor/buffers.js";
 import { type Batch, rowLengths } from "./batch.js";
-import { type LossPlacement, LossPositions } from "./loss-positions.js";
+import { ChunkLoss, type LossPiece } from "./chunk-loss.js";
+import type { LossPlacement } from "./loss-positions.js";
 import type { SequenceModel } from "./model.js";
-import { argmax, lossAndGradient } from "./objective.js";
+import { argmax } from "./objective.js";
 import { validateBatch } from "./validate-batch.js";
 
 export interface EvaluateOptions {
@@ -54,19 +52,16 @@ export function evaluate(model: SequenceModel, batches: Iterable<Batch>, options
   const lossAt = options.lossAt ?? "every-step";
   const objective = model.config.objective;
   const O = model.outputSize;
-  const F = model.head.inFeatures;
-  const rnn = model.rnn;
   const classes = objective === "classes" ? O : objective === "binary" ? 2 : 0;
   const confusion = new Float64Array(classes * classes); // [target, predicted]
-  const cache = new RecurrentCache();
-  // Reused from batch to batch, in the backend's own memory (no copies on a fast backend).
-  const scratch = new Buffers();
-  const embeddingCache = model.embedding?.createCache() ?? null;
-  const headCache = model.head.createCache();
-  let ids: Int32Array = new Int32Array(0);
-  const losses = new LossPositions();
-  let h: Tensor | null = null;
-  let c: Tensor | null = null;
+  const cache = model.createCache();
+  const chunkLoss = new ChunkLoss(model);
+  // The whole batch is one piece of the loss (nothing flows back: no dOutput).
+  const piece: LossPiece & { T: number; output: Float32Array } = {
+    T: 0, output: new Float32Array(0), dOutput: null, dOutputStorage: new ReusableBuffer(),
+  };
+  const pieces = [piece];
+  let state: RecurrentState | null = null;
   let lossSum = 0;
   let terms = 0;
   let correct = 0;
@@ -75,46 +70,20 @@ export function evaluate(model: SequenceModel, batches: Iterable<Batch>, options
     validateBatch(model, batch, lossAt, false);
     const { T, B } = batch;
     if (batch.starts) throw new RangeError("evaluate: batches with starts (packed sequences) are not supported; give one sequence per row");
-    const shape = [rnn.numLayers * rnn.directions, B, rnn.hiddenSize];
-    if (!batch.continues || !h || h.shape[1] !== B) {
-      h = Tensor.zeros(shape);
-      c = rnn.mode === "lstm" ? Tensor.zeros(shape) : null;
-    }
-    let x: Tensor;
-    let inputRows: InputRows | null = null;
-    if (model.embedding) {
-      if (ids.length < T * B) ids = kernels().allocateIndices(T * B);
-      const rowIds = ids.length === T * B ? ids : ids.subarray(0, T * B);
-      rowIds.set(batch.ids!);
-      x = new Tensor(model.embedding.forward(rowIds, T * B, embeddingCache!).out, [T, B, model.inputSize]);
-      inputRows = { ids: rowIds, V: model.embedding.numEmbeddings };
-    } else {
-      const features = scratch.get("features", T * B * model.inputSize);
-      features.set(batch.features!);
-      x = new Tensor(features, [T, B, model.inputSize]);
-    }
-    const mask = batch.mask ? new Tensor(batch.mask, [T, B]) : null;
-    const out = rnn.forward(x, { h0: h, c0: c, mask, training: false, cache, inputRows });
-    h.data.set(out.hN.data);
-    if (c && out.cN) c.data.set(out.cN.data);
+    if (!state || state.batchSize !== B) state = model.createState(B);
+    else if (!batch.continues) state.reset();
+    piece.T = T;
+    piece.output = model.forward(batch, state, cache, { training: false });
 
     const lengths = rowLengths(batch.mask, T, B);
-    const found = losses.find(batch, lengths, 0, T, lossAt, false, objective, O);
-    const { positions } = found;
-    const targets = found.targets(objective, O);
-    const N = found.count;
+    const result = chunkLoss.forward(batch, lengths, pieces, 0, T, { lossAt, everyChunk: false, scale: 1 });
+    const N = result.terms;
     if (N === 0) continue;
-    let rows = out.output.data;
-    if (!(N === T * B && positions[N - 1] === N - 1)) {
-      // Not every step (positions ascend, so N = T·B ending at T·B − 1 is every step): gather the rows read.
-      rows = scratch.get("gathered", N * F);
-      for (let n = 0; n < N; n++) rows.set(out.output.data.subarray(positions[n]! * F, (positions[n]! + 1) * F), n * F);
-    }
-    const logits = model.head.forward(rows, N, headCache).out;
-    const result = lossAndGradient(objective, N, O, logits, targets, scratch.get("dLogits", N * O), 1);
     lossSum += result.sum;
     correct += result.correct;
     terms += N;
+    const logits = chunkLoss.logits();
+    const targets = chunkLoss.targets();
     for (let n = 0; n < N && classes > 0; n++) {
       const target = targets[n]!;
       const predicted = objective === "classes" ? argmax(logits, n * O, O) : logits[n]! > 0 ? 1 : 0;

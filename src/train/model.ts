@@ -1,19 +1,25 @@
 /**
- * The sequence model the trainer drives: [embedding] → recurrent stack → dense head, the same
- * modules as PyTorch's `nn.Embedding` + `nn.LSTM`/`nn.GRU`/`nn.RNN` + `nn.Linear`, with state_dict
- * names `embedding.weight`, `rnn.weight_ih_l0`, …, `head.weight`, `head.bias`.
+ * The sequence model: [embedding] → recurrent stack → dense head, the same modules as PyTorch's
+ * `nn.Embedding` + `nn.LSTM`/`nn.GRU`/`nn.RNN` + `nn.Linear`, with state_dict names
+ * `embedding.weight`, `rnn.weight_ih_l0`, …, `head.weight`, `head.bias`.
  *
  *   ids: (T, B) → embedding → x: (T, B, E)      or      features x: (T, B, I)
  *   x → rnn → h: (T, B, D·H) → head (at the steps that carry a loss) → logits: (N, O)
  *
+ * `forward` and `backward` run one chunk through the embedding and the stack, from and to a
+ * RecurrentState: the one path the trainer, `evaluate` and the `Stepper` all take. The head is
+ * applied by its users at the steps they need (chunk-loss.ts), since a loss reads only some steps.
+ *
  * Objectives: "classes" (softmax cross-entropy over O classes; a language model is this with O = V),
  * "binary" (sigmoid binary cross-entropy, O = 1), "regression" (mean squared error on O values).
  */
-import type { CellKind } from "../cells/cell.js";
+import type { CellKind, CellWeights } from "../cells/cell.js";
 import type { InitOptions } from "../cells/init.js";
 import { Dense } from "../layers/dense.js";
-import { Embedding } from "../layers/embedding.js";
-import { Recurrent } from "../layers/recurrent.js";
+import { Embedding, EmbeddingCache } from "../layers/embedding.js";
+import { Recurrent, RecurrentCache } from "../layers/recurrent.js";
+import { RecurrentState } from "../layers/recurrent-state.js";
+import { ReusableBuffer, ReusableIndices } from "../tensor/buffers.js";
 import type { Parameter } from "../tensor/parameter.js";
 import { Rng } from "../tensor/rng.js";
 import { Tensor, formatShape } from "../tensor/tensor.js";
@@ -39,6 +45,91 @@ export interface ModelConfig {
   init?: InitOptions;
   /** Seed for initialisation and dropout. Default 0. */
   seed?: number;
+}
+
+/** One chunk of input: T steps of B rows, time-major (a `Batch` is one). */
+export interface ModelInput {
+  T: number;
+  B: number;
+  /** (T·B) token ids, for a model with an embedding. */
+  ids?: Int32Array | null;
+  /** (T·B·I) features, for a model without one. */
+  features?: Float32Array | null;
+  /** (T·B) 1 for real steps, 0 for padding (right-padded rows); omitted: every step is real. */
+  mask?: Float32Array | null;
+}
+
+export interface ModelForwardOptions {
+  /** Dropout between stacked layers is active only while training. */
+  training: boolean;
+  /**
+   * The caller has checked that the features are finite, and the state is its own computation: the
+   * stack then checks shapes only (see RecurrentForwardOptions.finiteChecked). Default false.
+   */
+  finiteChecked?: boolean;
+  /**
+   * Whether the first layer may project the vocabulary's rows instead of the steps
+   * (cells/input-table.ts). Default true.
+   */
+  inputTable?: boolean;
+  /**
+   * (T·B·E) the embedded rows to use instead of looking the ids up: a chunk recomputed from a
+   * checkpoint, as the embedding was when it first ran. The ids are still needed, for the gradient.
+   */
+  embedded?: Float32Array | null;
+}
+
+export interface ModelBackwardInput {
+  /** (T, B, D·H) dL/d(outputs), or null when no loss reads them. */
+  dOutput: Float32Array | null;
+  /** dL/d(the state the chunk left), arriving from later chunks; null means zero. */
+  dState?: RecurrentState | null;
+  /** Truncation: back-propagate through steps [firstStep, T) only (per row with an Int32Array (B)). */
+  firstStep?: number | Int32Array;
+  /** The weights of every cell as this chunk's forward pass used them, when they have changed since. */
+  weights?: CellWeights[] | null;
+  /** Diagnostics, per cell (l·D + d) or null: ‖dL/dh_t‖² per step (see BackwardInput.stateGradNormSq). */
+  stateGradNormSq?: Array<Float64Array | null> | null;
+  /** As in ModelForwardOptions. */
+  finiteChecked?: boolean;
+}
+
+/**
+ * What the model keeps of one chunk for backward: copies of its inputs (so callers may reuse their
+ * arrays), the embedding's and the stack's activations. Reused from chunk to chunk.
+ */
+export class SequenceCache {
+  T = 0;
+  B = 0;
+  /** (T·B) the ids, or null for a feature model. */
+  ids: Int32Array | null = null;
+  /** (T·B) the mask, or null. */
+  mask: Float32Array | null = null;
+  /** (T, B, I) what the recurrent stack read: the embedded rows, or the features. */
+  input: Float32Array = new Float32Array(0);
+  /** (T, B, D·H) the stack's outputs. */
+  output: Float32Array = new Float32Array(0);
+  readonly embedding = new EmbeddingCache();
+  readonly recurrent = new RecurrentCache();
+  private readonly idsStorage = new ReusableIndices();
+  private readonly maskStorage = new ReusableBuffer();
+  private readonly featureStorage = new ReusableBuffer();
+
+  /** Copies the chunk's inputs in (a token model's ids, or a feature model's I features per step). */
+  keep(input: ModelInput, embedding: boolean, I: number): void {
+    const { T, B } = input;
+    this.T = T;
+    this.B = B;
+    const source = embedding ? input.ids : input.features;
+    const length = embedding ? T * B : T * B * I;
+    if (!source || source.length !== length) {
+      const what = embedding ? `ids of shape (T=${T}, B=${B})` : `features of shape (T=${T}, B=${B}, I=${I})`;
+      throw new RangeError(`model.forward: this model reads ${what} = ${length} values, got ${source ? source.length : "none"}`);
+    }
+    this.ids = embedding ? copyInto(this.idsStorage.reserve(length), source) : null;
+    if (!embedding) this.input = copyInto(this.featureStorage.reserve(length), source);
+    this.mask = input.mask ? copyInto(this.maskStorage.reserve(T * B), input.mask) : null;
+  }
 }
 
 export class SequenceModel {
@@ -88,6 +179,62 @@ export class SequenceModel {
     return this.head.outFeatures;
   }
 
+  /** A zero state of B rows (h, and c for the LSTM). */
+  createState(B: number): RecurrentState {
+    return this.rnn.createState(B);
+  }
+
+  createCache(): SequenceCache {
+    return new SequenceCache();
+  }
+
+  /**
+   * Runs one chunk from `state`, which it advances to the state after the chunk; keeps in `cache` what
+   * backward needs. Returns the stack's outputs (T, B, D·H), owned by the cache. Inputs are copied.
+   */
+  forward(input: ModelInput, state: RecurrentState, cache: SequenceCache, options: ModelForwardOptions): Float32Array {
+    const { T, B } = input;
+    const I = this.inputSize;
+    cache.keep(input, this.embedding !== null, I);
+    if (this.embedding) {
+      this.embedding.forward(cache.ids!, T * B, cache.embedding);
+      cache.input = cache.embedding.out;
+      if (options.embedded) cache.input.set(options.embedded);
+    }
+    const useTable = this.embedding !== null && options.inputTable !== false;
+    const out = this.rnn.forward(new Tensor(cache.input, [T, B, I]), {
+      h0: state.h, c0: state.c, mask: cache.mask ? new Tensor(cache.mask, [T, B]) : null,
+      training: options.training, cache: cache.recurrent, finiteChecked: options.finiteChecked ?? false,
+      // The input is the embedding's rows of these ids: the first layer may work per vocabulary row.
+      inputRows: useTable ? { ids: cache.ids!, V: this.embedding!.numEmbeddings } : null,
+    });
+    state.assign(out.hN, out.cN);
+    cache.output = out.output.data;
+    return cache.output;
+  }
+
+  /**
+   * Back-propagates the chunk in `cache`: adds into every parameter's grad but the head's (+=) and
+   * returns dL/d(the state entering the chunk, or entering each row's first step), owned by the cache.
+   */
+  backward(cache: SequenceCache, grads: ModelBackwardInput): RecurrentState {
+    const rnn = this.rnn;
+    const dState = grads.dState ?? null;
+    const outputShape = [cache.T, cache.B, rnn.directions * rnn.hiddenSize];
+    const result = rnn.backward(cache.recurrent, {
+      dOutput: grads.dOutput ? new Tensor(grads.dOutput, outputShape) : null,
+      dhN: dState ? dState.h : null,
+      dcN: dState ? dState.c : null,
+      firstStep: grads.firstStep ?? 0,
+      weights: grads.weights ?? null,
+      stateGradNormSq: grads.stateGradNormSq ?? null,
+      finiteChecked: grads.finiteChecked ?? false,
+    });
+    if (this.embedding && result.dInputTable) this.embedding.backwardTable(result.dInputTable.data);
+    else if (this.embedding) this.embedding.backward(cache.embedding, result.dx.data);
+    return new RecurrentState(result.dh0, result.dc0);
+  }
+
   /** (name, parameter) in state_dict order, with PyTorch module prefixes. */
   namedParameters(): Array<[string, Parameter]> {
     const out: Array<[string, Parameter]> = [];
@@ -124,4 +271,9 @@ export class SequenceModel {
   get parameterCount(): number {
     return this.parameters().reduce((n, p) => n + p.size, 0);
   }
+}
+
+function copyInto<A extends Float32Array | Int32Array>(target: A, source: ArrayLike<number>): A {
+  target.set(source);
+  return target;
 }

@@ -1,6 +1,8 @@
 /**
  * Checks a batch against the model and the loss placement before any work is done, so that a bad
  * batch fails with a message naming the field and what was expected, and leaves no state half-updated.
+ * `validateTrainingBatch` adds what a trainer needs: that a continuing batch fits the stream it
+ * continues, and that a bidirectional model sees one sequence per row.
  */
 import { type Batch, IGNORE_INDEX, rowLengths } from "./batch.js";
 import type { LossPlacement } from "./loss-positions.js";
@@ -56,6 +58,39 @@ export function validateBatch(model: SequenceModel, batch: Batch, lossAt: LossPl
   }
   if (everyChunk && !batch.sequenceTargets) {
     throw new RangeError("lossEveryChunk scores every chunk against the sequence's label: batch.sequenceTargets is required");
+  }
+}
+
+/** The stream a continuing batch would continue: the previous batch's rows and whether it was masked. */
+export interface CarriedStream {
+  batchSize: number;
+  lastBatchMasked: boolean;
+}
+
+/** validateBatch, plus the checks of a training batch against the stream it may continue. */
+export function validateTrainingBatch(
+  model: SequenceModel, batch: Batch, lossAt: LossPlacement, everyChunk: boolean, k2: number, carried: CarriedStream,
+): void {
+  validateBatch(model, batch, lossAt, everyChunk);
+  const { T, B } = batch;
+  if (batch.continues) {
+    if (k2 === Infinity) {
+      throw new RangeError("k2 = Infinity back-propagates to the start of the stream, but this stream continues across batches: choose a finite k2");
+    }
+    if (carried.batchSize !== B) throw new RangeError(`batch.continues: the previous batch had ${carried.batchSize} rows, this one ${B}`);
+    if (batch.mask || carried.lastBatchMasked) {
+      throw new RangeError("batch.continues: a stream carried across batches has no padding (all rows advance together): drop batch.mask");
+    }
+  }
+  if (model.rnn.bidirectional && batch.starts) {
+    for (let i = B; i < T * B; i++) {
+      if (batch.starts[i]) {
+        throw new RangeError(
+          `batch.starts: row ${i % B} starts a new sequence at step ${Math.floor(i / B)}, but a bidirectional model reads each row ` +
+            "backwards from its end as one sequence: put one sequence per row (right-padded, with a mask)",
+        );
+      }
+    }
   }
 }
 

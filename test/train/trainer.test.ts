@@ -208,7 +208,7 @@ describe("Trainer: memory is O(k2) on a long stream", () => {
     const rng = new Rng(8);
     const k1 = 3, k2 = 7;
     const t = trainer({ k1, k2 }, lm({ cell: "gru" }));
-    const internals = t as unknown as { window: SegmentView[]; spare: SegmentView[] };
+    const internals = (t as unknown as { window: { segments: SegmentView[]; spare: SegmentView[] } }).window;
     let maxSteps = 0;
     let maxSegments = 0;
     for (let i = 0; i < 200; i++) {
@@ -216,12 +216,12 @@ describe("Trainer: memory is O(k2) on a long stream", () => {
       const starts = new Uint8Array(T * 2);
       if (i % 3 === 0) starts[2 * 2 + 1] = 1; // row 1 restarts at step 2: more segments
       t.trainBatch(tokens(T, 2, rng, { continues: i > 0, starts }));
-      const steps = internals.window.reduce((n, s) => n + s.T, 0);
+      const steps = internals.segments.reduce((n, s) => n + s.T, 0);
       maxSteps = Math.max(maxSteps, steps);
-      maxSegments = Math.max(maxSegments, internals.window.length + internals.spare.length);
+      maxSegments = Math.max(maxSegments, internals.segments.length + internals.spare.length);
       // Kept segments are contiguous and end at the current stream time.
-      for (let j = 1; j < internals.window.length; j++) {
-        assert.equal(internals.window[j]!.start, internals.window[j - 1]!.start + internals.window[j - 1]!.T);
+      for (let j = 1; j < internals.segments.length; j++) {
+        assert.equal(internals.segments[j]!.start, internals.segments[j - 1]!.start + internals.segments[j - 1]!.T);
       }
     }
     assert.ok(maxSteps <= k1 + k2, `the window held ${maxSteps} steps (k1 + k2 = ${k1 + k2})`);

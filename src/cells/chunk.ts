@@ -1,0 +1,125 @@
+/**
+ * The data a cell's forward, backward and step take and give (the contract is in cell.ts): the chunk,
+ * the gradients, the state sizes, the weight copies, the gates of each kind. Imports nothing, so that
+ * every file of the cells can use them.
+ */
+export type CellKind = "rnn_tanh" | "rnn_relu" | "lstm" | "gru";
+
+/** G, the gate blocks of each kind, in PyTorch's order: RNN 1, LSTM 4 (i, f, g, o), GRU 3 (r, z, n). */
+export function gateCount(kind: CellKind): number {
+  return kind === "lstm" ? 4 : kind === "gru" ? 3 : 1;
+}
+
+export interface CellOptions {
+  inputSize: number;
+  hiddenSize: number;
+  /** Whether the cell has bias_ih and bias_hh (PyTorch's `bias`). Default true. */
+  bias?: boolean;
+  /** Layer index k and direction, used only to name the parameters as PyTorch does. */
+  layer?: number;
+  reverse?: boolean;
+}
+
+/**
+ * The sizes of the state a cell carries from step to step, per row: h, which is also the cell's
+ * output, and c, the LSTM's cell state (0 for a cell without one). Nothing outside a cell's file asks
+ * which kind of cell it is to know its state: it reads these.
+ */
+export interface StateSizes {
+  readonly h: number;
+  readonly c: number;
+}
+
+export interface ChunkInput {
+  /** (T, B, I) time-major input. Kept by reference in the cache until backward: do not modify it in between. */
+  x: Float32Array;
+  T: number;
+  B: number;
+  /** (B, H) initial state; zeros when omitted. */
+  h0?: Float32Array | null;
+  /** (B, H) initial cell state (LSTM only); zeros when omitted. */
+  c0?: Float32Array | null;
+  /** (T, B) 1 where step t of sequence b is real, 0 where it is padding. Kept by reference. */
+  mask?: Float32Array | null;
+  /**
+   * When x is an embedding lookup, x[r] = table[ids[r]]: the cell may then project the distinct table
+   * rows instead of the T·B steps (input-table.ts; the same outputs, bit for bit) and return the input
+   * gradient per table row (dInputTable) instead of per step. Kept by reference until backward.
+   */
+  inputRows?: InputRows | null;
+}
+
+/** The table rows behind the rows of x: x[r] = table[ids[r]] for r < T·B, every id in [0, V). */
+export interface InputRows {
+  /** (T·B) */
+  ids: Int32Array;
+  /** V: the table's rows. */
+  V: number;
+}
+
+export interface BackwardInput {
+  /** (T, B, H) dL/d out_t; null means no loss reads this chunk's outputs. */
+  dOut: Float32Array | null;
+  /** (B, H) dL/dh_T arriving from later chunks; null means zero. */
+  dhN?: Float32Array | null;
+  /** (B, H) dL/dc_T (LSTM); null means zero. */
+  dcN?: Float32Array | null;
+  /**
+   * Truncation: back-propagate through steps [firstStep, T) only (forward direction). The state
+   * entering step firstStep is treated as a constant, dh0/dc0 are the gradients with respect to it,
+   * and dx is zero before firstStep. An Int32Array (B) gives each row its own first step in [0, T]
+   * (T: none of the row's steps), and dh0/dc0 row b is then the gradient at the state entering that
+   * row's first step. Default 0 (the whole chunk). Used by truncated BPTT.
+   */
+  firstStep?: number | Int32Array;
+  /**
+   * The weights the forward pass of this chunk used, when they have been updated since (truncated
+   * BPTT with k2 > k1 back-propagates through chunks computed before the last update). The Jacobians
+   * are then those of the forward pass actually run. Default: the parameters' current values.
+   */
+  weights?: CellWeights | null;
+  /**
+   * Diagnostics: when given (length ≥ T), entry t receives ‖dL/dh_t‖² summed over the batch for every
+   * back-propagated step t (the total gradient at the state: from later steps and from out_t).
+   */
+  stateGradNormSq?: Float64Array | null;
+}
+
+/**
+ * Copies of a cell's parameters as the forward pass of a chunk saw them. Backward needs only the two
+ * matrices; the biases are kept so that the forward pass can be recomputed (checkpoints).
+ */
+export interface CellWeights {
+  weightIh: Float32Array;
+  weightHh: Float32Array;
+  biasIh: Float32Array | null;
+  biasHh: Float32Array | null;
+}
+
+export interface BackwardOutput {
+  /**
+   * (T, B, I) dL/dx, owned by the cache: valid until the cache's next backward or forward. Empty
+   * (length 0) when the forward pass projected through the input table: see dInputTable.
+   */
+  dx: Float32Array;
+  /** (V, I) dL/d(table row) = Σ over the rows r with ids[r] = v of dL/dx[r], when the input table was used; else null. */
+  dInputTable: Float32Array | null;
+  /** (B, H) dL/d(state entering the first back-propagated step). Owned by the cache. */
+  dh0: Float32Array;
+  /** (B, H) the same for the LSTM cell state; null for the others. */
+  dc0: Float32Array | null;
+}
+
+/** BackwardOutput.dx when the input gradient went through the input table instead. */
+export const NO_DX = new Float32Array(0);
+
+/**
+ * Where `step` finds the state of B rows and leaves the next one: h (B, H) at hOffset and, for a
+ * cell with a cell state, c (B, H) at cOffset. Made once by the caller and reused at every step.
+ */
+export interface StepState {
+  h: Float32Array;
+  hOffset: number;
+  c: Float32Array | null;
+  cOffset: number;
+}

@@ -1,0 +1,163 @@
+/**
+ * The loss of one chunk of a batch: the head and the objective at the steps that carry a loss, and
+ * back. The chunk was forwarded in one or more pieces (the trainer splits a chunk where a row starts
+ * a new sequence), each with its outputs (T_p, B, F); the N loss positions (loss-positions.ts) are
+ * flat indices t·B + b over the chunk.
+ *
+ *   gather    rows: (N, F) = outputs at the N positions
+ *   head      logits: (N, O) = rows · Wᵀ + b
+ *   loss      Σ ℓ(logits, targets) (objective.ts), dLogits = scale · ∂(Σ ℓ)/∂logits
+ *   backward  dW_head += dLogitsᵀ · rows, db_head += Σ dLogits (+=, the trainer zeroes once per update)
+ *   scatter   each piece's dOutput: (T_p, B, F) = dLogits · W at its positions, 0 elsewhere
+ *             (null for a piece no loss reads)
+ *
+ * When the positions are every step of a single piece, the head reads its outputs in place and
+ * writes dOutput directly: no gather, no scatter. Every buffer is reused from chunk to chunk.
+ */
+import type { DenseCache } from "../layers/dense.js";
+import { ReusableBuffer } from "../tensor/buffers.js";
+import type { Batch } from "./batch.js";
+import { type LossPlacement, LossPositions } from "./loss-positions.js";
+import type { SequenceModel } from "./model.js";
+import { lossAndGradient } from "./objective.js";
+
+/** A run of steps of the chunk, forwarded in one call. */
+export interface LossPiece {
+  readonly T: number;
+  /** (T, B, F) the recurrent stack's outputs. */
+  readonly output: Float32Array;
+  /** (T, B, F) dL/d output after `backward`, or null when no loss reads this piece. */
+  dOutput: Float32Array | null;
+  /** Where dOutput is kept. */
+  readonly dOutputStorage: ReusableBuffer;
+}
+
+export interface ChunkLossOptions {
+  lossAt: LossPlacement;
+  /** With lossAt "last-step": also a loss at the end of the chunk, against the sequence's target. */
+  everyChunk: boolean;
+  /** dLogits = scale · ∂(Σ ℓ)/∂logits. */
+  scale: number;
+}
+
+export interface ChunkLossValue {
+  /** Σ ℓ over the loss terms. */
+  sum: number;
+  /** N: the loss terms. */
+  terms: number;
+  /** Correct predictions among them (classes and binary). */
+  correct: number;
+}
+
+export class ChunkLoss {
+  private readonly positions = new LossPositions();
+  private readonly headCache: DenseCache;
+  private readonly gathered = new ReusableBuffer();
+  private readonly dLogits = new ReusableBuffer();
+  /** Per position n: the piece that holds it and its row t·B + b inside that piece. */
+  private owner = new Int32Array(0);
+  private local = new Int32Array(0);
+  private count = 0;
+  /** Whether the last forward read a single piece in place. */
+  private inPlace = false;
+
+  constructor(private readonly model: SequenceModel) {
+    this.headCache = model.head.createCache();
+  }
+
+  /**
+   * The loss at the loss positions of steps [start, end) of `batch`, read from `pieces` (which cover
+   * those steps in order). `lengths`: the rows' real lengths. Call `backward` next to train.
+   */
+  forward(
+    batch: Batch, lengths: Int32Array, pieces: readonly LossPiece[], start: number, end: number,
+    options: ChunkLossOptions,
+  ): ChunkLossValue {
+    const model = this.model;
+    const { B } = batch;
+    const F = model.head.inFeatures;
+    const O = model.outputSize;
+    const objective = model.config.objective;
+    const found = this.positions.find(batch, lengths, start, end, options.lossAt, options.everyChunk, objective, O);
+    const N = found.count;
+    this.count = N;
+    if (N === 0) return { sum: 0, terms: 0, correct: 0 };
+    const positions = found.positions;
+    this.inPlace = pieces.length === 1 && N === pieces[0]!.T * B && isRange(positions, start * B, N);
+    let rows: Float32Array;
+    if (this.inPlace) {
+      // A loss at every step of one piece: the head reads its outputs in place.
+      rows = pieces[0]!.output;
+    } else {
+      rows = this.gathered.reserve(N * F);
+      if (this.owner.length < N) {
+        this.owner = new Int32Array(Math.max(N, 2 * this.owner.length));
+        this.local = new Int32Array(this.owner.length);
+      }
+      const { owner, local } = this;
+      let piece = 0;
+      let pieceStart = start;
+      for (let n = 0; n < N; n++) {
+        const t = Math.floor(positions[n]! / B);
+        while (t >= pieceStart + pieces[piece]!.T) pieceStart += pieces[piece++]!.T;
+        owner[n] = piece;
+        local[n] = (t - pieceStart) * B + (positions[n]! % B);
+        copyRow(pieces[piece]!.output, local[n]! * F, rows, n * F, F);
+      }
+    }
+    const logits = model.head.forward(rows, N, this.headCache).out;
+    const targets = found.targets(objective, O);
+    const dLogits = this.dLogits.reserve(N * O);
+    const { sum, correct } = lossAndGradient(objective, N, O, logits, targets, dLogits, options.scale);
+    return { sum, terms: N, correct };
+  }
+
+  /** (N, O) the logits of the last forward. */
+  logits(): Float32Array {
+    return this.headCache.out;
+  }
+
+  /** The targets of the last forward's positions: class ids (N), or values (N, O). */
+  targets(): Int32Array | Float32Array {
+    return this.positions.targets(this.model.config.objective, this.model.outputSize);
+  }
+
+  /** Back through the head into its parameters' grad, and dL/d(outputs) into the pieces (see the header). */
+  backward(pieces: readonly LossPiece[], B: number): void {
+    const N = this.count;
+    if (N === 0) return;
+    const head = this.model.head;
+    const F = head.inFeatures;
+    const dLogits = this.dLogits.reserve(N * this.model.outputSize);
+    if (this.inPlace) {
+      const piece = pieces[0]!;
+      piece.dOutput = piece.dOutputStorage.reserve(N * F);
+      head.backward(this.headCache, dLogits, piece.dOutput);
+      return;
+    }
+    const dRows = head.backward(this.headCache, dLogits);
+    // Scatter dL/dh back into (T, B, F) blocks, zero where no loss reads the output.
+    for (let n = 0; n < N; n++) {
+      const piece = pieces[this.owner[n]!]!;
+      if (piece.dOutput === null) {
+        piece.dOutput = piece.dOutputStorage.reserve(piece.T * B * F);
+        piece.dOutput.fill(0);
+      }
+      copyRow(dRows, n * F, piece.dOutput, this.local[n]! * F, F);
+    }
+  }
+}
+
+/** Whether positions[n] = first + n for n < N. */
+function isRange(positions: Int32Array, first: number, N: number): boolean {
+  for (let n = 0; n < N; n++) if (positions[n] !== first + n) return false;
+  return true;
+}
+
+/**
+ * dst[dstOffset + j] = src[srcOffset + j] for j < n: an element loop rather than set(subarray(…)),
+ * which would allocate a view per row in the gather and scatter (N = T·B rows per chunk).
+ */
+function copyRow(src: Float32Array, srcOffset: number, dst: Float32Array, dstOffset: number, n: number): void {
+  for (let j = 0; j < n; j++) dst[dstOffset + j] = src[srcOffset + j]!;
+}
