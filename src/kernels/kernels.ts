@@ -17,7 +17,7 @@
  *
  * Legend: B = batch rows, H = hidden size, M×K · K×N = M×N.
  */
-export interface Kernels {
+export interface Kernels extends KernelCalls {
   readonly name: string;
 
   /** A zero-filled array this backend can compute on. */
@@ -26,6 +26,24 @@ export interface Kernels {
   /** A zero-filled integer array this backend can compute on (class targets). */
   allocateIndices(length: number): Int32Array;
 
+  // What a backend may say about itself, and its threads; the reference has none of these.
+
+  /** One line for people, e.g. "wasm-simd (shared memory, up to 4096 MiB; 2 threads)" (absent: `name`). */
+  readonly description?: string;
+  /** Threads that large GEMMs run on, the calling one included (absent: 1). Results do not depend on it. */
+  readonly threads?: number;
+  /** Runs large GEMMs on `n` threads from now on (RangeError unless n is a positive integer). */
+  setThreads?(n: number): void;
+  /** Resolves with `threads` once every worker thread has started (or failed to). */
+  threadsReady?(): Promise<number>;
+  /** Bytes of the backend's own memory handed out so far (where arrays must live in it). */
+  memoryInUse?(): number;
+  /** Kernel calls so far that ran on copies of arrays outside the backend's memory, or on the reference. */
+  slowCalls?(): { copied: number; reference: number };
+}
+
+/** The kernels themselves: the operations every backend implements. */
+export interface KernelCalls {
   /**
    * C[M,N] = op(A)[M,K] · op(B)[K,N]  (+ C when accumulate), op(X) = X or Xᵀ.
    * A is stored (M,K) with lda ≥ K, or (K,M) with lda ≥ M when transA; likewise B.

@@ -9,7 +9,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
-import type { Kernels } from "../kernels/kernels.js";
+import type { KernelCalls } from "../kernels/kernels.js";
 
 /** What the addon reports about itself. */
 export interface NativeInfo {
@@ -26,7 +26,7 @@ export interface NativeInfo {
 }
 
 /** The addon's functions: the kernels with the Kernels signatures, and a few of its own. */
-export type NativeAddon = Omit<Kernels, "name" | "allocate" | "allocateIndices"> & {
+export type NativeAddon = KernelCalls & {
   info(): NativeInfo;
   /** Sets the thread count (≥ 1) and the instruction set (null: the best available); returns the new state. */
   configure(threads: number, isa: string | null): NativeInfo;
