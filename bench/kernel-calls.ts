@@ -5,9 +5,10 @@
  *
  *   npm run build && node dist/bench/kernel-calls.js [--rounds 7] [--calls 200000]
  *
- * Each round times `calls` calls of each kernel on each backend (one thread), rounds alternating so that
- * a noisy neighbour hits every column alike; the table gives the median ns per call over the rounds.
- * Timings on a shared machine are indicative only.
+ * Each round times `calls` calls of each kernel on each backend (one thread) by the process's CPU time
+ * (which, unlike the wall clock, leaves out time spent descheduled on a busy machine), rounds
+ * alternating so that a noisy neighbour hits every column alike; the table gives the median ns per
+ * call over the rounds. Timings on a shared machine are indicative only.
  */
 import { parseArgs } from "node:util";
 import { type Kernels, createWasmKernelsSync } from "../src/kernels/index.js";
@@ -89,16 +90,17 @@ for (const row of prepared) for (const { call } of row) for (let i = 0; i < 2000
 for (let r = 0; r < rounds; r++) {
   for (const row of prepared) {
     for (const { key, call } of row) {
-      const start = process.hrtime.bigint();
+      const start = process.cpuUsage();
       for (let i = 0; i < calls; i++) call();
-      const ns = Number(process.hrtime.bigint() - start) / calls;
+      const used = process.cpuUsage(start);
+      const ns = ((used.user + used.system) * 1000) / calls;
       samples.set(key, [...(samples.get(key) ?? []), ns]);
     }
   }
 }
 
 const median = (v: number[]): number => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
-console.log(`ns per call, median of ${rounds} rounds of ${calls} calls (indicative on a shared machine)`);
+console.log(`CPU ns per call, median of ${rounds} rounds of ${calls} calls (indicative on a shared machine)`);
 console.log(["kernel".padEnd(26), ...backends.map((k) => k.name.padStart(12))].join(""));
 for (const c of CASES) {
   console.log([c.label.padEnd(26), ...backends.map((k) => median(samples.get(`${c.label}|${k.name}`)!).toFixed(0).padStart(12))].join(""));
