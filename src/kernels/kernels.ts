@@ -233,3 +233,52 @@ export interface SoftmaxCrossEntropySums {
   /** Rows not skipped whose largest logit is their target. */
   hits: number;
 }
+
+/**
+ * The kernel table: every kernel of `KernelCalls`, its arguments in the same order, with what the fast
+ * backends' glue must know of each. scripts/build-glue.mjs generates from it the wasm-simd marshalling
+ * (wasm-calls.generated.ts) and the native addon's N-API functions (native/src/*.generated.h): each
+ * array's extent is checked against the array before a pointer reaches wasm or C (RangeError naming the
+ * argument), and its direction says what wasm-simd copies in and out for an array outside its memory.
+ * The generated TypeScript fails to compile where a line and its signature above differ.
+ *
+ *   name                         a size: a non-negative integer
+ *   name: flag                   a boolean (0/1 to wasm and C)
+ *   name: f64                    any number
+ *   name: i32                    a number compared with int32 values (wasm-simd runs the reference when it is not one)
+ *   name: in f32[n]              a Float32Array, then its offset (nameOffset): n elements from there, only read
+ *   name: out f32?[n]            written only (inout: read and written); `?`: or null
+ *   name: in f32[r, c; ld]       an r × c block with row stride ld, an argument after the offset (ld ≥ c)
+ *   name: rows[n] < V            an Int32Array, then its offset: n row indices, each in [0, V)
+ *   name: classes[n] < C or x    n class indices, each in [0, C) or equal to the i32 argument x
+ *   (…) -> f64                   the result: a number, or SoftmaxCrossEntropySums (none: void)
+ * Extents are expressions of sizes and flags: integers, names, *, + and flag ? a : b.
+ * The build reads this text before it compiles TypeScript: keep it a plain template literal.
+ */
+export const KERNEL_TABLE = `
+gemm(transA: flag, transB: flag, M, N, K,
+  A: in f32[transA ? K : M, transA ? M : K; lda], B: in f32[transB ? N : K, transB ? K : N; ldb],
+  accumulate: flag, C: inout f32[M, N; ldc])
+addRowVector(M, N, C: inout f32[M * N], bias: in f32[N])
+sumSquares(n, a: in f32[n], b: in f32?[n]) -> f64
+sumRowsInto(M, N, A: in f32[M * N], out: inout f32[N])
+gatherRows(N, D, V, table: in f32[V * D], ids: rows[N] < V, out: out f32[N * D])
+scatterAddRows(N, D, V, src: in f32[N * D], ids: rows[N] < V, skipId: i32, table: inout f32[V * D])
+rnnStepForward(B, H, relu: flag,
+  pre: in f32[B * H], hPrev: in f32[B * H], mask: in f32?[B], h: out f32[B * H], out: out f32[B * H])
+rnnStepBackward(B, H, relu: flag,
+  h: in f32[B * H], dOut: in f32[B * H], mask: in f32?[B], dh: inout f32[B * H], dPre: out f32[B * H])
+lstmStepForward(B, H, gates: inout f32[4 * B * H], cPrev: in f32[B * H], hPrev: in f32[B * H],
+  mask: in f32?[B], c: out f32[B * H], h: out f32[B * H], out: out f32[B * H])
+lstmStepBackward(B, H, gates: in f32[4 * B * H], cPrev: in f32[B * H], c: in f32[B * H], dOut: in f32[B * H],
+  mask: in f32?[B], dh: inout f32[B * H], dc: inout f32[B * H], dGates: out f32[4 * B * H])
+gruStepForward(B, H, xGates: inout f32[3 * B * H], hGates: in f32[3 * B * H], hPrev: in f32[B * H],
+  mask: in f32?[B], h: out f32[B * H], out: out f32[B * H])
+gruStepBackward(B, H, gates: in f32[3 * B * H], hGates: in f32[3 * B * H], hPrev: in f32[B * H],
+  dOut: in f32[B * H], mask: in f32?[B], dh: inout f32[B * H], dXGates: out f32[3 * B * H],
+  dHGates: out f32[3 * B * H])
+softmaxCrossEntropy(N, C, logits: in f32[N * C], targets: classes[N] < C or ignoreIndex,
+  weights: in f32?[N], ignoreIndex: i32, scale: f64, dLogits: out f32?[N * C]) -> SoftmaxCrossEntropySums
+adamStep(n, theta: inout f32[n], grad: in f32[n], m: inout f32[n], v: inout f32[n], vMax: inout f32?[n],
+  beta1: f64, beta2: f64, eps: f64, stepSize: f64, biasCorrection2Sqrt: f64, l2: f64, shrink: f64)
+`;
