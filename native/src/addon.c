@@ -177,7 +177,8 @@ static const int32_t* class_indices(call* c, size_t i, const char* name, long of
   for (long r = 0; r < N; r++) {
     if ((t[r] < 0 || t[r] >= C) && (double)t[r] != except) {
       char detail[200];
-      snprintf(detail, sizeof detail, "[%ld] = %d is out of range: expected a class in [0, %ld) or %s (%g)", r, t[r], C, except_name, except);
+      snprintf(detail, sizeof detail, "[%ld] = %d is out of range: expected a class in [0, %ld) or %s (%g)", r, t[r], C,
+               except_name, except);
       fail(c, 1, name, detail);
       return NULL;
     }

@@ -17,9 +17,15 @@ function cParameters(kernel) {
 }
 
 const C_RESULT = { null: "void", f64: "double", SoftmaxCrossEntropySums: "double" };
+/** What a kernel returns when every array it writes is empty. */
+const EMPTY_RESULT = {
+  null: "undefined(env)", f64: "number_value(env, 0)", SoftmaxCrossEntropySums: "loss_and_hits(env, 0, 0)",
+};
 
 export function renderPrototypes(kernels) {
-  const entries = kernels.map((k) => `  X(${C_RESULT[k.result]}, ${snakeCase(k.name)}, (${cParameters(k).join(", ")}))`);
+  const entries = kernels.map(
+    (k) => `  X(${C_RESULT[k.result]}, ${snakeCase(k.name)}, (${cParameters(k).join(", ")}))`,
+  );
   return [
     `/* ${HEADER} */`,
     "/*",
@@ -46,34 +52,42 @@ function napiKernel(kernel) {
   const K = JSON.stringify(kernel.name);
   const params = interfaceParameters(kernel).map(([n]) => n);
   const position = new Map(params.map((n, at) => [n, at]));
-  const lines = [`/* ${kernel.name}(${params.join(", ")}) */`, `static napi_value js_${c}(napi_env env, napi_callback_info info) {`];
-  lines.push("  call js;", `  if (!begin(&js, env, info, ${K}, ${params.length})) return NULL;`);
+  const lines = [
+    `/* ${kernel.name}(${params.join(", ")}) */`,
+    `static napi_value js_${c}(napi_env env, napi_callback_info info) {`,
+    "  call js;",
+    `  if (!begin(&js, env, info, ${K}, ${params.length})) return NULL;`,
+  ];
+  /** The reader of an integer argument (a size, an offset or a leading dimension). */
+  const integer = (name) => `integer(&js, ${position.get(name)}, "${name}")`;
+  // Scalars and leading dimensions first: the extents below need them.
   for (const arg of kernel.args) {
     const at = position.get(arg.name);
-    if (arg.kind === "count") lines.push(`  const long ${arg.name} = integer(&js, ${at}, "${arg.name}");`);
-    else if (arg.kind === "flag") lines.push(`  const int ${arg.name} = boolean(&js, ${at});`);
-    else if (arg.kind === "f64" || arg.kind === "i32") lines.push(`  const double ${arg.name} = number(&js, ${at}, "${arg.name}");`);
-    else if (isMatrix(arg)) lines.push(`  const long ${arg.ld} = integer(&js, ${position.get(arg.ld)}, "${arg.ld}");`);
+    const n = arg.name;
+    if (arg.kind === "count") lines.push(`  const long ${n} = ${integer(n)};`);
+    else if (arg.kind === "flag") lines.push(`  const int ${n} = boolean(&js, ${at});`);
+    else if (arg.kind === "f64" || arg.kind === "i32") lines.push(`  const double ${n} = number(&js, ${at}, "${n}");`);
+    else if (isMatrix(arg)) lines.push(`  const long ${arg.ld} = ${integer(arg.ld)};`);
   }
   for (const arg of kernel.args.filter((a) => a.kind === "rows" || a.kind === "classes")) {
-    const offset = `integer(&js, ${position.get(offsetName(arg))}, "${offsetName(arg)}")`;
-    const head = `  const int32_t* ${arg.name} = `;
-    if (arg.kind === "rows") {
-      lines.push(`${head}row_indices(&js, ${position.get(arg.name)}, "${arg.name}", ${offset}, ${render(arg.extent)}, ${arg.bound});`);
-    } else {
-      const rest = `${render(arg.extent)}, ${arg.bound}, ${arg.except}, "${arg.except}"`;
-      lines.push(`${head}class_indices(&js, ${position.get(arg.name)}, "${arg.name}", ${offset}, ${rest});`);
-    }
+    const head = `&js, ${position.get(arg.name)}, "${arg.name}", ${integer(offsetName(arg))}, ${render(arg.extent)}`;
+    const read = arg.kind === "rows"
+      ? `row_indices(${head}, ${arg.bound})`
+      : `class_indices(${head}, ${arg.bound}, ${arg.except}, "${arg.except}")`;
+    lines.push(`  const int32_t* ${arg.name} = ${read};`);
   }
   for (const arg of kernel.args.filter((a) => a.kind === "f32")) {
-    const offset = `integer(&js, ${position.get(offsetName(arg))}, "${offsetName(arg)}")`;
-    const extent = isMatrix(arg) ? `extent(&js, "${arg.ld}", ${render(arg.rows)}, ${render(arg.cols)}, ${arg.ld})` : render(arg.extent);
+    const extent = isMatrix(arg)
+      ? `extent(&js, "${arg.ld}", ${render(arg.rows)}, ${render(arg.cols)}, ${arg.ld})`
+      : render(arg.extent);
     const type = arg.direction === "in" ? "const float*" : "float*";
-    lines.push(`  ${type} ${arg.name} = array(&js, ${position.get(arg.name)}, "${arg.name}", ${offset}, ${extent}, ${arg.nullable ? 1 : 0});`);
+    const offset = integer(offsetName(arg));
+    const read = `array(&js, ${position.get(arg.name)}, "${arg.name}", ${offset}, ${extent}, ${arg.nullable ? 1 : 0})`;
+    lines.push(`  ${type} ${arg.name} = ${read};`);
   }
   lines.push("  if (js.failed) return NULL;");
   const empty = emptyTest(kernel);
-  const emptyResult = { null: "undefined(env)", f64: "number_value(env, 0)", SoftmaxCrossEntropySums: "loss_and_hits(env, 0, 0)" }[kernel.result];
+  const emptyResult = EMPTY_RESULT[kernel.result];
   if (empty !== null) lines.push(`  if (${empty.replaceAll("===", "==")}) return ${emptyResult};`);
   const args = kernel.args.flatMap((arg) => {
     if (arg.kind === "i32") return [`int32_or_none(${arg.name})`];
@@ -82,13 +96,18 @@ function napiKernel(kernel) {
   const call = (extra) => `active_paths()->kernels->${c}(${[...args, ...extra].join(", ")})`;
   if (kernel.result === null) lines.push(`  ${call([])};`, "  return undefined(env);");
   else if (kernel.result === "f64") lines.push(`  return number_value(env, ${call([])});`);
-  else lines.push("  long hits = 0;", `  const double loss = ${call(["&hits"])};`, "  return loss_and_hits(env, loss, hits);");
+  else {
+    lines.push("  long hits = 0;", `  const double loss = ${call(["&hits"])};`);
+    lines.push("  return loss_and_hits(env, loss, hits);");
+  }
   lines.push("}", "");
   return lines;
 }
 
 export function renderNapiGlue(kernels) {
-  const properties = kernels.map((k) => `      {"${k.name}", NULL, js_${snakeCase(k.name)}, NULL, NULL, NULL, napi_enumerable, NULL},`);
+  const properties = kernels.map(
+    (k) => `      {"${k.name}", NULL, js_${snakeCase(k.name)}, NULL, NULL, NULL, napi_enumerable, NULL},`,
+  );
   return [
     `/* ${HEADER} */`,
     "/*",

@@ -28,19 +28,25 @@ function wasmKernel(kernel) {
   const indices = arrays.filter((a) => a.kind !== "f32");
   const int32s = kernel.args.filter((a) => a.kind === "i32");
   const lines = wrapCall(`${kernel.name}(`, params, `): ${TS_RESULT[kernel.result]} {`, "    ");
-  for (const arg of kernel.args.filter((a) => a.kind === "count")) lines.push(`      requireCount(${K}, "${arg.name}", ${arg.name});`);
+  for (const arg of kernel.args.filter((a) => a.kind === "count")) {
+    lines.push(`      requireCount(${K}, "${arg.name}", ${arg.name});`);
+  }
   for (const arg of indices) {
     const bounds = arg.kind === "rows" ? `${arg.bound}` : `${arg.bound}, ${arg.except}, "${arg.except}"`;
     const check = arg.kind === "rows" ? "requireRows" : "requireClasses";
-    lines.push(`      ${check}(${K}, "${arg.name}", ${render(arg.extent)}, ${bounds}, ${arg.name}, ${offsetName(arg)});`);
+    const args = [K, `"${arg.name}"`, render(arg.extent), bounds, arg.name, offsetName(arg)];
+    lines.push(`      ${check}(${args.join(", ")});`);
   }
   for (const arg of floats) {
-    const [rows, cols, ld] = isMatrix(arg) ? [render(arg.rows), render(arg.cols), arg.ld] : ["1", render(arg.extent), render(arg.extent)];
+    const [rows, cols, ld] = isMatrix(arg)
+      ? [render(arg.rows), render(arg.cols), arg.ld]
+      : ["1", render(arg.extent), render(arg.extent)];
     const args = [K, `"${arg.name}"`, arg.name, offsetName(arg), rows, cols, ld];
     lines.push(...wrapCall(`const $${arg.name} = address($memory, `, args, ");", "      "));
   }
   for (const arg of indices) {
-    lines.push(`      const $${arg.name} = $memory.contains(${arg.name}) ? ${arg.name}.byteOffset + ${offsetName(arg)} * 4 : FOREIGN;`);
+    const address = `${arg.name}.byteOffset + ${offsetName(arg)} * 4`;
+    lines.push(`      const $${arg.name} = $memory.contains(${arg.name}) ? ${address} : FOREIGN;`);
   }
   const empty = emptyTest(kernel);
   if (empty !== null) lines.push(`      if (${empty}) return${TS_EMPTY[kernel.result]};`);
@@ -49,7 +55,8 @@ function wasmKernel(kernel) {
     ...int32s.map((a) => `isInt32(${a.name})`),
   ];
   lines.push(`      if (${direct.join(" && ")}) {`);
-  lines.push(...wrapCall(`return $wasm.${kernel.name}(`, moduleArguments(kernel, (a) => `$${a.name}`, (a) => a.ld), ");", "        "));
+  const addresses = moduleArguments(kernel, (a) => `$${a.name}`, (a) => a.ld);
+  lines.push(...wrapCall(`return $wasm.${kernel.name}(`, addresses, ");", "        "));
   lines.push("      }");
   const reference = wrapCall(`return referenceKernels.${kernel.name}(`, callArgs.split(", "), ");", "        ");
   if (indices.length > 0 || int32s.length > 0) {
@@ -116,7 +123,9 @@ export function renderWasmGlue(kernels) {
     "}",
     "",
     "/** The kernels on `$wasm`, addressing arrays in `$memory`; `$marshal` stages the slow path and counts it. */",
-    "export function wasmKernelCalls($wasm: WasmKernelTargets, $memory: KernelMemory, $marshal: Marshal): KernelCalls {",
+    "export function wasmKernelCalls(",
+    "  $wasm: WasmKernelTargets, $memory: KernelMemory, $marshal: Marshal,",
+    "): KernelCalls {",
     "  return {",
     ...kernels.flatMap(wasmKernel),
     "  };",
@@ -145,7 +154,9 @@ export function renderWasmGlue(kernels) {
       ["./kernels.js", ["type KernelCalls", "type SoftmaxCrossEntropySums"]],
       ["./reference.js", ["referenceKernels"]],
       ["./targets.js", ["requireClasses", "requireRows"]],
-      ["./wasm-marshal.js", ["FOREIGN", "IN", "INOUT", "type Marshal", "OUT", "address", "isInt32", "matrix", "requireCount", "vector"]],
+      ["./wasm-marshal.js", [
+        "FOREIGN", "IN", "INOUT", "type Marshal", "OUT", "address", "isInt32", "matrix", "requireCount", "vector",
+      ]],
       ["./wasm-memory.js", ["type KernelMemory"]],
     ]),
     "",

@@ -121,8 +121,11 @@ export function nativeUnavailableReason(): string {
 /** The reference or native backend when chosen (else null: wasm-simd next, on `threads` threads). */
 function selectBeforeWasm(): { chosen: Kernels | null; choice: BackendChoice; threads: number | undefined } {
   const choice = requestedBackend();
-  if (choice === "reference") return { chosen: choose(referenceKernels, "BPTT_BACKEND=reference"), choice, threads: undefined };
-  const requested = threads ?? threadsFromEnvironment() ?? undefined; // a bad BPTT_THREADS throws, as a bad BPTT_BACKEND does
+  if (choice === "reference") {
+    return { chosen: choose(referenceKernels, "BPTT_BACKEND=reference"), choice, threads: undefined };
+  }
+  // A bad BPTT_THREADS throws, as a bad BPTT_BACKEND does.
+  const requested = threads ?? threadsFromEnvironment() ?? undefined;
   return { chosen: tryNative(choice, requested), choice, threads: requested };
 }
 
@@ -148,7 +151,8 @@ function tryNative(choice: BackendChoice, requested: number | undefined): Kernel
 function chooseWasm(created: WasmKernels, choice: BackendChoice): Kernels {
   wasm = created;
   if (choice === "wasm") return choose(created, `BPTT_BACKEND=wasm: ${created.description}`);
-  return choose(created, `${nativeFailure ? `${nativeFailure}; ` : ""}WebAssembly SIMD available: ${created.description}`);
+  const after = nativeFailure ? `${nativeFailure}; ` : "";
+  return choose(created, `${after}WebAssembly SIMD available: ${created.description}`);
 }
 
 /** BPTT_BACKEND=wasm: the error; otherwise the reference, saying why (`hint`: what to do about it). */

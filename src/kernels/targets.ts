@@ -9,19 +9,23 @@ export function requireRows(kernel: string, name: string, N: number, V: number, 
   requireBlock(kernel, name, N, ids, offset);
   for (let r = 0; r < N; r++) {
     const id = ids[offset + r]!;
-    if (id < 0 || id >= V) throw new RangeError(`${kernel}: ${name}[${r}] = ${id} is out of range: expected a row in [0, ${V})`);
+    if (id < 0 || id >= V) {
+      throw new RangeError(`${kernel}: ${name}[${r}] = ${id} is out of range: expected a row in [0, ${V})`);
+    }
   }
 }
 
 /** `name`[offset … offset + N) must exist and each lie in [0, C) or equal `except` (the argument `exceptName`). */
 export function requireClasses(
-  kernel: string, name: string, N: number, C: number, except: number, exceptName: string, targets: Int32Array, offset: number,
+  kernel: string, name: string, N: number, C: number, except: number, exceptName: string,
+  targets: Int32Array, offset: number,
 ): void {
   requireBlock(kernel, name, N, targets, offset);
   for (let r = 0; r < N; r++) {
     const t = targets[offset + r]!;
     if ((t < 0 || t >= C) && t !== except) {
-      throw new RangeError(`${kernel}: ${name}[${r}] = ${t} is out of range: expected a class in [0, ${C}) or ${exceptName} (${except})`);
+      const expected = `expected a class in [0, ${C}) or ${exceptName} (${except})`;
+      throw new RangeError(`${kernel}: ${name}[${r}] = ${t} is out of range: ${expected}`);
     }
   }
 }

@@ -58,7 +58,9 @@ export interface WasmKernelTargets {
 }
 
 /** The kernels on `$wasm`, addressing arrays in `$memory`; `$marshal` stages the slow path and counts it. */
-export function wasmKernelCalls($wasm: WasmKernelTargets, $memory: KernelMemory, $marshal: Marshal): KernelCalls {
+export function wasmKernelCalls(
+  $wasm: WasmKernelTargets, $memory: KernelMemory, $marshal: Marshal,
+): KernelCalls {
   return {
     gemm(
       transA: boolean, transB: boolean, M: number, N: number, K: number, A: Float32Array, aOffset: number,

@@ -26,7 +26,8 @@ export interface WasmExports extends Omit<WasmKernelTargets, "gemm" | "softmaxCr
     accumulate: number, c: number, ldc: number, work: number,
   ): void;
   softmaxCrossEntropy(
-    N: number, C: number, logits: number, targets: number, weights: number, ignoreIndex: number, scale: number, dLogits: number,
+    N: number, C: number, logits: number, targets: number, weights: number, ignoreIndex: number, scale: number,
+    dLogits: number,
   ): number;
   /** The second result of softmaxCrossEntropy: rows predicted right in the last call. */
   softmaxHits: { value: number };

@@ -148,8 +148,8 @@ function wrap(instance: WasmInstance, module: WasmModule, memory: KernelMemory, 
   const targets: WasmKernelTargets = {
     ...w,
     gemm(transA, transB, M, N, K, a, lda, b, ldb, accumulate, c, ldc) {
-      if (threads.splits(M, N, K)) threads.gemm(transA === 1, transB === 1, M, N, K, a, lda, b, ldb, accumulate === 1, c, ldc, work);
-      else w.gemm(transA, transB, M, N, K, a, lda, b, ldb, accumulate, c, ldc, work);
+      if (!threads.splits(M, N, K)) w.gemm(transA, transB, M, N, K, a, lda, b, ldb, accumulate, c, ldc, work);
+      else threads.gemm(transA === 1, transB === 1, M, N, K, a, lda, b, ldb, accumulate === 1, c, ldc, work);
     },
     softmaxCrossEntropy(N, C, logits, targets, weights, ignoreIndex, scale, dLogits) {
       const loss = w.softmaxCrossEntropy(N, C, logits, targets, weights, ignoreIndex, scale, dLogits);
