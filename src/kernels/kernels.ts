@@ -1,9 +1,11 @@
 /**
  * The kernel interface: every floating-point loop in bptt's cells, layers and losses runs behind it.
  *
- * A backend (the pure-TypeScript reference in `reference.ts`, later WebAssembly SIMD and a native
- * addon) implements these few operations on whole batched blocks. The reference is the
- * specification: every other backend is tested against it.
+ * A backend (the pure-TypeScript reference in `reference.ts`, WebAssembly SIMD in `wasm.ts`, the
+ * native addon in src/native/) implements these few operations on whole batched blocks. The reference
+ * is the specification: every other backend is tested against it. `KERNEL_TABLE` at the end describes
+ * each kernel's arguments once, for the glue of the fast backends, which the build generates from it
+ * (docs/kernels.md: adding a kernel).
  *
  * Conventions:
  * - Matrices are row-major blocks of a `Float32Array`, addressed by (array, offset, leading
@@ -42,7 +44,7 @@ export interface Kernels extends KernelCalls {
   slowCalls?(): { copied: number; reference: number };
 }
 
-/** The kernels themselves: the operations every backend implements. */
+/** The kernels themselves: the operations every backend implements, each with its line in KERNEL_TABLE. */
 export interface KernelCalls {
   /**
    * C[M,N] = op(A)[M,K] · op(B)[K,N]  (+ C when accumulate), op(X) = X or Xᵀ.
