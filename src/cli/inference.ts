@@ -17,6 +17,7 @@ import { readLines } from "../io/read-lines.js";
 import { SequenceModel } from "../train/model.js";
 import { UsageError } from "./errors.js";
 import { CONFIG_FILE, MODEL_FILE, type RunConfig, loadWeights, readConfig } from "./run-directory.js";
+import { TASKS } from "./settings.js";
 import type { DataSpec } from "./tasks.js";
 
 // The step-by-step runner and the sampler live in the isomorphic library (src/inference/).
@@ -55,8 +56,8 @@ export function loadRun(dir: string): LoadedRun {
   let tokenizer: Tokenizer | null = null;
   try {
     model = new SequenceModel(config.model);
-    if (!["lm", "classify", "label", "regress"].includes(spec.task)) {
-      throw new RangeError(`data.task must be "lm", "classify", "label" or "regress", got ${JSON.stringify(spec.task)}`);
+    if (!TASKS.includes(spec.task)) {
+      throw new RangeError(`data.task must be one of ${TASKS.join(", ")}, got ${JSON.stringify(spec.task)}`);
     }
     if (spec.vocabulary !== null && spec.vocabulary !== undefined) vocabulary = Vocabulary.fromJSON(spec.vocabulary, "data.vocabulary");
     if (spec.labels !== null && spec.labels !== undefined) labels = LabelSet.fromJSON(spec.labels, "data.labels");

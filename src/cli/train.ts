@@ -20,7 +20,7 @@ import {
   CHECKPOINT_FILE, type EpochRecord, type RunConfig, type RunProgress, loadCheckpoint, loadWeights, readConfig,
   saveCheckpoint, saveModel, writeConfig, writeMetrics,
 } from "./run-directory.js";
-import type { TrainSettings } from "./settings.js";
+import { RESUMABLE_SETTINGS, type SettingKey, type TrainSettings, flagOf } from "./settings.js";
 import { type PreparedData, languageModelSteps, prepareTraining } from "./tasks.js";
 
 export interface TrainRun {
@@ -217,17 +217,15 @@ function describeEpoch(r: EpochRecord, epochs: number, rate: number): string {
 /** Settings of a run to resume: its saved settings, with only the flags that may change (epochs, limits). */
 export function resumeSettings(dir: string, overrides: Partial<TrainSettings>): TrainSettings {
   const saved = readConfig(dir).training;
-  for (const [key, value] of Object.entries(overrides) as Array<[keyof TrainSettings, unknown]>) {
-    if (key === "epochs" || key === "maxUpdates" || key === "checkpointEvery") continue;
+  for (const [key, value] of Object.entries(overrides) as Array<[SettingKey, unknown]>) {
+    if (RESUMABLE_SETTINGS.includes(key)) continue;
     if (JSON.stringify(value) !== JSON.stringify(saved[key])) {
-      throw new UsageError(`--resume ${dir}: the run was trained with ${key} = ${JSON.stringify(saved[key])}; a resumed run keeps its settings (only --epochs, --max-updates and --checkpoint-every may change)`);
+      throw new UsageError(
+        `--resume ${dir}: the run was trained with ${key} = ${JSON.stringify(saved[key])}; a resumed run keeps its settings ` +
+          `(only ${RESUMABLE_SETTINGS.map(flagOf).join(", ")} may change)`,
+      );
     }
   }
-  return { ...saved, ...pick(overrides, ["epochs", "maxUpdates", "checkpointEvery"]), out: dir };
-}
-
-function pick<T extends object, K extends keyof T>(o: Partial<T>, keys: K[]): Partial<T> {
-  const out: Partial<T> = {};
-  for (const k of keys) if (o[k] !== undefined) out[k] = o[k];
-  return out;
+  const changed = Object.fromEntries(RESUMABLE_SETTINGS.filter((key) => overrides[key] !== undefined).map((key) => [key, overrides[key]]));
+  return { ...saved, ...changed, out: dir };
 }
