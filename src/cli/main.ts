@@ -2,11 +2,12 @@
  * The `bptt` command line. Errors a user can fix (bad flags, bad files, bad configurations) are printed
  * as one line ("bptt: …") with exit code 2, never a stack trace; anything else is a bug and keeps its stack.
  */
-import { readFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";
 import { setUpBackend } from "./backend.js";
 import { runDemo } from "./demo.js";
+import { readFileChecked } from "../io/atomic-write.js";
 import { UsageError, isUserError } from "./errors.js";
+import { CONFIG_FILE_LIMIT } from "./limits.js";
 import { registerEval } from "./eval.js";
 import { registerExperiment } from "./experiment.js";
 import { exitQuietlyOnBrokenPipe } from "./inference.js";
@@ -56,12 +57,14 @@ function trainCommand(): Command {
   return command;
 }
 
-function readJsonFile(path: string): unknown {
+/** A --config file: a regular file of at most 1 MiB, UTF-8, JSON. */
+export function readJsonFile(path: string): unknown {
+  const bytes = readFileChecked(path, "config file", CONFIG_FILE_LIMIT);
   let text: string;
   try {
-    text = readFileSync(path, "utf8");
-  } catch (error) {
-    throw new UsageError(`${path}: cannot read the config file (${(error as NodeJS.ErrnoException).code ?? "error"})`);
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw new UsageError(`${path}: not valid UTF-8`);
   }
   try {
     return JSON.parse(text);

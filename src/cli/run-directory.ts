@@ -18,12 +18,14 @@
 import { join } from "node:path";
 import { writeFileAtomic, readFileChecked } from "../io/atomic-write.js";
 import { loadSafetensors, saveSafetensors } from "../io/safetensors-file.js";
+import type { SafetensorsHeader } from "../formats/safetensors.js";
 import type { Optimizer, OptimizerState } from "../optim/optimizer.js";
-import { Tensor } from "../tensor/tensor.js";
+import { Tensor, formatShape } from "../tensor/tensor.js";
 import type { ModelConfig, SequenceModel } from "../train/model.js";
 import type { SegmentState, Trainer, TrainerState } from "../train/trainer.js";
 import type { CellWeights } from "../cells/cell.js";
 import { UsageError } from "./errors.js";
+import { RUN_CONFIG_LIMIT, memoryLimit } from "./limits.js";
 import type { TrainSettings } from "./settings.js";
 import type { DataSpec } from "./tasks.js";
 
@@ -67,7 +69,7 @@ export function writeConfig(dir: string, config: RunConfig): void {
 /** Reads and checks a run's config.json; a missing or malformed file names itself. */
 export function readConfig(dir: string): RunConfig {
   const path = join(dir, CONFIG_FILE);
-  const text = decodeUtf8(readFileChecked(path, "run configuration"), path);
+  const text = decodeUtf8(readFileChecked(path, "run configuration", RUN_CONFIG_LIMIT), path);
   let raw: unknown;
   try {
     raw = JSON.parse(text, (_, v) => (v === "inf" ? Infinity : v));
@@ -87,13 +89,51 @@ export function saveModel(dir: string, model: SequenceModel): void {
   saveSafetensors(join(dir, MODEL_FILE), model.stateDict(), { format: "pt", producer: "bptt" });
 }
 
-/** Loads weights by PyTorch name into the model; a file for another architecture is refused by name and shape. */
+/**
+ * Loads weights by PyTorch name into the model. A file for another architecture is refused by name and
+ * shape from its header, before its data is read; a tensor that holds NaN or ±Infinity is refused by name.
+ */
 export function loadWeights(path: string, model: SequenceModel): void {
-  const { tensors } = loadSafetensors(path);
+  const { tensors } = loadSafetensors(path, {
+    maxBytes: memoryLimit(),
+    checkHeader: (header) => {
+      const fit = headerFit(header, model);
+      if (fit !== null) throw new UsageError(`${path}: does not fit this model: ${fit}`);
+    },
+  });
+  checkFinite(tensors, path);
   try {
     model.loadStateDict(tensors);
   } catch (error) {
     throw new UsageError(`${path}: does not fit this model: ${(error as Error).message.replace(/^loadStateDict: /, "")}`);
+  }
+}
+
+/** Why a header's tensors are not the model's parameters (a name missing or unknown, a shape), or null. */
+function headerFit(header: SafetensorsHeader, model: SequenceModel): string | null {
+  const shapes = new Map(header.entries.map((e) => [e.name, e.shape]));
+  const named = model.namedParameters();
+  for (const [name, p] of named) {
+    const shape = shapes.get(name);
+    if (shape === undefined) return `missing ${name} ${formatShape(p.shape)}`;
+    if (shape.length !== p.shape.length || shape.some((n, i) => n !== p.shape[i])) {
+      return `${name}: expected shape ${formatShape(p.shape)}, got ${formatShape(shape)}`;
+    }
+  }
+  const known = new Set(named.map(([name]) => name));
+  const unknown = header.entries.find((e) => !known.has(e.name));
+  return unknown ? `unexpected ${unknown.name} (this model has ${[...known].join(", ")})` : null;
+}
+
+/** Every value of every tensor must be finite; the first that is not is named with its tensor and index. */
+export function checkFinite(tensors: ReadonlyMap<string, Tensor>, path: string): void {
+  for (const [name, tensor] of tensors) {
+    const data = tensor.data;
+    for (let i = 0; i < data.length; i++) {
+      if (!Number.isFinite(data[i]!)) {
+        throw new UsageError(`${path}: tensor ${JSON.stringify(name)} holds ${data[i]} at index ${i}; the weights are not finite (saved by a run that diverged?)`);
+      }
+    }
   }
 }
 
@@ -155,7 +195,8 @@ export function saveCheckpoint(dir: string, model: SequenceModel, optimizer: Opt
  */
 export function loadCheckpoint(dir: string, model: SequenceModel, optimizer: Optimizer, trainer: Trainer): RunProgress {
   const path = join(dir, CHECKPOINT_FILE);
-  const { tensors, metadata } = loadSafetensors(path);
+  const { tensors, metadata } = loadSafetensors(path, { maxBytes: memoryLimit() });
+  checkFinite(tensors, path);
   try {
     const meta = JSON.parse(metadata["bptt.checkpoint"] ?? "null") as {
       progress: RunProgress; optimizer: { kind: string; steps: number; hyperparameters: OptimizerState["hyperparameters"]; parameters: Array<{ name: string; size: number; buffers: string[] }> };

@@ -19,12 +19,12 @@ import { type EncodedLabelling, type LabellingExample, encodeLabelling, labellin
 import { type Series, readSeriesCsv, splitSeries, timeSeriesBatches } from "../data/time-series.js";
 import { type TokenizerKind, createTokenizer } from "../data/tokenizer.js";
 import { Vocabulary, countTokens } from "../data/vocabulary.js";
-import { readLines } from "../io/read-lines.js";
 import { Rng } from "../tensor/rng.js";
 import type { Batch } from "../train/batch.js";
 import type { LossPlacement } from "../train/loss-positions.js";
 import type { Objective } from "../train/model.js";
 import { UsageError } from "./errors.js";
+import { dataLines as readLines } from "./input.js";
 import type { Task, TrainSettings } from "./settings.js";
 
 /** What a run knows about its data; saved in config.json. */
@@ -48,6 +48,8 @@ export interface PreparedData {
   trainBatches: (epoch: number) => Iterable<Batch>;
   /** Steps × rows per epoch, for progress and tokens/s. */
   tokensPerEpoch: number;
+  /** Steps of the longest training sequence (lm: of a batch), for the memory estimate. */
+  longestSequence: number;
   /** Held-out batches, or null when there is no validation data. */
   validationBatches: (() => Iterable<Batch>) | null;
 }
@@ -105,6 +107,7 @@ async function prepareLanguageModel(settings: TrainSettings, path: string): Prom
     lossAt: "every-step",
     trainBatches: () => languageModelBatches(strips, { bptt }),
     tokensPerEpoch: (strips.L - 1) * strips.B,
+    longestSequence: Math.min(bptt, strips.L - 1),
     validationBatches: valStrips ? () => languageModelBatches(valStrips, { bptt }) : null,
   };
 }
@@ -142,6 +145,7 @@ async function prepareClassification(settings: TrainSettings, path: string): Pro
     lossAt: "last-step",
     trainBatches: (epoch) => textClassificationBatches(train, { batchSize: settings.batch, shuffle: epochRng(settings.seed, epoch), ...(bucketPool ? { bucketPool } : {}) }),
     tokensPerEpoch: train.texts.reduce((n, t) => n + t.length, 0),
+    longestSequence: train.texts.reduce((n, t) => Math.max(n, t.length), 0),
     validationBatches: validation ? () => textClassificationBatches(validation, { batchSize: settings.batch }) : null,
   };
 }
@@ -185,6 +189,7 @@ async function prepareLabelling(settings: TrainSettings, path: string): Promise<
     lossAt: "every-step",
     trainBatches: (epoch) => labellingBatches(train, { batchSize: settings.batch, shuffle: epochRng(settings.seed, epoch), ...(bucketPool ? { bucketPool } : {}) }),
     tokensPerEpoch: train.sequences.reduce((n, s) => n + s.targets.length, 0),
+    longestSequence: train.sequences.reduce((n, s) => Math.max(n, s.targets.length), 0),
     validationBatches: validation ? () => labellingBatches(validation, { batchSize: settings.batch }) : null,
   };
 }
@@ -215,6 +220,7 @@ async function prepareRegression(settings: TrainSettings, path: string): Promise
     lossAt: "every-step",
     trainBatches: (epoch) => timeSeriesBatches(train, { ...window, batchSize: settings.batch, shuffle: epochRng(settings.seed, epoch) }),
     tokensPerEpoch: Math.max(0, train.rows - settings.horizon),
+    longestSequence: settings.window,
     validationBatches: validation ? () => timeSeriesBatches(validation!, { ...window, batchSize: settings.batch }) : null,
   };
 }

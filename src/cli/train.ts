@@ -15,6 +15,7 @@ import { describeSchedule, resolveSchedule, type ScheduleOptions } from "../trai
 import { Trainer, type UpdateInfo } from "../train/trainer.js";
 import { writeFileAtomic } from "../io/atomic-write.js";
 import { UsageError } from "./errors.js";
+import { checkMemory } from "./memory-estimate.js";
 import { Progress } from "./progress.js";
 import {
   CHECKPOINT_FILE, type EpochRecord, type RunConfig, type RunProgress, loadCheckpoint, loadWeights, readConfig,
@@ -49,6 +50,13 @@ function modelConfig(settings: TrainSettings, data: PreparedData): ModelConfig {
   };
 }
 
+/** The flags that size a model, for messages about its size. */
+function describeSize(settings: TrainSettings, config: ModelConfig): string {
+  const input = config.vocabSize !== undefined ? `a vocabulary of ${config.vocabSize}, --embedding ${settings.embedding}` : `${config.inputSize} inputs`;
+  return `--cell ${settings.cell} --hidden ${settings.hidden} --layers ${settings.layers}${settings.bidirectional ? " --bidirectional" : ""} ` +
+    `(${input}, ${config.outputSize} outputs, --batch ${settings.batch})`;
+}
+
 function optimizerFor(settings: TrainSettings, model: SequenceModel): Optimizer {
   const options: Record<string, number> = { lr: settings.lr };
   if (settings.weightDecay > 0) options.weightDecay = settings.weightDecay;
@@ -71,10 +79,12 @@ export async function runTraining({ settings, resume, progress }: TrainRun): Pro
   if (config.bidirectional && settings.task === "lm") {
     throw new UsageError("--bidirectional cannot be used with --task lm: a language model must not see the future it predicts");
   }
+  const schedule = resolveSchedule(scheduleOf(settings));
+  const held = schedule.k2 === Infinity ? data.longestSequence : Math.min(data.longestSequence, schedule.k1) + schedule.k2;
+  checkMemory(config, { optimizer: settings.optimizer, batch: settings.batch, steps: held }, describeSize(settings, config));
   const model = new SequenceModel(config);
   if (settings.init && !resume) loadWeights(settings.init, model);
   const optimizer = optimizerFor(settings, model);
-  const schedule = resolveSchedule(scheduleOf(settings));
   const tokensPerEpoch = data.tokensPerEpoch;
   let lastUpdate: UpdateInfo | null = null;
   const trainer = new Trainer(model, optimizer, {
