@@ -86,7 +86,9 @@ export function readConfig(dir: string): RunConfig {
 }
 
 export function saveModel(dir: string, model: SequenceModel): void {
-  saveSafetensors(join(dir, MODEL_FILE), model.stateDict(), { format: "pt", producer: "bptt" });
+  const tensors = model.stateDict();
+  refuseNonFinite(tensors, join(dir, MODEL_FILE));
+  saveSafetensors(join(dir, MODEL_FILE), tensors, { format: "pt", producer: "bptt" });
 }
 
 /**
@@ -125,16 +127,24 @@ function headerFit(header: SafetensorsHeader, model: SequenceModel): string | nu
   return unknown ? `unexpected ${unknown.name} (this model has ${[...known].join(", ")})` : null;
 }
 
-/** Every value of every tensor must be finite; the first that is not is named with its tensor and index. */
+/** Every value of every tensor read must be finite; the first that is not is named with its tensor and index. */
 export function checkFinite(tensors: ReadonlyMap<string, Tensor>, path: string): void {
+  const bad = firstNonFinite(tensors);
+  if (bad) throw new UsageError(`${path}: tensor ${JSON.stringify(bad.name)} holds ${bad.value} at index ${bad.index}; the weights are not finite (saved by a run that diverged?)`);
+}
+
+/** Non-finite weights are never written: a run that diverged keeps its last good files. */
+function refuseNonFinite(tensors: ReadonlyMap<string, Tensor>, path: string): void {
+  const bad = firstNonFinite(tensors);
+  if (bad) throw new UsageError(`${path}: not written: tensor ${JSON.stringify(bad.name)} holds ${bad.value} at index ${bad.index} (training diverged)`);
+}
+
+function firstNonFinite(tensors: ReadonlyMap<string, Tensor>): { name: string; index: number; value: number } | null {
   for (const [name, tensor] of tensors) {
     const data = tensor.data;
-    for (let i = 0; i < data.length; i++) {
-      if (!Number.isFinite(data[i]!)) {
-        throw new UsageError(`${path}: tensor ${JSON.stringify(name)} holds ${data[i]} at index ${i}; the weights are not finite (saved by a run that diverged?)`);
-      }
-    }
+    for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i]!)) return { name, index: i, value: data[i]! };
   }
+  return null;
 }
 
 const nanToNull = (xs: number[]): Array<number | null> => xs.map((x) => (Number.isNaN(x) ? null : x));
@@ -183,6 +193,7 @@ export function saveCheckpoint(dir: string, model: SequenceModel, optimizer: Opt
     updates: state.updates, streamTime: state.streamTime, batchSize: state.batchSize, lastBatchMasked: state.lastBatchMasked,
     dropoutRng: nanToNull(state.dropoutRng), hasH: state.h !== null, hasC: state.c !== null, segments,
   };
+  refuseNonFinite(tensors, join(dir, CHECKPOINT_FILE));
   saveSafetensors(join(dir, CHECKPOINT_FILE), tensors, {
     format: "pt",
     "bptt.checkpoint": JSON.stringify({ progress, optimizer: optimizerMeta, trainer: trainerMeta }),

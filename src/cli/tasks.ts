@@ -112,6 +112,12 @@ async function prepareLanguageModel(settings: TrainSettings, path: string): Prom
   };
 }
 
+/** A classifier needs two labels at least: with one it learns nothing and its loss is 0 from the start. */
+function singleLabel(path: string, label: string | undefined): UsageError {
+  if (label === undefined) return new UsageError(`${path}: no example has a label; a classifier needs at least 2 labels to tell apart`);
+  return new UsageError(`${path}: every label is ${JSON.stringify(label)}; a classifier needs at least 2 labels to tell apart`);
+}
+
 async function readTextExamples(path: string): Promise<TextExample[]> {
   const parse = /\.csv$/i.test(path) ? parseCsvClassification : parseJsonlClassification;
   const examples: TextExample[] = [];
@@ -135,6 +141,7 @@ async function prepareClassification(settings: TrainSettings, path: string): Pro
     minCount: settings.minCount, maxSize: settings.maxVocab,
   });
   const labels = LabelSet.fromLabels(examples.map((e) => e.label));
+  if (labels.size < 2) throw singleLabel(path, labels.toJSON()[0]);
   const train = encodeClassification(examples, { tokenizer, vocabulary, labels, source: path });
   const validation = held.length > 0 ? encodeClassification(held, { tokenizer, vocabulary, labels, source: heldSource }) : null;
   const bucketPool = settings.bucket ? 50 : undefined;
@@ -172,6 +179,7 @@ async function prepareLabelling(settings: TrainSettings, path: string): Promise<
     ? Vocabulary.fromCounts(countTokens(labellingTokens(examples, { lowercase: settings.lowercase })), { minCount: settings.minCount, maxSize: settings.maxVocab })
     : null;
   const labels = labellingLabels(examples);
+  if (labels.size < 2) throw singleLabel(path, labels.toJSON()[0]);
   const encode = (list: LabellingExample[], source: string): EncodedLabelling =>
     encodeLabelling(list, { ...(vocabulary ? { vocabulary } : {}), labels, lowercase: settings.lowercase, source });
   const train = encode(examples, path);
@@ -203,9 +211,17 @@ async function prepareRegression(settings: TrainSettings, path: string): Promise
     throw new UsageError("--task regress needs --input-columns and --target-columns (CSV column names, comma-separated)");
   }
   let series = await readSeries(path, settings.inputColumns, settings.targetColumns);
+  // One window needs window + horizon rows: checked here, before training, for every part.
+  const needed = settings.window + settings.horizon;
+  const tooShort = (what: string, rows: number): UsageError =>
+    new UsageError(`${what} has ${rows} rows, too few for one window of --window ${settings.window} with --horizon ${settings.horizon} (needs ${needed})`);
+  if (series.rows < needed) throw tooShort(path, series.rows);
   let validation: Series | null = null;
-  if (settings.val) validation = await readSeries(settings.val, settings.inputColumns, settings.targetColumns);
-  else if (settings.valFraction > 0 && series.rows >= 4 * (settings.window + settings.horizon)) {
+  if (settings.val) {
+    validation = await readSeries(settings.val, settings.inputColumns, settings.targetColumns);
+    if (validation.rows < needed) throw tooShort(`--val ${settings.val}`, validation.rows);
+  } else if (settings.valFraction > 0 && series.rows >= 4 * needed && Math.floor(series.rows * settings.valFraction) >= needed) {
+    // Held out only when the held part holds a window (else no validation, as for small data elsewhere).
     ({ train: series, validation } = splitSeries(series, settings.valFraction));
   }
   const window = { window: settings.window, horizon: settings.horizon };
