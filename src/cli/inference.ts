@@ -107,6 +107,22 @@ function checkSpec(spec: DataSpec, model: SequenceModel, vocabulary: Vocabulary 
   }
 }
 
+/**
+ * Outputs that are NaN or ±Infinity come from weights that are finite but overflow (3e38, say): a
+ * one-line error naming where and the weights, never a "loss NaN" or blank predictions.
+ */
+export function checkFiniteOutputs(values: ArrayLike<number>, run: LoadedRun, at: string): void {
+  for (let i = 0; i < values.length; i++) {
+    if (Number.isFinite(values[i]!)) continue;
+    let largest = 0;
+    for (const p of run.model.parameters()) for (const w of p.value) largest = Math.max(largest, Math.abs(w));
+    throw new UsageError(
+      `${at}: the model's outputs are not finite (${values[i]}): the weights in ${join(run.dir, MODEL_FILE)} ` +
+        `(largest magnitude ${largest.toPrecision(3)}) overflow; retrain the model, e.g. with a lower --lr`,
+    );
+  }
+}
+
 /** The token a language model reads at each line end: "<eos>" for words, "\n" for characters. */
 export function lineEndOf(run: LoadedRun): string {
   return defaultLineEnd(run.tokenizer!.kind);

@@ -242,6 +242,23 @@ async function prepareRegression(settings: TrainSettings, path: string): Promise
 }
 
 /**
+ * A stream scored at every token but the first, whatever B: B strips of S + 1 tokens that overlap by
+ * one (strip b reads x[b·S … b·S + S − 1] and predicts x[b·S + 1 … b·S + S], S = ⌊(N − 1) / B⌋), the
+ * state carried through each strip as training's validation does, then the r = N − 1 − B·S targets
+ * left, as one more strip of its own. (Training's batchify drops the tail; evaluation must not.)
+ */
+function* everyTokenBatches(stream: Int32Array, batchSize: number, bptt: number): Generator<Batch> {
+  const targets = stream.length - 1;
+  const B = Math.min(batchSize, targets);
+  const S = Math.floor(targets / B);
+  const data = new Int32Array((S + 1) * B);
+  for (let b = 0; b < B; b++) for (let t = 0; t <= S; t++) data[t * B + b] = stream[b * S + t]!;
+  yield* languageModelBatches({ data, L: S + 1, B }, { bptt });
+  const tail = stream.subarray(B * S);
+  if (tail.length >= 2) yield* languageModelBatches({ data: tail, L: tail.length, B: 1 }, { bptt });
+}
+
+/**
  * Batches of a new file read with a saved run's DataSpec (for `bptt eval`): the same tokenizer,
  * vocabulary, labels and columns. A label the run never saw is an error naming the line.
  */
@@ -252,9 +269,8 @@ export async function prepareEvaluation(spec: DataSpec, path: string, batchSize:
   switch (spec.task) {
     case "lm": {
       const stream = await collectStream(encodeLines(readLines(path), { tokenizer: tokenizer!, vocabulary: vocabulary! }));
-      const B = Math.max(1, Math.min(batchSize, Math.floor(stream.length / 2)));
       if (stream.length < 2) throw new UsageError(`${path}: too few tokens to evaluate`);
-      return languageModelBatches(batchify(stream, B), { bptt });
+      return everyTokenBatches(stream, batchSize, bptt);
     }
     case "classify": {
       const encoded = encodeClassification(await readTextExamples(path), { tokenizer: tokenizer!, vocabulary: vocabulary!, labels: labels!, source: path });
