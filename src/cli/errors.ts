@@ -21,3 +21,9 @@ export function isUserError(error: unknown): error is Error {
   if (error instanceof RangeError) return !isEngineError(error);
   return error instanceof Error && "code" in error && typeof (error as { code: unknown }).code === "string" && String((error as { code: string }).code).startsWith("E");
 }
+
+/** A message on one line: line breaks and other control characters as spaces, at most `max` characters. */
+export function oneLine(message: string, max = 300): string {
+  const flat = message.replace(/[\u0000-\u001f\u007f\u2028\u2029]+/g, " ");
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+}

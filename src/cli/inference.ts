@@ -14,7 +14,7 @@ import { defaultLineEnd } from "../data/language-model.js";
 import { type Tokenizer, createTokenizer } from "../data/tokenizer.js";
 import { Vocabulary } from "../data/vocabulary.js";
 import { SequenceModel } from "../train/model.js";
-import { UsageError } from "./errors.js";
+import { UsageError, oneLine } from "./errors.js";
 import { checkMemory } from "./memory-estimate.js";
 import { CONFIG_FILE, MODEL_FILE, type RunConfig, loadWeights, readConfig } from "./run-directory.js";
 import { TASKS } from "./settings.js";
@@ -66,7 +66,7 @@ export function loadRun(dir: string): LoadedRun {
     if (spec.tokenizer) tokenizer = createTokenizer(spec.tokenizer);
     checkSpec(spec, model, vocabulary, labels, tokenizer);
   } catch (error) {
-    if (error instanceof RangeError || error instanceof TypeError) throw new UsageError(`${configPath}: ${error.message}`);
+    if (error instanceof RangeError || error instanceof TypeError) throw new UsageError(`${configPath}: ${oneLine(error.message)}`);
     throw error;
   }
   loadWeights(join(dir, MODEL_FILE), model);

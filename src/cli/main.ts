@@ -6,7 +6,7 @@ import { Command, CommanderError, Option } from "commander";
 import { setUpBackend } from "./backend.js";
 import { runDemo } from "./demo.js";
 import { readFileChecked } from "../io/atomic-write.js";
-import { UsageError, isUserError } from "./errors.js";
+import { UsageError, isUserError, oneLine } from "./errors.js";
 import { CONFIG_FILE_LIMIT } from "./limits.js";
 import { registerEval } from "./eval.js";
 import { registerExperiment } from "./experiment.js";
@@ -69,7 +69,7 @@ export function readJsonFile(path: string): unknown {
   try {
     return JSON.parse(text);
   } catch (error) {
-    throw new UsageError(`${path}: not valid JSON (${(error as Error).message})`);
+    throw new UsageError(`${path}: not valid JSON (${oneLine((error as Error).message, 160)})`);
   }
 }
 
@@ -112,7 +112,7 @@ export async function run(argv: string[]): Promise<void> {
       process.stderr.write(`bptt: ${error.message.replace(/^error: /, "").replace(/\s*\n\s*/g, " ").trim()}\n`);
       process.exitCode = 2;
     } else if (isUserError(error)) {
-      process.stderr.write(`bptt: ${error.message}\n`);
+      process.stderr.write(`bptt: ${oneLine(error.message, 2000)}\n`);
       process.exitCode = 2;
     } else {
       throw error;

@@ -21,6 +21,7 @@ import { readCsv } from "../data/parse/csv.js";
 import { numberedLines } from "../data/parse/jsonl.js";
 import { PAD_ID } from "../data/vocabulary.js";
 import { DEFAULT_MAX_LINE_CHARS } from "../io/read-lines.js";
+import { oneLine } from "./errors.js";
 import {
   type LoadedRun, Output, Stepper, argmaxOf, checkFiniteOutputs, inputLinePieces, inputLines, lineEndOf, loadRun, softmax, sourceName,
 } from "./inference.js";
@@ -233,7 +234,7 @@ function jsonObject(text: string, at: string, required: boolean): Record<string,
   try {
     value = JSON.parse(text);
   } catch (error) {
-    if (required || text.trimStart().startsWith("{")) throw new RangeError(`${at}: invalid JSON (${(error as Error).message})`);
+    if (required || text.trimStart().startsWith("{")) throw new RangeError(`${at}: invalid JSON (${oneLine((error as Error).message, 160)})`);
     return null;
   }
   if (value !== null && typeof value === "object" && !Array.isArray(value)) return value as Record<string, unknown>;

@@ -24,7 +24,7 @@ import { Tensor, formatShape } from "../tensor/tensor.js";
 import type { ModelConfig, SequenceModel } from "../train/model.js";
 import type { SegmentState, Trainer, TrainerState } from "../train/trainer.js";
 import type { CellWeights } from "../cells/cell.js";
-import { UsageError } from "./errors.js";
+import { UsageError, oneLine } from "./errors.js";
 import { RUN_CONFIG_LIMIT, memoryLimit } from "./limits.js";
 import type { TrainSettings } from "./settings.js";
 import type { DataSpec } from "./tasks.js";
@@ -74,7 +74,7 @@ export function readConfig(dir: string): RunConfig {
   try {
     raw = JSON.parse(text, (_, v) => (v === "inf" ? Infinity : v));
   } catch (error) {
-    throw new UsageError(`${path}: not valid JSON (${(error as Error).message})`);
+    throw new UsageError(`${path}: not valid JSON (${oneLine((error as Error).message, 160)})`);
   }
   const config = raw as Partial<RunConfig> | null;
   if (!config || typeof config !== "object" || config.format !== "bptt-run") throw new UsageError(`${path}: not a bptt run configuration (no "format": "bptt-run")`);
@@ -107,7 +107,7 @@ export function loadWeights(path: string, model: SequenceModel): void {
   try {
     model.loadStateDict(tensors);
   } catch (error) {
-    throw new UsageError(`${path}: does not fit this model: ${(error as Error).message.replace(/^loadStateDict: /, "")}`);
+    throw new UsageError(`${path}: does not fit this model: ${oneLine((error as Error).message.replace(/^loadStateDict: /, ""))}`);
   }
 }
 
@@ -261,7 +261,7 @@ export function loadCheckpoint(dir: string, model: SequenceModel, optimizer: Opt
     return p;
   } catch (error) {
     if (error instanceof SyntaxError) throw new UsageError(`${path}: the checkpoint metadata is not valid JSON`);
-    if (error instanceof RangeError || error instanceof TypeError) throw new UsageError(`${path}: ${error.message}`);
+    if (error instanceof RangeError || error instanceof TypeError) throw new UsageError(`${path}: ${oneLine(error.message)}`);
     throw error;
   }
 }
