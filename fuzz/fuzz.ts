@@ -1,6 +1,7 @@
 /**
  * The fuzzer's loop: cases drawn round-robin from the targets (targets.ts), each run in this process
- * through the CLI's loaders, with BPTT_MEMORY_LIMIT lowered so that the limits are exercised. A case
+ * through the CLI's loaders on the reference kernels, with BPTT_MEMORY_LIMIT lowered so that the
+ * limits are exercised. A case
  * ends one of three ways:
  *
  *   accepted   the loader took the input (a mutation can leave a valid file)
@@ -16,6 +17,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { isUserError } from "../src/cli/errors.js";
+import { kernels, setKernels } from "../src/kernels/index.js";
+import { referenceKernels } from "../src/kernels/reference.js";
 import { Rng } from "../src/tensor/rng.js";
 import { setUp } from "./targets.js";
 
@@ -63,6 +66,10 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
   const dir = mkdtempSync(join(tmpdir(), "bptt-fuzz-"));
   const saved = process.env["BPTT_MEMORY_LIMIT"];
   process.env["BPTT_MEMORY_LIMIT"] = String(options.memoryLimit);
+  // The reference kernels: plain arrays that the collector frees (the wasm backend's allocator never
+  // frees, which the thousands of models built here would show as growth that a command never has).
+  const backend = kernels();
+  setKernels(referenceKernels);
   const started = performance.now();
   try {
     const targets = await setUp(dir);
@@ -101,6 +108,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     report.seconds = (performance.now() - started) / 1000;
     return report;
   } finally {
+    setKernels(backend);
     if (saved === undefined) delete process.env["BPTT_MEMORY_LIMIT"];
     else process.env["BPTT_MEMORY_LIMIT"] = saved;
     rmSync(dir, { recursive: true, force: true });

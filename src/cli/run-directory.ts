@@ -78,7 +78,7 @@ export function readConfig(dir: string): RunConfig {
   }
   const config = raw as Partial<RunConfig> | null;
   if (!config || typeof config !== "object" || config.format !== "bptt-run") throw new UsageError(`${path}: not a bptt run configuration (no "format": "bptt-run")`);
-  if (config.version !== 1) throw new UsageError(`${path}: version ${String(config.version)} is not supported (expected 1)`);
+  if (config.version !== 1) throw new UsageError(`${path}: version ${oneLine(JSON.stringify(config.version) ?? "none", 40)} is not supported (expected 1)`);
   for (const key of ["model", "data", "schedule", "training"] as const) {
     if (!config[key] || typeof config[key] !== "object") throw new UsageError(`${path}: "${key}" is missing or not an object`);
   }

@@ -95,10 +95,10 @@ async function prepareLanguageModel(settings: TrainSettings, path: string): Prom
     }
   }
   const bptt = languageModelSteps(settings);
-  const strips = batchify(stream, settings.batch);
-  if (strips.L < 2) {
+  if (stream.length < 2 * settings.batch) {
     throw new UsageError(`${path}: ${stream.length} tokens are too few for --batch ${settings.batch} strips (need at least ${2 * settings.batch})`);
   }
+  const strips = batchify(stream, settings.batch);
   const valStrips = validation && validation.length >= 2 * settings.batch ? batchify(validation, settings.batch) : null;
   return {
     spec: { task: "lm", tokenizer: tokenizer.toJSON(), vocabulary: vocabulary.toJSON(), labels: null, inputSize: 0, series: null },

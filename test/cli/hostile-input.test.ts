@@ -5,24 +5,17 @@
  * check of the exit code and the single line.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { Progress } from "../../src/cli/progress.js";
 import { DEFAULT_SETTINGS, type TrainSettings } from "../../src/cli/settings.js";
 import { runTraining } from "../../src/cli/train.js";
+import { scratch } from "../helpers/scratch.js";
 import { Rng } from "../../src/tensor/rng.js";
 import { assertOneLineError, bptt, cliError } from "../helpers/cli.js";
 
-const dir = mkdtempSync(join(tmpdir(), "bptt-hostile-"));
-after(() => rmSync(dir, { recursive: true, force: true }));
-
-function file(name: string, content: string | Uint8Array): string {
-  const path = join(dir, name);
-  writeFileSync(path, content);
-  return path;
-}
+const { dir, file } = scratch("hostile");
 
 const rng = new Rng(3);
 const words = "the cat sat on a mat and dog ran to big red house".split(" ");

@@ -5,27 +5,20 @@
  * generate, never "loss NaN" or blank lines.
  */
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { Progress } from "../../src/cli/progress.js";
 import { saveModel } from "../../src/cli/run-directory.js";
 import { DEFAULT_SETTINGS, type TrainSettings } from "../../src/cli/settings.js";
 import { runTraining } from "../../src/cli/train.js";
 import { loadSafetensors } from "../../src/io/safetensors-file.js";
 import { SequenceModel } from "../../src/train/model.js";
+import { scratch } from "../helpers/scratch.js";
 import { Rng } from "../../src/tensor/rng.js";
 import { cliError } from "../helpers/cli.js";
 
-const dir = mkdtempSync(join(tmpdir(), "bptt-non-finite-"));
-after(() => rmSync(dir, { recursive: true, force: true }));
-
-function file(name: string, content: string): string {
-  const path = join(dir, name);
-  writeFileSync(path, content);
-  return path;
-}
+const { dir, file } = scratch("non-finite");
 
 const rng = new Rng(5);
 const words = "the cat sat on a mat and dog ran to big red house".split(" ");

@@ -5,10 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, before, describe, it } from "node:test";
+import { before, describe, it } from "node:test";
 import { pathToFileURL } from "node:url";
 import { runEvaluation } from "../../src/cli/eval.js";
 import { Stepper, loadRun, softmax } from "../../src/cli/inference.js";
@@ -16,17 +14,11 @@ import { runPrediction } from "../../src/cli/predict.js";
 import { Progress } from "../../src/cli/progress.js";
 import { DEFAULT_SETTINGS, type TrainSettings } from "../../src/cli/settings.js";
 import { runTraining } from "../../src/cli/train.js";
+import { scratch } from "../helpers/scratch.js";
 import { Rng } from "../../src/tensor/rng.js";
 import { BIN } from "../helpers/cli.js";
 
-const dir = mkdtempSync(join(tmpdir(), "bptt-streaming-"));
-after(() => rmSync(dir, { recursive: true, force: true }));
-
-function file(name: string, content: string): string {
-  const path = join(dir, name);
-  writeFileSync(path, content);
-  return path;
-}
+const { dir, file } = scratch("streaming");
 
 const rng = new Rng(11);
 const words = "the cat sat on a mat and dog ran to big red house".split(" ");

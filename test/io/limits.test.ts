@@ -4,26 +4,19 @@
  * files and files over their cap before reading, and a safetensors header is checked before its body.
  */
 import assert from "node:assert/strict";
-import { closeSync, ftruncateSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { closeSync, ftruncateSync, openSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { Readable } from "node:stream";
-import { after, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { readFileChecked } from "../../src/io/atomic-write.js";
 import { type LinePiece, readLinePieces, readLines } from "../../src/io/read-lines.js";
 import { loadSafetensors, saveSafetensors } from "../../src/io/safetensors-file.js";
 import { Tensor } from "../../src/tensor/tensor.js";
+import { scratch } from "../helpers/scratch.js";
 import { estimateMemory } from "../../src/cli/memory-estimate.js";
 import { CELL_NAMES, SequenceModel } from "../../src/train/model.js";
 
-const dir = mkdtempSync(join(tmpdir(), "bptt-limits-"));
-after(() => rmSync(dir, { recursive: true, force: true }));
-
-function file(name: string, content: string | Uint8Array): string {
-  const path = join(dir, name);
-  writeFileSync(path, content);
-  return path;
-}
+const { dir, file } = scratch("limits");
 
 async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];
