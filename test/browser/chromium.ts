@@ -11,7 +11,7 @@
  * None found (another platform, say): the test is skipped with one line that says what to install,
  * unless CI=true, where a missing browser fails the suite.
  */
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { brotliDecompressSync } from "node:zlib";
@@ -57,6 +57,11 @@ function unpackRegistryChromium(): string | null {
   const size = statSync(packed).size;
   const stamp = join(cache, "packed-size");
   if (existsSync(binary) && existsSync(stamp) && readFileSync(stamp, "utf8") === String(size)) return binary;
+  // One unpacked version at a time (190 MB each): those of earlier versions go.
+  const parent = join(cache, "..");
+  if (existsSync(parent)) {
+    for (const name of readdirSync(parent)) if (name.startsWith("chromium-") && join(parent, name) !== cache) rmSync(join(parent, name), { recursive: true, force: true });
+  }
   mkdirSync(cache, { recursive: true });
   // Unpacked beside the target, then renamed: two test processes never see half a binary.
   const temporary = `${binary}.${process.pid}.tmp`;
