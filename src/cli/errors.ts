@@ -8,7 +8,11 @@ export class UsageError extends Error {
   override readonly name = "UsageError";
 }
 
-const ENGINE_MESSAGES = /^(Invalid (typed )?array( buffer)? length|Invalid string length|Array buffer allocation failed|Maximum call stack size exceeded|Invalid count value|Invalid code point|Invalid DataView|Start offset|Offset is outside|offset is out of bounds|toFixed\(\)|toPrecision\(\)|Division by zero|BigInt)/;
+const ENGINE_MESSAGES = new RegExp(`^(${[
+  "Invalid (typed )?array( buffer)? length", "Invalid string length", "Array buffer allocation failed",
+  "Maximum call stack size exceeded", "Invalid count value", "Invalid code point", "Invalid DataView", "Start offset",
+  "Offset is outside", "offset is out of bounds", "toFixed\\(\\)", "toPrecision\\(\\)", "Division by zero", "BigInt",
+].join("|")})`);
 
 /** Whether a RangeError was thrown by the engine itself rather than by bptt's checks. */
 export function isEngineError(error: unknown): boolean {
@@ -19,7 +23,8 @@ export function isEngineError(error: unknown): boolean {
 export function isUserError(error: unknown): error is Error {
   if (error instanceof UsageError) return true;
   if (error instanceof RangeError) return !isEngineError(error);
-  return error instanceof Error && "code" in error && typeof (error as { code: unknown }).code === "string" && String((error as { code: string }).code).startsWith("E");
+  const code = error instanceof Error && "code" in error ? (error as { code: unknown }).code : undefined;
+  return typeof code === "string" && code.startsWith("E"); // a file-system error (ENOENT, EACCES, …)
 }
 
 /** A message on one line: line breaks and other control characters as spaces, at most `max` characters. */
