@@ -11,10 +11,18 @@
  *   scatter   each piece's dOutput: (R_p, F) = dLogits · W at its positions, 0 elsewhere
  *             (null for a piece no loss reads)
  *
+ * A loss at each row's last step in the chunk (lossAt "last-step", with or without everyChunk) reads
+ * the top layer's state after that step, the state the row leaves the chunk with (a row that has
+ * stopped running keeps it, layout.ts). For a unidirectional stack its gradient is therefore given as
+ * dL/d(the final state) of the chunk's newest piece — `backward` writes it into a RecurrentState
+ * instead of scattering it into a dOutput of the piece's N rows — which the stack carries back to the
+ * row's last step unchanged, where it enters exactly as dOutput would have (δh = dh + dOut).
+ *
  * When the positions are every step of a single piece, the head reads its outputs in place and
  * writes dOutput directly: no gather, no scatter. Every buffer is reused from chunk to chunk.
  */
 import type { DenseCache } from "../layers/dense.js";
+import type { RecurrentState } from "../layers/recurrent-state.js";
 import { ReusableBuffer } from "../tensor/buffers.js";
 import type { Batch } from "./batch.js";
 import type { BatchLayout } from "./layout.js";
@@ -57,9 +65,12 @@ export class ChunkLoss {
   private readonly headCache: DenseCache;
   private readonly gathered = new ReusableBuffer();
   private readonly dLogits = new ReusableBuffer();
-  /** Per position n: the piece that holds it and its row inside that piece. */
+  /** Per position n: the piece that holds it, its row inside that piece, and its layout row. */
   private owner = new Int32Array(0);
   private local = new Int32Array(0);
+  private layoutRow = new Int32Array(0);
+  /** Whether the last forward's positions are each row's last step in the chunk. */
+  private lastSteps = false;
   private count = 0;
   /** Whether the last forward read a single piece in place. */
   private inPlace = false;
@@ -86,6 +97,9 @@ export class ChunkLoss {
     if (N === 0) return { sum: 0, terms: 0, correct: 0 };
     const { positions, steps } = found;
     const { offsets } = layout;
+    this.lastSteps = options.lossAt === "last-step";
+    if (this.layoutRow.length < N) this.layoutRow = new Int32Array(Math.max(N, 2 * this.layoutRow.length));
+    for (let n = 0; n < N; n++) this.layoutRow[n] = positions[n]! - offsets[steps[n]!]!;
     this.inPlace = pieces.length === 1 && N === pieces[0]!.rows && isRange(positions, offsets[start]!, N);
     let rows: Float32Array;
     if (this.inPlace) {
@@ -124,18 +138,32 @@ export class ChunkLoss {
     return this.positions.targets(this.model.config.objective, this.model.outputSize);
   }
 
-  /** Back through the head into its parameters' grad, and dL/d(outputs) into the pieces (see the header). */
-  backward(pieces: readonly LossPiece[]): void {
+  /**
+   * Back through the head into its parameters' grad, and dL/d(outputs) into the pieces; or, for losses
+   * at each row's last step of a unidirectional stack, into `finalState` (B rows: dL/d(the states the
+   * chunk leaves), zero but the top layer's rows that carry a loss), when given. Returns whether the
+   * gradient went into finalState (see the header).
+   */
+  backward(pieces: readonly LossPiece[], finalState: RecurrentState | null = null): boolean {
     const N = this.count;
-    if (N === 0) return;
+    if (N === 0) return false;
     const head = this.model.head;
+    const rnn = this.model.rnn;
     const F = head.inFeatures;
     const dLogits = this.dLogits.reserve(N * this.model.outputSize);
+    if (finalState && this.lastSteps && rnn.directions === 1) {
+      const dRows = head.backward(this.headCache, dLogits);
+      finalState.reset();
+      const B = finalState.batchSize;
+      const top = (rnn.numLayers - 1) * B;
+      for (let n = 0; n < N; n++) copyRow(dRows, n * F, finalState.h.data, (top + this.layoutRow[n]!) * F, F);
+      return true;
+    }
     if (this.inPlace) {
       const piece = pieces[0]!;
       piece.dOutput = piece.dOutputStorage.reserve(N * F);
       head.backward(this.headCache, dLogits, piece.dOutput);
-      return;
+      return false;
     }
     const dRows = head.backward(this.headCache, dLogits);
     // Scatter dL/dh back into (R_p, F) blocks, zero where no loss reads the output.
@@ -147,6 +175,7 @@ export class ChunkLoss {
       }
       copyRow(dRows, n * F, piece.dOutput, this.local[n]! * F, F);
     }
+    return false;
   }
 }
 

@@ -29,6 +29,7 @@
  * language model is PyTorch's mean over the T·B terms of a chunk; "sum" applies Σ ℓ as it is. Either
  * way every loss term is used once, with the same weight.
  */
+import type { RecurrentState } from "../layers/recurrent-state.js";
 import { clipGradients } from "../optim/clip.js";
 import type { Optimizer } from "../optim/optimizer.js";
 import type { Parameter } from "../tensor/parameter.js";
@@ -87,6 +88,8 @@ export interface BatchResult {
   lossTerms: number;
   correct: number;
   updates: number;
+  /** Real tokens (steps) trained on: padding not counted. */
+  tokens: number;
 }
 
 export class Trainer {
@@ -105,6 +108,8 @@ export class Trainer {
   /** Per row: its real length in the batch and (per layout row) its update time in the chunk (B each, kept across batches). */
   private lengths = new Int32Array(0);
   private rowEnds = new Int32Array(0);
+  /** dL/d(the state a chunk leaves) from a loss at each row's last step (chunk-loss.ts). */
+  private dFinal: RecurrentState | null = null;
   /** The batch's layout, and for TBPTT(∞, k2) the heads and tails of its rows (see the header). */
   private readonly layout = new BatchLayout();
   private readonly heads = new BatchLayout();
@@ -189,6 +194,7 @@ export class Trainer {
     if (this.rowEnds.length !== B) {
       this.rowEnds = new Int32Array(B);
       this.lengths = new Int32Array(B);
+      this.dFinal = this.model.createState(B);
     }
     let layout = this.layout.arrange(batch, rowLengths(batch.mask, T, B, this.lengths));
     if (k1 === Infinity && k2 < layout.T && lossAt === "last-step" && !batch.continues) {
@@ -201,7 +207,7 @@ export class Trainer {
     const stepsPerChunk = lossAt === "every-step" ? Math.min(k1, T) : 1;
     const scale = (this.options.lossScale ?? "mean") === "sum" ? 1 : 1 / (B * stepsPerChunk);
     const lossOptions = { lossAt, everyChunk, scale };
-    const result: BatchResult = { lossSum: 0, lossTerms: 0, correct: 0, updates: 0 };
+    const result: BatchResult = { lossSum: 0, lossTerms: 0, correct: 0, updates: 0, tokens: this.layout.rows };
     // Stream times of the layout's steps: batchStart + u (a direct layout's tails start at its time base).
     const batchStart = window.streamTime;
     const rowEnds = this.rowEnds;
@@ -224,9 +230,9 @@ export class Trainer {
       const chunk = window.newest(firstNew);
       const loss = this.loss.forward(batch, layout, chunk, start, end, lossOptions);
       if (loss.terms > 0) {
-        this.loss.backward(chunk);
+        const dFinal = this.loss.backward(chunk, this.dFinal) ? this.dFinal : null;
         for (let j = 0; j < B; j++) rowEnds[j] = batchStart + Math.min(end, lengths[j]!);
-        window.backward(rowEnds, k2, this.updates, this.gradientFlow);
+        window.backward(rowEnds, k2, this.updates, this.gradientFlow, dFinal);
         const info = this.update(chunkEnd, loss.sum, loss.terms, loss.correct);
         result.updates++;
         this.options.onUpdate?.(info);
@@ -242,13 +248,14 @@ export class Trainer {
 
   /** Trains on every batch of an epoch; returns the totals. */
   trainEpoch(batches: Iterable<Batch>): BatchResult {
-    const total: BatchResult = { lossSum: 0, lossTerms: 0, correct: 0, updates: 0 };
+    const total: BatchResult = { lossSum: 0, lossTerms: 0, correct: 0, updates: 0, tokens: 0 };
     for (const batch of batches) {
       const r = this.trainBatch(batch);
       total.lossSum += r.lossSum;
       total.lossTerms += r.lossTerms;
       total.correct += r.correct;
       total.updates += r.updates;
+      total.tokens += r.tokens;
     }
     return total;
   }

@@ -168,11 +168,12 @@ export class TruncationWindow {
   }
 
   /**
-   * Back-propagates the chunk's dOutputs from the newest segment through the window. Row b's gradient
+   * Back-propagates the chunk's dOutputs, and dFinal (dL/d(the state the newest segment left), when
+   * the loss gave it: chunk-loss.ts), from the newest segment through the window. Row b's gradient
    * reaches back k2 steps from rowEnds[b] (its update time t_b). `updates`: the updates made so far
    * (older segments are back-propagated with their copy of the weights).
    */
-  backward(rowEnds: Int32Array, k2: number, updates: number, flow: GradientFlow | null): void {
+  backward(rowEnds: Int32Array, k2: number, updates: number, flow: GradientFlow | null, dFinal: RecurrentState | null): void {
     const rnn = this.model.rnn;
     const B = this.batchSize;
     // cut[b]: stream time of row b's first back-propagated step.
@@ -184,7 +185,7 @@ export class TruncationWindow {
     for (let b = 0; b < B; b++) cut[b] = k2 === Infinity ? -1 : Math.max(-1, rowEnds[b]! - k2);
     let oldestCut = Infinity;
     for (let b = 0; b < B; b++) oldestCut = Math.min(oldestCut, cut[b]!);
-    let dState: RecurrentState | null = null;
+    let dState: RecurrentState | null = dFinal;
     for (let i = this.segments.length - 1; i >= 0; i--) {
       const seg = this.segments[i]!;
       if (seg.start + seg.T <= oldestCut) break;
