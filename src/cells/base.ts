@@ -23,6 +23,7 @@ import {
   type StateSizes, type StepState,
 } from "./cell.js";
 import type { ChunkCache } from "./chunk-cache.js";
+import { addBlockGradients, finishInputGradients, startInputGradients } from "./input-projection.js";
 import { CellParameters } from "./parameters.js";
 import { type BackwardCut, backwardMask, validateBackward, validateChunk } from "./validate.js";
 
@@ -260,7 +261,7 @@ export abstract class BaseCell<C extends ChunkCache> implements Cell<C> {
   }
 
   /** The first row of the first back-propagated step (rows before it get no input gradient). */
-  protected firstBackwardRow(frame: BackwardFrame): number {
+  private firstBackwardRow(frame: BackwardFrame): number {
     if (frame.firstStep === 0) return 0;
     return this.reverse ? frame.offsets[frame.T]! : frame.offsets[frame.firstStep]!;
   }
@@ -276,14 +277,19 @@ export abstract class BaseCell<C extends ChunkCache> implements Cell<C> {
 
   /**
    * Backward's walk over s = T−1 … firstStep, in blocks of steps of at most BLOCK_ROWS rows (at least
-   * one step): `step(s, t, g)` back-propagates step s (time t), writing its gate gradients at row g of
-   * the block buffers; `block(r0, rows)` then adds the weight gradients of the block, rows
-   * [r0, r0 + rows) of the chunk, whose gate gradients start at row 0 of those buffers.
+   * one step). `step(s, t, n, r, g)` back-propagates step s (time t, its n rows starting at row r of
+   * the chunk), writing its gate gradients at row g of dXGates and dHGates (the block's buffers, of
+   * blockCapacity rows); after each block, the weight and input gradients of its rows
+   * (input-projection.ts). Returns the input gradient per table row when forward went through the
+   * input table, else null (frame.dx holds dL/dx).
    */
   protected walkBackward(
-    frame: BackwardFrame, step: (s: number, t: number, g: number) => void, block: (r0: number, rows: number) => void,
-  ): void {
+    frame: BackwardFrame, cache: C, dXGates: Float32Array, dHGates: Float32Array,
+    step: (s: number, t: number, n: number, r: number, g: number) => void,
+  ): Float32Array | null {
     const { T, offsets, firstStep } = frame;
+    const I = this.inputSize;
+    startInputGradients(this.params, cache);
     for (let top = T - 1; top >= firstStep; ) {
       let bottom = top;
       let rows = this.rowsAt(frame, this.time(top, T));
@@ -294,11 +300,14 @@ export abstract class BaseCell<C extends ChunkCache> implements Cell<C> {
       const r0 = offsets[Math.min(this.time(top, T), this.time(bottom, T))]!;
       for (let s = top; s >= bottom; s--) {
         const t = this.time(s, T);
-        step(s, t, offsets[t]! - r0);
+        this.recordNorm(frame, t);
+        step(s, t, this.rowsAt(frame, t), offsets[t]!, offsets[t]! - r0);
       }
-      block(r0, rows);
+      addBlockGradients(this.params, cache, r0, rows, I, this.hiddenSize, frame.hPrev, dXGates, dHGates, frame.dx, frame.weightIh);
       top = bottom - 1;
     }
+    const firstRow = this.firstBackwardRow(frame);
+    return finishInputGradients(this.params, cache, firstRow, offsets[T]! - firstRow, I, frame.dx, frame.weightIh);
   }
 
   /** Diagnostics: records ‖dL/dh_t‖² (carried gradient plus the output's) before step t is back-propagated. */

@@ -25,7 +25,7 @@ import {
   type BackwardInput, type BackwardOutput, type CellOptions, type ChunkInput, NO_DX, type StepState, gateCount,
 } from "./cell.js";
 import { ChunkCache } from "./chunk-cache.js";
-import { addBlockGradients, finishInputGradients, projectChunkInputs, startInputGradients } from "./input-projection.js";
+import { projectChunkInputs } from "./input-projection.js";
 
 /** What a GRU chunk saves besides ChunkCache's buffers. */
 export class GRUCache extends ChunkCache {
@@ -85,35 +85,24 @@ export class GRUCell extends BaseCell<GRUCache> {
 
   backward(cache: GRUCache, grads: BackwardInput): BackwardOutput {
     const frame = this.beginBackward(cache, grads);
-    const { mask, hPrev, dOut, dh, dx, offsets } = frame;
+    const { mask, hPrev, dOut, dh } = frame;
     const k = kernels();
     const H = this.hiddenSize;
     const G = 3 * H;
-    const rows = cache.rows;
-    const gates = cache.gates.reserve(rows * G);
-    const hGates = cache.hGates.reserve(rows * G);
+    const gates = cache.gates.reserve(cache.rows * G);
+    const hGates = cache.hGates.reserve(cache.rows * G);
     const capacity = this.blockCapacity(frame);
     const dXGates = cache.dXGates.reserve(capacity * G);
     const dHGates = cache.dHGates.reserve(capacity * G);
-    startInputGradients(this.params, cache);
-    this.walkBackward(
-      frame,
-      (_s, t, g) => {
-        this.recordNorm(frame, t);
-        const n = this.rowsAt(frame, t);
-        const r = offsets[t]!;
-        k.gruStepBackward(
-          n, H, gates, r * G, hGates, r * G, hPrev, r * H, dOut, this.dOutOffset(frame, t), mask, r, dh, 0,
-          dXGates, g * G, dHGates, g * G,
-        );
-        // dL/dh_{t−1} = δh⊙z (left in dh by the kernel) + δh_gates_t · W_hh
-        k.gemm(false, false, n, H, G, dHGates, g * G, G, frame.weightHh, 0, H, true, dh, 0, H);
-      },
-      (r0, blockRows) => addBlockGradients(this.params, cache, r0, blockRows, this.inputSize, H, hPrev, dXGates, dHGates, dx, frame.weightIh),
-    );
-    const firstRow = this.firstBackwardRow(frame);
-    const dInputTable = finishInputGradients(this.params, cache, firstRow, rows - firstRow, this.inputSize, dx, frame.weightIh);
-    return { dx: dInputTable ? NO_DX : dx, dInputTable, dh0: dh, dc0: null };
+    const dInputTable = this.walkBackward(frame, cache, dXGates, dHGates, (_s, t, n, r, g) => {
+      k.gruStepBackward(
+        n, H, gates, r * G, hGates, r * G, hPrev, r * H, dOut, this.dOutOffset(frame, t), mask, r, dh, 0,
+        dXGates, g * G, dHGates, g * G,
+      );
+      // dL/dh_{t−1} = δh⊙z (left in dh by the kernel) + δh_gates_t · W_hh
+      k.gemm(false, false, n, H, G, dHGates, g * G, G, frame.weightHh, 0, H, true, dh, 0, H);
+    });
+    return { dx: dInputTable ? NO_DX : frame.dx, dInputTable, dh0: dh, dc0: null };
   }
 
   /** hGates = h·W_hhᵀ + b_hh, kept apart from proj (r multiplies W_hn·h + b_hn); h ← (1 − z)⊙n + z⊙h. */

@@ -23,7 +23,7 @@ import {
   type BackwardInput, type BackwardOutput, type CellOptions, type ChunkInput, NO_DX, type StepState, gateCount,
 } from "./cell.js";
 import { ChunkCache } from "./chunk-cache.js";
-import { addBlockGradients, finishInputGradients, projectChunkInputs, startInputGradients } from "./input-projection.js";
+import { projectChunkInputs } from "./input-projection.js";
 
 /** What an LSTM chunk saves besides ChunkCache's buffers. */
 export class LSTMCache extends ChunkCache {
@@ -91,38 +91,27 @@ export class LSTMCell extends BaseCell<LSTMCache> {
 
   backward(cache: LSTMCache, grads: BackwardInput): BackwardOutput {
     const frame = this.beginBackward(cache, grads);
-    const { T, mask, hPrev, dOut, dh, dx, offsets } = frame;
+    const { T, mask, dOut, dh, offsets } = frame;
     const k = kernels();
     const H = this.hiddenSize;
     const G = 4 * H;
-    const rows = cache.rows;
-    const gates = cache.gates.reserve(rows * G);
-    const c = cache.c.reserve(rows * H);
+    const gates = cache.gates.reserve(cache.rows * G);
+    const c = cache.c.reserve(cache.rows * H);
     const dGates = cache.dGates.reserve(this.blockCapacity(frame) * G);
     const c0 = cache.c0.reserve(cache.B * H);
     const dc = cache.dc.reserve(cache.B * H);
     if (grads.dcN) dc.set(grads.dcN);
     else dc.fill(0);
-    startInputGradients(this.params, cache);
-    this.walkBackward(
-      frame,
-      (s, t, g) => {
-        this.recordNorm(frame, t);
-        const n = this.rowsAt(frame, t);
-        const r = offsets[t]!;
-        const cPrev = this.cellStateEntering(frame, s, c, c0, cache.cStage);
-        const cPrevOffset = cPrev === c ? offsets[this.time(s - 1, T)]! * H : 0;
-        k.lstmStepBackward(
-          n, H, gates, r * G, cPrev, cPrevOffset, c, r * H, dOut, this.dOutOffset(frame, t), mask, r, dh, 0, dc, 0, dGates, g * G,
-        );
-        // dL/dh_{t−1} += δgates_t · W_hh
-        k.gemm(false, false, n, H, G, dGates, g * G, G, frame.weightHh, 0, H, true, dh, 0, H);
-      },
-      (r0, blockRows) => addBlockGradients(this.params, cache, r0, blockRows, this.inputSize, H, hPrev, dGates, dGates, dx, frame.weightIh),
-    );
-    const firstRow = this.firstBackwardRow(frame);
-    const dInputTable = finishInputGradients(this.params, cache, firstRow, rows - firstRow, this.inputSize, dx, frame.weightIh);
-    return { dx: dInputTable ? NO_DX : dx, dInputTable, dh0: dh, dc0: dc };
+    const dInputTable = this.walkBackward(frame, cache, dGates, dGates, (s, t, n, r, g) => {
+      const cPrev = this.cellStateEntering(frame, s, c, c0, cache.cStage);
+      const cPrevOffset = cPrev === c ? offsets[this.time(s - 1, T)]! * H : 0;
+      k.lstmStepBackward(
+        n, H, gates, r * G, cPrev, cPrevOffset, c, r * H, dOut, this.dOutOffset(frame, t), mask, r, dh, 0, dc, 0, dGates, g * G,
+      );
+      // dL/dh_{t−1} += δgates_t · W_hh
+      k.gemm(false, false, n, H, G, dGates, g * G, G, frame.weightHh, 0, H, true, dh, 0, H);
+    });
+    return { dx: dInputTable ? NO_DX : frame.dx, dInputTable, dh0: dh, dc0: dc };
   }
 
   /**

@@ -18,7 +18,7 @@ import {
   type BackwardInput, type BackwardOutput, type CellOptions, type ChunkInput, NO_DX, type StepState, gateCount,
 } from "./cell.js";
 import { ChunkCache } from "./chunk-cache.js";
-import { addBlockGradients, finishInputGradients, projectChunkInputs, startInputGradients } from "./input-projection.js";
+import { projectChunkInputs } from "./input-projection.js";
 
 export interface RNNCellOptions extends CellOptions {
   nonlinearity?: "tanh" | "relu";
@@ -77,28 +77,17 @@ export class RNNCell extends BaseCell<RNNCache> {
 
   backward(cache: RNNCache, grads: BackwardInput): BackwardOutput {
     const frame = this.beginBackward(cache, grads);
-    const { mask, hPrev, dOut, dh, dx, offsets } = frame;
+    const { mask, dOut, dh } = frame;
     const k = kernels();
     const H = this.hiddenSize;
-    const rows = cache.rows;
-    const out = cache.out.reserve(rows * H);
+    const out = cache.out.reserve(cache.rows * H);
     const dPre = cache.dPre.reserve(this.blockCapacity(frame) * H);
-    startInputGradients(this.params, cache);
-    this.walkBackward(
-      frame,
-      (_s, t, g) => {
-        this.recordNorm(frame, t);
-        const n = this.rowsAt(frame, t);
-        const r = offsets[t]!;
-        // out_t equals h_t on valid rows, the only rows whose derivative is used.
-        k.rnnStepBackward(n, H, this.relu, out, r * H, dOut, this.dOutOffset(frame, t), mask, r, dh, 0, dPre, g * H);
-        k.gemm(false, false, n, H, H, dPre, g * H, H, frame.weightHh, 0, H, true, dh, 0, H);
-      },
-      (r0, blockRows) => addBlockGradients(this.params, cache, r0, blockRows, this.inputSize, H, hPrev, dPre, dPre, dx, frame.weightIh),
-    );
-    const firstRow = this.firstBackwardRow(frame);
-    const dInputTable = finishInputGradients(this.params, cache, firstRow, rows - firstRow, this.inputSize, dx, frame.weightIh);
-    return { dx: dInputTable ? NO_DX : dx, dInputTable, dh0: dh, dc0: null };
+    const dInputTable = this.walkBackward(frame, cache, dPre, dPre, (_s, t, n, r, g) => {
+      // out_t equals h_t on valid rows, the only rows whose derivative is used.
+      k.rnnStepBackward(n, H, this.relu, out, r * H, dOut, this.dOutOffset(frame, t), mask, r, dh, 0, dPre, g * H);
+      k.gemm(false, false, n, H, H, dPre, g * H, H, frame.weightHh, 0, H, true, dh, 0, H);
+    });
+    return { dx: dInputTable ? NO_DX : frame.dx, dInputTable, dh0: dh, dc0: null };
   }
 
   /** pre = proj + h·W_hhᵀ, h ← act(pre). */

@@ -531,6 +531,13 @@ export function checkCase(c: Case): void {
   });
 }
 
+/** Asserts that a deliberately wrong reading of the definition disagrees with the trainer at some update. */
+export function assertDisagrees(c: Case, variant: Variant): void {
+  const { run, ref, updates } = prepare(c);
+  const bad = updates.map((u, ui) => mismatch(run.applied[ui]!, ref.gradient(ui, run.names, variant), u.scale));
+  assert.ok(bad.some((b) => b !== null), `variant ${variant} of ${c.name} was not detected`);
+}
+
 /** A (T, B) mask of right-padded rows of these lengths. */
 export function maskOf(T: number, lengths: number[]): Float32Array {
   const B = lengths.length;
