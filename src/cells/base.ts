@@ -27,7 +27,7 @@ import { addBlockGradients, finishInputGradients, startInputGradients } from "./
 import { CellParameters } from "./parameters.js";
 import { type BackwardCut, backwardMask, validateBackward, validateChunk } from "./validate.js";
 
-/** Rows of backward's gate gradients kept at once (see the header); more than any equal-length chunk of the benchmarks. */
+/** Rows of backward's gate gradients kept at once (see the header): more than any equal-length benchmark chunk. */
 export const BLOCK_ROWS = 4096;
 
 /** Where each step's rows are: shared by the forward and backward frames. */
@@ -169,7 +169,8 @@ export abstract class BaseCell<C extends ChunkCache> implements Cell<C> {
 
   /** Whether rows start at processing step s > 0 (packed rows, reverse direction). */
   protected rowsStartAt(frame: StepRows, s: number): boolean {
-    return frame.packed && s > 0 && this.rowsAt(frame, this.time(s - 1, frame.T)) < this.rowsAt(frame, this.time(s, frame.T));
+    if (!frame.packed || s === 0) return false;
+    return this.rowsAt(frame, this.time(s - 1, frame.T)) < this.rowsAt(frame, this.time(s, frame.T));
   }
 
   /**
@@ -303,7 +304,8 @@ export abstract class BaseCell<C extends ChunkCache> implements Cell<C> {
         this.recordNorm(frame, t);
         step(s, t, this.rowsAt(frame, t), offsets[t]!, offsets[t]! - r0);
       }
-      addBlockGradients(this.params, cache, r0, rows, I, this.hiddenSize, frame.hPrev, dXGates, dHGates, frame.dx, frame.weightIh);
+      const { hPrev, dx, weightIh } = frame;
+      addBlockGradients(this.params, cache, r0, rows, I, this.hiddenSize, hPrev, dXGates, dHGates, dx, weightIh);
       top = bottom - 1;
     }
     const firstRow = this.firstBackwardRow(frame);
@@ -325,7 +327,9 @@ function copyRows(src: Float32Array, srcOffset: number, dst: Float32Array, dstOf
 }
 
 /** copyRows, or zeros when there is no source (a zero initial state). */
-function copyRowsOrZero(src: Float32Array | null, srcOffset: number, dst: Float32Array, dstOffset: number, n: number): void {
+function copyRowsOrZero(
+  src: Float32Array | null, srcOffset: number, dst: Float32Array, dstOffset: number, n: number,
+): void {
   if (src) copyRows(src, srcOffset, dst, dstOffset, n);
   else dst.fill(0, dstOffset, dstOffset + n);
 }

@@ -53,7 +53,9 @@ export class ChunkCache {
     this.T = T;
     this.B = B;
     this.batchSizes = batchSizes;
-    if (this.offsetStorage.length < T + 1) this.offsetStorage = new Int32Array(Math.max(T + 1, 2 * this.offsetStorage.length));
+    if (this.offsetStorage.length < T + 1) {
+      this.offsetStorage = new Int32Array(Math.max(T + 1, 2 * this.offsetStorage.length));
+    }
     const offsets = this.offsetStorage;
     offsets[0] = 0;
     for (let t = 0; t < T; t++) offsets[t + 1] = offsets[t]! + (batchSizes ? batchSizes[t]! : B);

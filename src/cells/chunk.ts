@@ -62,7 +62,7 @@ export interface ChunkInput {
   inputRows?: InputRows | null;
 }
 
-/** The table rows behind the rows of x: x[r] = table[ids[r]] for every row r of x (T·B, or N packed), every id in [0, V). */
+/** The table rows behind the rows of x: x[r] = table[ids[r]] for each row r of x (T·B, or N packed), ids in [0, V). */
 export interface InputRows {
   /** (T·B), or (N) packed */
   ids: Int32Array;

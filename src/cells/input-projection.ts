@@ -7,12 +7,15 @@
  *
  *   forward:   proj (N, G·H) = x (N, I) · W_ihᵀ [+ b_ih] [+ b_hh]
  *   backward, per block of rows R:
- *              dW_ih += dXGates_Rᵀ·x_R   dW_hh += dHGates_Rᵀ·hPrev_R   db_ih += Σ dXGates_R   db_hh += Σ dHGates_R
+ *              dW_ih += dXGates_Rᵀ·x_R   dW_hh += dHGates_Rᵀ·hPrev_R
+ *              db_ih += Σ dXGates_R      db_hh += Σ dHGates_R
  *              dx_R = dXGates_R · W_ih
  */
 import { kernels } from "../kernels/index.js";
 import type { ChunkCache } from "./chunk-cache.js";
-import { addTableGradients, finishTableGradients, inputTablePays, projectThroughTable, startTableGradients } from "./input-table.js";
+import {
+  addTableGradients, finishTableGradients, inputTablePays, projectThroughTable, startTableGradients,
+} from "./input-table.js";
 import type { CellParameters } from "./parameters.js";
 
 /**

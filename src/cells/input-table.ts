@@ -39,7 +39,7 @@ export class InputTableBuffers {
   readonly dTable = new ReusableBuffer();
 }
 
-/** Whether the table is the cheaper way: its three V-row products (and the gather and scatter) against three N-row ones. */
+/** Whether the table is the cheaper way: its three V-row products (and a gather and a scatter) against three N-row ones. */
 export function inputTablePays(rows: number, V: number): boolean {
   return 2 * V <= rows;
 }

@@ -82,7 +82,9 @@ export class LSTMCell extends BaseCell<LSTMCache> {
       const cPrevOffset = cPrev === c ? offsets[this.time(s - 1, T)]! * H : 0;
       const next = this.nextStateBuffer(frame, s);
       const nextOffset = this.nextStateOffset(frame, s);
-      k.lstmStepForward(n, H, gates, r * G, cPrev, cPrevOffset, hPrev, r * H, mask, r, c, r * H, next, nextOffset, out, r * H);
+      k.lstmStepForward(
+        n, H, gates, r * G, cPrev, cPrevOffset, hPrev, r * H, mask, r, c, r * H, next, nextOffset, out, r * H,
+      );
       this.afterStep(frame, s);
     }
     if (frame.packed) this.gatherFinalState(frame, c, c0, cache.cN.reserve(BH));
@@ -106,7 +108,8 @@ export class LSTMCell extends BaseCell<LSTMCache> {
       const cPrev = this.cellStateEntering(frame, s, c, c0, cache.cStage);
       const cPrevOffset = cPrev === c ? offsets[this.time(s - 1, T)]! * H : 0;
       k.lstmStepBackward(
-        n, H, gates, r * G, cPrev, cPrevOffset, c, r * H, dOut, this.dOutOffset(frame, t), mask, r, dh, 0, dc, 0, dGates, g * G,
+        n, H, gates, r * G, cPrev, cPrevOffset, c, r * H, dOut, this.dOutOffset(frame, t), mask, r,
+        dh, 0, dc, 0, dGates, g * G,
       );
       // dL/dh_{t−1} += δgates_t · W_hh
       k.gemm(false, false, n, H, G, dGates, g * G, G, frame.weightHh, 0, H, true, dh, 0, H);
@@ -118,10 +121,12 @@ export class LSTMCell extends BaseCell<LSTMCache> {
    * The cell state entering processing step s: the previous step's c, or c0 at the first step; where
    * rows start (packed rows, reverse direction) a copy in `stage` completed with their c0.
    */
-  private cellStateEntering(frame: StepRows, s: number, c: Float32Array, c0: Float32Array, stage: ReusableBuffer): Float32Array {
+  private cellStateEntering(
+    frame: StepRows, s: number, c: Float32Array, c0: Float32Array, stage: ReusableBuffer,
+  ): Float32Array {
     if (s === 0) return c0;
-    if (this.rowsStartAt(frame, s)) return this.stageEnteringState(frame, s, c, c0, stage.reserve(frame.B * this.hiddenSize));
-    return c;
+    if (!this.rowsStartAt(frame, s)) return c;
+    return this.stageEnteringState(frame, s, c, c0, stage.reserve(frame.B * this.hiddenSize));
   }
 
   override finalState(cache: LSTMCache): { h: Float32Array; c: Float32Array } {

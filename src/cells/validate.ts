@@ -26,7 +26,9 @@ export function validateChunk(cell: Cell, input: ChunkInput): void {
     throw new RangeError(`c0 must have shape (B=${B}, H=${H}) = ${B * H} values, got ${input.c0.length}`);
   }
   if (input.c0 && cell.stateSizes.c === 0) throw new RangeError(`c0 is only for the LSTM, not ${cell.kind}`);
-  if (input.mask && input.batchSizes) throw new RangeError("mask and batchSizes: packed rows are all real, give no mask");
+  if (input.mask && input.batchSizes) {
+    throw new RangeError("mask and batchSizes: packed rows are all real, give no mask");
+  }
   if (input.mask && input.mask.length !== T * B) {
     throw new RangeError(`mask must have shape (T=${T}, B=${B}) = ${T * B} values, got ${input.mask.length}`);
   }
@@ -34,7 +36,8 @@ export function validateChunk(cell: Cell, input: ChunkInput): void {
     const { ids, V } = input.inputRows;
     requirePositiveInteger(V, "inputRows.V");
     if (ids.length !== N) {
-      throw new RangeError(`inputRows.ids must have ${input.batchSizes ? "N (packed rows)" : "T·B"} = ${N} values, got ${ids.length}`);
+      const rows = input.batchSizes ? "N (packed rows)" : "T·B";
+      throw new RangeError(`inputRows.ids must have ${rows} = ${N} values, got ${ids.length}`);
     }
   }
 }
@@ -47,7 +50,9 @@ export function validateBatchSizes(batchSizes: Int32Array, T: number, B: number)
     const n = batchSizes[t]!;
     const most = t === 0 ? B : batchSizes[t - 1]!;
     if (!Number.isInteger(n) || n < 1 || n > most) {
-      throw new RangeError(`batchSizes[${t}] = ${n}: expected an integer in [1, ${most}] (rows ordered by decreasing length, at most B=${B})`);
+      throw new RangeError(
+        `batchSizes[${t}] = ${n}: expected an integer in [1, ${most}] (rows ordered by decreasing length, at most B=${B})`,
+      );
     }
     N += n;
   }

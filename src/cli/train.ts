@@ -153,9 +153,8 @@ export async function runTraining({ settings, resume, progress }: TrainRun): Pro
       progress.info(`stopped after ${run.updates} updates (--max-updates), in epoch ${run.epoch}: train loss ${(lossSum / Math.max(lossTerms, 1)).toFixed(4)}`);
       break;
     }
-    const record: EpochRecord = {
-      epoch: run.epoch, trainLoss: lossTerms > 0 ? lossSum / lossTerms : NaN, seconds, tokensPerSecond: epochTokens / Math.max(seconds, 1e-9),
-    };
+    const trainLoss = lossTerms > 0 ? lossSum / lossTerms : NaN;
+    const record: EpochRecord = { epoch: run.epoch, trainLoss, seconds, tokensPerSecond: epochTokens / Math.max(seconds, 1e-9) };
     if (data.objective !== "regression" && lossTerms > 0) record.trainAccuracy = correct / lossTerms;
     if (data.validationBatches) record.validation = summarise(evaluate(model, data.validationBatches(), { lossAt: data.lossAt }));
     run.history.push(record);

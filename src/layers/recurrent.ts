@@ -383,7 +383,9 @@ export class Recurrent implements Module {
   }
 
   /** [T, B, N] of packed rows: x (N, I), B from h0 (or c0, or batchSizes[0]). */
-  private checkPacked(x: Tensor, batchSizes: Int32Array, options: RecurrentForwardOptions, finite: boolean): [number, number, number] {
+  private checkPacked(
+    x: Tensor, batchSizes: Int32Array, options: RecurrentForwardOptions, finite: boolean,
+  ): [number, number, number] {
     const T = batchSizes.length;
     const state = options.h0 ?? options.c0;
     const B = state && state.rank === 3 ? state.shape[1]! : batchSizes[0]!;

@@ -16,7 +16,7 @@ import type { ModelForwardOptions, SequenceCache, SequenceModel } from "./model.
 /** Rows per chunk, at least (a chunk ends on the step that reaches it). */
 export const CHUNK_ROWS = 2048;
 
-/** Called after each chunk of layout steps [start, end) with its outputs (rows offsets[start]…offsets[end], D·H each). */
+/** Called after each chunk of layout steps [start, end) with its outputs: rows offsets[start]…offsets[end], D·H each. */
 export type ChunkOutputs = (output: Float32Array, start: number, end: number) => void;
 
 export class ForwardOnly {
@@ -30,7 +30,9 @@ export class ForwardOnly {
   }
 
   /** Runs layout steps [0, layout.T) of `batch` from `state`, which it advances; see the header. */
-  run(batch: Batch, layout: BatchLayout, state: RecurrentState, options: ModelForwardOptions, onChunk?: ChunkOutputs): void {
+  run(
+    batch: Batch, layout: BatchLayout, state: RecurrentState, options: ModelForwardOptions, onChunk?: ChunkOutputs,
+  ): void {
     const whole = this.model.rnn.bidirectional;
     const I = this.model.inputSize;
     for (let start = 0; start < layout.T; ) {

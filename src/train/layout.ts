@@ -136,7 +136,9 @@ export class BatchLayout {
     let ids: Int32Array | null = null;
     let features: Float32Array | null = null;
     if (batch.ids) {
-      if (this.gatheredIds.length < rows) this.gatheredIds = new Int32Array(Math.max(rows, 2 * this.gatheredIds.length));
+      if (this.gatheredIds.length < rows) {
+        this.gatheredIds = new Int32Array(Math.max(rows, 2 * this.gatheredIds.length));
+      }
       ids = this.gatheredIds.subarray(0, rows);
       for (let u = s0; u < s1; u++) {
         const at = this.offsets[u]! - r0;
@@ -144,7 +146,9 @@ export class BatchLayout {
       }
     }
     if (batch.features) {
-      if (this.gatheredFeatures.length < rows * I) this.gatheredFeatures = new Float32Array(Math.max(rows * I, 2 * this.gatheredFeatures.length));
+      if (this.gatheredFeatures.length < rows * I) {
+        this.gatheredFeatures = new Float32Array(Math.max(rows * I, 2 * this.gatheredFeatures.length));
+      }
       features = this.gatheredFeatures.subarray(0, rows * I);
       for (let u = s0; u < s1; u++) {
         const at = this.offsets[u]! - r0;

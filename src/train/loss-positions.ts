@@ -90,7 +90,8 @@ export class LossPositions {
       for (let j = 0; j < B; j++) {
         const last = lengths[j]! - 1;
         if (last >= start && last < end) {
-          this.insertSorted(offsets[last]! + j, last, fromSequence, fromSequence ? layout.order[j]! : layout.gridIndex(last, j));
+          const source = fromSequence ? layout.order[j]! : layout.gridIndex(last, j);
+          this.insertSorted(offsets[last]! + j, last, fromSequence, source);
         } else if (everyChunk && last >= end) {
           this.insertSorted(offsets[end - 1]! + j, end - 1, true, layout.order[j]!);
         }

@@ -156,7 +156,9 @@ export class SequenceCache {
 
   private copyBatchSizes(batchSizes: Int32Array): Int32Array {
     const T = batchSizes.length;
-    if (this.batchSizeStorage.length < T) this.batchSizeStorage = new Int32Array(Math.max(T, 2 * this.batchSizeStorage.length));
+    if (this.batchSizeStorage.length < T) {
+      this.batchSizeStorage = new Int32Array(Math.max(T, 2 * this.batchSizeStorage.length));
+    }
     const view = this.batchSizeStorage.length === T ? this.batchSizeStorage : this.batchSizeStorage.subarray(0, T);
     view.set(batchSizes);
     return view;

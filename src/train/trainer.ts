@@ -105,7 +105,7 @@ export class Trainer {
   private readonly loss: ChunkLoss;
   private updates = 0;
   private lastBatchMasked = false;
-  /** Per row: its real length in the batch and (per layout row) its update time in the chunk (B each, kept across batches). */
+  /** Per batch row its real length, per layout row its update time in the chunk (B each, kept across batches). */
   private lengths = new Int32Array(0);
   private rowEnds = new Int32Array(0);
   /** dL/d(the state a chunk leaves) from a loss at each row's last step (chunk-loss.ts). */
@@ -200,7 +200,8 @@ export class Trainer {
     if (k1 === Infinity && k2 < layout.T && lossAt === "last-step" && !batch.continues) {
       // TBPTT(∞, k2), a loss at each row's last step only: the steps before each row's last k2 reach
       // no update; they run forward keeping nothing, and the tails are the chunk (see the header).
-      this.headRunner.run(batch, this.heads.window(layout, k2, "head"), window.state!, { training: true, finiteChecked: true });
+      const heads = this.heads.window(layout, k2, "head");
+      this.headRunner.run(batch, heads, window.state!, { training: true, finiteChecked: true });
       layout = this.tails.window(layout, k2, "tail");
       window.skip(layout.timeBase);
     }

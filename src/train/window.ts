@@ -173,7 +173,9 @@ export class TruncationWindow {
    * reaches back k2 steps from rowEnds[b] (its update time t_b). `updates`: the updates made so far
    * (older segments are back-propagated with their copy of the weights).
    */
-  backward(rowEnds: Int32Array, k2: number, updates: number, flow: GradientFlow | null, dFinal: RecurrentState | null): void {
+  backward(
+    rowEnds: Int32Array, k2: number, updates: number, flow: GradientFlow | null, dFinal: RecurrentState | null,
+  ): void {
     const rnn = this.model.rnn;
     const B = this.batchSize;
     // cut[b]: stream time of row b's first back-propagated step.

@@ -60,10 +60,12 @@ describe("bptt train --resume, texts of different lengths", () => {
       train(["--resume", stopped, "--max-updates", "0"]);
       assert.ok(readFileSync(join(straight, "model.safetensors")).equals(readFileSync(join(stopped, "model.safetensors"))));
 
-      const metrics = JSON.parse(readFileSync(join(straight, "metrics.json"), "utf8")) as { epochs: Array<{ tokensPerSecond: number; seconds: number }> };
+      type Metrics = { epochs: Array<{ tokensPerSecond: number; seconds: number }> };
+      const metrics = JSON.parse(readFileSync(join(straight, "metrics.json"), "utf8")) as Metrics;
       for (const epoch of metrics.epochs) {
         // Real tokens only: the epoch's tokens over its seconds (to the rounding of the seconds).
-        assert.ok(Math.abs(epoch.tokensPerSecond * epoch.seconds - tokens) <= tokens * 1e-6, `${epoch.tokensPerSecond} tokens/s × ${epoch.seconds} s`);
+        const counted = epoch.tokensPerSecond * epoch.seconds;
+        assert.ok(Math.abs(counted - tokens) <= tokens * 1e-6, `${epoch.tokensPerSecond} tokens/s × ${epoch.seconds} s`);
       }
       assert.match(stdout, new RegExp(`${tokens} tokens per epoch`));
       assert.match(stdout, /epoch 1\/2 .* tokens\/s/);

@@ -124,7 +124,8 @@ function unpack(p: Problem, packedValues: Float32Array, W: number): Float32Array
 }
 
 function describeCase(c: Case): string {
-  return `${c.mode} L=${c.L}${c.bidirectional ? " bidirectional" : ""} lengths ${c.lengths.join("/")}${c.firstStep ? ` firstStep ${c.firstStep.join("/")}` : ""}`;
+  const firstStep = c.firstStep ? ` firstStep ${c.firstStep.join("/")}` : "";
+  return `${c.mode} L=${c.L}${c.bidirectional ? " bidirectional" : ""} lengths ${c.lengths.join("/")}${firstStep}`;
 }
 
 function checkPackedEqualsMasked(c: Case, seed: number): void {
@@ -181,7 +182,8 @@ describe("packed rows: backward in blocks, the work done, the refusals", () => {
       const g = layer.backward(cache, { dOutput: new Tensor(dOut, [p.N, 2]) });
       for (const param of layer.parameters()) {
         const idx = probeIndices(param.size, rng, 6);
-        assertClose(idx.map((i) => param.grad[i]!), idx.map((i) => numericDerivative(param.value, i, loss)), `d${param.name}`, 1e-5, 1e-7);
+        const numeric = idx.map((i) => numericDerivative(param.value, i, loss));
+        assertClose(idx.map((i) => param.grad[i]!), numeric, `d${param.name}`, 1e-5, 1e-7);
       }
       const idx = [0, 1, 2 * (BLOCK_ROWS - 3), 2 * (p.N - 1) + 1];
       assertClose(idx.map((i) => g.dx.data[i]!), idx.map((i) => numericDerivative(x.data, i, loss)), "dx", 1e-5, 1e-7);
@@ -217,9 +219,13 @@ describe("packed rows: backward in blocks, the work done, the refusals", () => {
   it("refuses malformed batchSizes, naming them", () => {
     const layer = new Recurrent("lstm", { inputSize: 2, hiddenSize: 3, seed: 1 });
     const sizes = (values: number[]): Int32Array => Int32Array.from(values);
-    assert.throws(() => layer.forward(Tensor.zeros([6, 2]), { batchSizes: sizes([2, 3, 1]) }), /batchSizes\[1\] = 3: expected an integer in \[1, 2\]/);
+    assert.throws(
+      () => layer.forward(Tensor.zeros([6, 2]), { batchSizes: sizes([2, 3, 1]) }), /batchSizes\[1\] = 3: expected an integer in \[1, 2\]/,
+    );
     assert.throws(() => layer.forward(Tensor.zeros([3, 2]), { batchSizes: sizes([2, 0, 1]) }), /batchSizes\[1\] = 0/);
-    assert.throws(() => layer.forward(Tensor.zeros([5, 2]), { batchSizes: sizes([3, 1]) }), /x must have shape \(N=4 packed rows, 2\), got \[5, 2\]/);
+    assert.throws(
+      () => layer.forward(Tensor.zeros([5, 2]), { batchSizes: sizes([3, 1]) }), /x must have shape \(N=4 packed rows, 2\), got \[5, 2\]/,
+    );
     assert.throws(
       () => layer.forward(Tensor.zeros([3, 2]), { batchSizes: sizes([2, 1]), mask: Tensor.zeros([2, 2]) }),
       /mask and batchSizes/,

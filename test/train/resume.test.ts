@@ -109,7 +109,9 @@ function raggedBatches(count: number): Batch[] {
 }
 
 describe("trainer state round trip, ragged (packed) batches", () => {
-  const model: ModelConfig = { cell: "lstm", vocabSize: V, embeddingDim: 4, hiddenSize: 5, numLayers: 2, dropout: 0.3, outputSize: 2, objective: "classes", seed: 6 };
+  const model: ModelConfig = {
+    cell: "lstm", vocabSize: V, embeddingDim: 4, hiddenSize: 5, numLayers: 2, dropout: 0.3, outputSize: 2, objective: "classes", seed: 6,
+  };
   const cases: Array<[string, TrainerOptions]> = [
     ["full BPTT", { mode: "full", lossAt: "last-step" }],
     ["TBPTT(∞, 8): heads forward keeping nothing, tails kept", { k1: Infinity, k2: 8, lossAt: "last-step" }],
@@ -147,7 +149,7 @@ describe("trainer state round trip, ragged (packed) batches", () => {
     const kept = dense.trainer.exportState();
     const mask = new Float32Array(6 * B).fill(1);
     for (let t = 4; t < 6; t++) mask[t * B] = 0;
-    const segments = kept.segments.map((segment) => ({ ...segment, mask: mask.subarray(segment.start * B, (segment.start + segment.T) * B) }));
+    const segments = kept.segments.map((s) => ({ ...s, mask: mask.subarray(s.start * B, (s.start + s.T) * B) }));
     const old = { ...first.trainer.exportState(), ...pickWindow(kept), segments, lastBatchMasked: true };
     assert.ok(old.segments.length > 0, "the old-style state holds a masked segment");
     const runs = [old, { ...old, segments: [] }].map((state) => {

@@ -108,7 +108,9 @@ const bidirectional: Case = (() => {
   const second = raggedTokens([3, 1, 5, 5], V);
   return {
     name: 'mode "full": 2-layer bidirectional GRU, two batches of lengths 4/7/2/7 and 3/1/5/5, every-step, mean',
-    model: { cell: "gru", vocabSize: V, embeddingDim: 2, hiddenSize: 2, numLayers: 2, bidirectional: true, outputSize: V, objective: "classes", seed: 36 },
+    model: {
+      cell: "gru", vocabSize: V, embeddingDim: 2, hiddenSize: 2, numLayers: 2, bidirectional: true, outputSize: V, objective: "classes", seed: 36,
+    },
     trainer: { mode: "full", lossScale: "mean" },
     k1: Infinity, k2: Infinity,
     batches: [{ ...first, stepTargets: ints(first.T * first.B, V) }, { ...second, stepTargets: ints(second.T * second.B, V) }],
@@ -170,7 +172,9 @@ const tableEveryStep: Case = (() => {
   };
 })();
 
-const cases = [overlapping, shortK2, tails, tailsWithStarts, everyStepInfinite, bidirectional, everyChunk, denseTails, tableTails, tableEveryStep];
+const cases = [
+  overlapping, shortK2, tails, tailsWithStarts, everyStepInfinite, bidirectional, everyChunk, denseTails, tableTails, tableEveryStep,
+];
 
 describe("TBPTT(k1, k2) on ragged (packed) batches: the applied gradient equals the definition's, by brute force", () => {
   for (const c of cases) it(c.name, () => checkCase(c));
