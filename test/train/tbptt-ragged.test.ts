@@ -119,6 +119,18 @@ const bidirectional: Case = (() => {
   };
 })();
 
+const bidirectionalLastStep: Case = (() => {
+  const V = 5;
+  return {
+    name: 'mode "full": bidirectional LSTM, loss at the last step (through dOutput: two directions), lengths 2/6/4',
+    model: { cell: "lstm", vocabSize: V, embeddingDim: 2, hiddenSize: 2, bidirectional: true, outputSize: 3, objective: "classes", seed: 42 },
+    trainer: { mode: "full", lossAt: "last-step", lossScale: "sum" },
+    k1: Infinity, k2: Infinity,
+    batches: [{ ...raggedTokens([2, 6, 4], V), sequenceTargets: Int32Array.from([2, 0, 1]) }],
+    expectedUpdates: 1,
+  };
+})();
+
 const everyChunk: Case = (() => {
   const V = 6;
   return {
@@ -173,7 +185,8 @@ const tableEveryStep: Case = (() => {
 })();
 
 const cases = [
-  overlapping, shortK2, tails, tailsWithStarts, everyStepInfinite, bidirectional, everyChunk, denseTails, tableTails, tableEveryStep,
+  overlapping, shortK2, tails, tailsWithStarts, everyStepInfinite, bidirectional, bidirectionalLastStep, everyChunk, denseTails,
+  tableTails, tableEveryStep,
 ];
 
 describe("TBPTT(k1, k2) on ragged (packed) batches: the applied gradient equals the definition's, by brute force", () => {
