@@ -51,7 +51,7 @@ const TRAIN_FLAGS: Array<[string, string]> = [
   ["init", "start from these weights (safetensors with PyTorch state_dict names)"],
   ["checkpoint-every", "save a checkpoint after this many updates (and after every epoch)"],
   ["diagnostics", "write the gradient norm against the lag (diagnostics.csv, diagnostics.json)"],
-  ["bucket", "batch sequences of similar length together (fuller steps; padding is never computed)"],
+  ["bucket", "batch sequences of similar length together (less padding)"],
   ["input-columns", "regress: CSV columns read as inputs (comma-separated)"],
   ["target-columns", "regress: CSV columns to predict (comma-separated)"],
   ["horizon", "regress: predict the targets this many rows ahead"],
