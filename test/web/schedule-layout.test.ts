@@ -47,6 +47,10 @@ describe("the schedule diagram's layout (docs/tbptt.md)", () => {
     assert.deepEqual(picture(layout({ k1: 3, k2: 3, loss: "end", stream: true })), ["upd 1: no update", "upd 2: no update", "upd 3: no update"]);
   });
 
+  it("steps before the first target carry no loss (framewise labelling with a delay)", () => {
+    assert.deepEqual(picture(layout({ k1: 4, k2: 4, lossFrom: 3 })), ["upd 1: |··EE", "upd 2:     |EEEE"]);
+  });
+
   it("says whether any gradient reaches a stretch of steps (the sentiment opening)", () => {
     const end = layout({ k1: Infinity, k2: 30, loss: "end", steps: 110 });
     assert.equal(reaches(end, 1, 3), false);

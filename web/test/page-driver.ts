@@ -5,7 +5,7 @@
  *
  * Chromium: BPTT_CHROMIUM, else Debian's /usr/bin/chromium (`apt-get install chromium`).
  */
-import { mkdirSync } from "node:fs";
+import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type Browser, type Download, type Page, chromium } from "playwright-core";
@@ -51,6 +51,7 @@ export class Playground {
 
   constructor(readonly page: Page) {
     page.on("pageerror", (error) => this.errors.push(String(error)));
+    rmSync(OUTPUT, { recursive: true, force: true });
     mkdirSync(OUTPUT, { recursive: true });
   }
 
@@ -115,9 +116,8 @@ export class Playground {
     return (await this.page.textContent("#notice")) ?? "";
   }
 
-  /** Waits for the sample with this text's prime to appear; returns it. */
+  /** Asks for a sample and returns it (the page forgets the last sample when it sends a request). */
   async sample(button: "#sample" | "#greedy"): Promise<string> {
-    await this.page.evaluate(() => ((globalThis as unknown as { bpttPlayground: PageRecord }).bpttPlayground.lastSample = null));
     await this.page.click(button);
     const handle = await this.page.waitForFunction(() => (globalThis as unknown as { bpttPlayground: PageRecord }).bpttPlayground.lastSample, null, { timeout: 30_000 });
     return (await handle.jsonValue()) as string;
@@ -140,10 +140,10 @@ export class Playground {
     return names;
   }
 
-  /** A full-page screenshot, numbered in the order taken. */
-  async screenshot(name: string): Promise<string> {
+  /** A full-page screenshot (or only what the window shows), numbered in the order taken. */
+  async screenshot(name: string, options: { fullPage: boolean } = { fullPage: true }): Promise<string> {
     const path = join(OUTPUT, `${String(++this.shot).padStart(2, "0")}-${name}.png`);
-    await this.page.screenshot({ path, fullPage: true });
+    await this.page.screenshot({ path, fullPage: options.fullPage });
     return path;
   }
 }

@@ -91,6 +91,8 @@ describe("the TBPTT playground in headless Chromium", () => {
     assert.ok(accuracy >= 0.9, `held-out accuracy ${accuracy}`);
     assert.match((await playground.page.textContent("#diagram-text")) ?? "", /reaches the opening/);
     await playground.screenshot("sentiment-every-chunk-learned");
+    await playground.page.evaluate(() => window.scrollTo(0, 0));
+    await playground.screenshot("readme", { fullPage: false }); // docs/playground.png
 
     // The downloaded classifier, and the held-out texts, in `bptt eval`: the same accuracy.
     const dir = mkdtempSync(join(work, "sentiment-"));
@@ -185,7 +187,7 @@ describe("the TBPTT playground in headless Chromium", () => {
   });
 
   it("one-anywhere and framewise labelling train and draw their curves", async () => {
-    await playground.configure("one-anywhere", { epochs: "4" });
+    await playground.configure("one-anywhere", { epochs: "20" });
     let record = await playground.train(3 * MINUTE);
     assert.ok(record.heldOut.length >= 2 && record.train.length >= 2);
     await playground.screenshot("one-anywhere");

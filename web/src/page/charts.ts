@@ -28,7 +28,7 @@ function curveSpec(field: "loss" | "accuracy", title: string): VisualizationSpec
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
     width: WIDTH, height: HEIGHT, autosize: { type: "fit", contains: "padding" }, config: CONFIG,
     data: { name: "points" },
-    mark: { type: "line", interpolate: "monotone", strokeWidth: 2, point: { size: 14, filled: true } },
+    mark: { type: "line", strokeWidth: 2, point: { size: 14, filled: true } },
     encoding: {
       x: { field: "update", type: "quantitative", title: "updates", axis: { format: "~s" } },
       y: {
@@ -49,7 +49,7 @@ const NORM_SPEC = {
       mark: { type: "line", strokeWidth: 1.5, color: "#6b46c1", point: { size: 10, filled: true, color: "#6b46c1" } },
       encoding: {
         x: { field: "update", type: "quantitative", title: "updates", axis: { format: "~s" } },
-        y: { field: "gradNorm", type: "quantitative", title: "‖g‖ before clipping", scale: { type: "log" }, axis: { format: "~g" } },
+        y: { field: "gradNorm", type: "quantitative", title: "‖g‖ before clipping", scale: { type: "log" }, axis: { format: "~g", tickCount: 5 } },
       },
     },
     {
@@ -69,7 +69,7 @@ const FLOW_SPEC = {
   mark: { type: "line", strokeWidth: 2, point: { size: 12, filled: true } },
   encoding: {
     x: { field: "lag", type: "quantitative", title: "lag ℓ (steps back from the update)", axis: { format: "~g" } },
-    y: { field: "norm", type: "quantitative", title: "‖∂L/∂h₍ₜ₋ₗ₎‖", scale: { type: "log" }, axis: { format: "~g" } },
+    y: { field: "norm", type: "quantitative", title: "‖∂L/∂h₍ₜ₋ₗ₎‖", scale: { type: "log" }, axis: { format: "~g", tickCount: 5 } },
     color: { field: "layer", type: "nominal", scale: { scheme: "tableau10" } },
   },
 } as VisualizationSpec;

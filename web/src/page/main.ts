@@ -184,6 +184,7 @@ function requestSample(topK: number | null): void {
     notice("Temperature must be > 0 and top-k a whole number ≥ 0 (0: all).");
     return;
   }
+  record.lastSample = null; // the answer to this request, when it comes (older answers are dropped)
   worker.send({ type: "sample", request });
 }
 
@@ -297,6 +298,8 @@ $("evaluate").addEventListener("click", () => {
   }
   worker.send({ type: "evaluate-text", text });
 });
+// A file dropped outside the drop zones must not make the browser open it (and lose the run).
+for (const type of ["dragover", "drop"]) window.addEventListener(type, (event) => event.preventDefault());
 dropzone($("corpus-drop"), $("corpus-file") as HTMLInputElement, (files) => void readCorpusFile(files));
 dropzone($("run-drop"), $("run-files") as HTMLInputElement, (files) => void readRunFiles(files));
 new ResizeObserver(() => {

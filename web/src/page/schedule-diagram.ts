@@ -34,7 +34,7 @@ export function drawSchedule(svg: SVGSVGElement, input: DiagramInput, width: num
   const { k1, k2, loss, hint } = input;
   const stream = hint.steps === null;
   const steps = stream ? Math.min(400, Math.max(8, STREAM_CHUNKS * (k1 === Infinity ? 25 : k1))) : hint.steps!;
-  const layout = scheduleLayout({ k1, k2, loss, steps, stream, maxRows: MAX_ROWS });
+  const layout = scheduleLayout({ k1, k2, loss, steps, stream, maxRows: MAX_ROWS, lossFrom: hint.lossFrom ?? 1 });
   const cell = Math.max(1, (width - LABEL_WIDTH - 8) / steps);
   const top = hint.marks.length > 0 ? 34 : 20;
   const rowsShown = layout.rows.length + (layout.elided > 0 ? 1 : 0);
@@ -46,9 +46,9 @@ export function drawSchedule(svg: SVGSVGElement, input: DiagramInput, width: num
   const x = (step: number): number => LABEL_WIDTH + (step - 1) * cell; // left edge of 1-based step
 
   // Step numbers, and the marked stretches above them.
-  // Step 1, then every multiple of the tick.
+  // Every multiple of the tick, and step 1 when the first multiple is far enough from it.
   const tick = niceTick(steps, cell);
-  for (let s = 1; s <= steps; s = s === 1 && tick > 1 ? tick : s + tick) {
+  for (let s = tick >= 5 ? 1 : tick; s <= steps; s = s === 1 && tick > 1 ? tick : s + tick) {
     svg.append(element("text", { x: x(s) + cell / 2, y: top - 6, class: "tick" }, String(s)));
   }
   svg.append(element("text", { x: 2, y: top - 6, class: "axis" }, stream ? "step" : "step"));
@@ -102,7 +102,7 @@ function explain(input: DiagramInput, steps: number, stream: boolean): string {
       ? `The newest error travels ${k2} steps, the oldest ${oldest}.`
       : `Errors more than ${k2} steps before the update reach only the output layer (k2 < k1).`);
   }
-  const full = scheduleLayout({ k1, k2, loss, steps, stream, maxRows: Infinity });
+  const full = scheduleLayout({ k1, k2, loss, steps, stream, maxRows: Infinity, lossFrom: hint.lossFrom ?? 1 });
   for (const mark of hint.marks) {
     const ok = reaches(full, mark.start + 1, mark.end);
     parts.push(`The gradient ${ok ? "reaches" : "never reaches"} the ${mark.label === "opening" ? "opening" : `marked steps (${mark.label})`}` +

@@ -31,6 +31,7 @@ export interface PlaygroundRecord {
   model: ModelSummary | null;
   train: TrainPoint[];
   heldOut: HeldOutPoint[];
+  /** The answer to the latest sample request (null while it is pending). */
   lastSample: string | null;
   notice: string | null;
 }

@@ -15,6 +15,8 @@ export interface DiagramHint {
   /** Steps of a typical sequence; null for a stream that never ends (a language model). */
   steps: number | null;
   marks: DiagramMark[];
+  /** The first step (1-based) with a target, when the loss is at every step. Default 1. */
+  lossFrom?: number;
 }
 
 /** The opening's length in words, as the diagram marks it ("i love this"; some openings have 4). */
@@ -31,7 +33,7 @@ export function diagramHint(s: PlaygroundSettings): DiagramHint {
       return { steps: s.oneAnywhere.length, marks: [{ start: s.oneAnywhere.first, end: s.oneAnywhere.end, label: "1s fall here" }] };
     case "framewise": {
       const { frames, delay } = s.framewise;
-      return { steps: frames, marks: delay > 0 ? [{ start: 0, end: delay, label: "no label yet" }] : [] };
+      return { steps: frames, marks: delay > 0 ? [{ start: 0, end: delay, label: "no label yet" }] : [], lossFrom: delay + 1 };
     }
     case "char-lm":
       return { steps: null, marks: [] };

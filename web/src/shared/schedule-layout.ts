@@ -9,7 +9,8 @@
  * so the error of step τ reaches the steps s with t − k2 < s ≤ τ: the newest error travels k2 steps,
  * the oldest k2 − k1 + 1; an error with τ ≤ t − k2 (k2 < k1) reaches only the head. A chunk with no
  * loss makes no update. Where the losses are:
- *   every-step   every step;   end   the last step (N) only;   every-chunk   each chunk's last step.
+ *   every-step   every step (from `lossFrom` on);   end   the last step (N) only;
+ *   every-chunk  each chunk's last step.
  * Steps are 1-based here, as in the docs' pictures.
  */
 import type { LossChoice } from "./settings.js";
@@ -46,6 +47,8 @@ export interface LayoutOptions {
   stream: boolean;
   /** At most this many rows (the first ones and the last ones are kept). */
   maxRows: number;
+  /** With losses at every step: the first step (1-based) that has one. Default 1. */
+  lossFrom?: number;
 }
 
 export function scheduleLayout(o: LayoutOptions): ScheduleLayout {
@@ -74,7 +77,7 @@ export function scheduleLayout(o: LayoutOptions): ScheduleLayout {
 function hasLoss(o: LayoutOptions, tau: number, t: number, N: number): boolean {
   switch (o.loss) {
     case "every-step":
-      return true;
+      return tau >= (o.lossFrom ?? 1);
     case "end":
       return !o.stream && tau === N;
     case "every-chunk":

@@ -9,8 +9,10 @@
  *   ids       the CLI's vocabulary: "<pad>" 0, "<unk>" 1, then the generator's words (its id + 1),
  *             so a downloaded model is read by `bptt eval` with the word tokenizer
  *
- * Training batches hold texts of one length (drawn per batch: no padding). The probe runs the model over texts with the opening d words from the end for a range of d and
- * records the mean probability of the correct label at the last word.
+ * Training batches hold texts of one length (drawn per batch: no padding). The probe runs the model
+ * over texts with the opening d words from the end for a range of d and records the mean probability
+ * of the correct label at the last word: texts of d words when training puts the opening first (as the
+ * long-text-sentiment experiment does), else training-length texts.
  */
 import { Rng, type SequenceModel, Stepper, sentimentTexts, softmax } from "bptt";
 import { PAD_TOKEN, UNK_TOKEN } from "../shared/run-config.js";
@@ -98,7 +100,8 @@ function probeSentiment(model: SequenceModel, p: SentimentParams, seed: number):
     let pSum = 0;
     let correct = 0;
     for (let n = 0; n < PROBE_TEXTS; n++) {
-      const { ids, label } = sentimentText(rng, Math.max(distance, p.minLength), distance);
+      const length = p.openingDistance === null ? distance : Math.max(distance, p.minLength);
+      const { ids, label } = sentimentText(rng, length, distance);
       stepper.reset();
       softmax(stepper.feed(ids, false), 0, 2, probabilities);
       pSum += probabilities[label]!;

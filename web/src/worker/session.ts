@@ -4,8 +4,9 @@
  *
  * `advance(ms)` trains whole batches until about `ms` milliseconds have passed, so the worker can
  * answer the page between slices (pause, sample, download). Held-out evaluation and the sentiment
- * probe run between slices too, at most a quarter of the time, so their cost never dominates; they do
- * not touch the trainer, so the weights after N updates do not depend on when they ran.
+ * probe run between slices too, each kept under a share of the training time (HELD_OUT_SHARE,
+ * PROBE_SHARE), so their cost never dominates; they do not touch the trainer, so the weights after N
+ * updates do not depend on when they ran.
  */
 import {
   type Batch, type Evaluation, SequenceModel, Trainer, type TrainerOptions, type UpdateInfo, createOptimizer,
@@ -20,6 +21,9 @@ import { FlowWindow } from "./flow-window.js";
 
 /** Updates the gradient-flow plot averages over. */
 const FLOW_SPAN = 50;
+/** The most time held-out evaluation and the probe may take, as fractions of the training time. */
+const HELD_OUT_SHARE = 0.2;
+const PROBE_SHARE = 0.1;
 
 export class TrainingSession {
   readonly settings: PlaygroundSettings;
@@ -33,7 +37,8 @@ export class TrainingSession {
   private readonly flowWindow = new FlowWindow(FLOW_SPAN);
   private steps = 0;
   private trainingMs = 0;
-  private evaluationMs = 0;
+  private heldOutMs = 0;
+  private probeMs = 0;
   private lastHeldOutAt = -1;
   private lastProbeAt = -1;
   private finishedFlag = false;
@@ -112,18 +117,18 @@ export class TrainingSession {
     return points;
   }
 
-  /** Whether evaluating now keeps evaluation under a quarter of the time (always true with `force`). */
-  private due(lastAt: number, force: boolean): boolean {
-    if (force) return lastAt !== this.updates;
-    return lastAt < 0 || (lastAt !== this.updates && this.evaluationMs < this.trainingMs / 3);
+  /** Whether to evaluate now: something changed, and (unless forced) the time spent stays under its share. */
+  private due(lastAt: number, spentMs: number, share: number, force: boolean): boolean {
+    if (lastAt === this.updates) return false;
+    return force || lastAt < 0 || spentMs < share * this.trainingMs;
   }
 
   /** The held-out loss and accuracy now, if due. */
   heldOut(force = false): HeldOutPoint | null {
-    if (!this.due(this.lastHeldOutAt, force)) return null;
+    if (!this.due(this.lastHeldOutAt, this.heldOutMs, HELD_OUT_SHARE, force)) return null;
     const start = performance.now();
     const e: Evaluation = evaluate(this.model, this.task.heldOut(), { lossAt: this.task.evaluationLossAt });
-    this.evaluationMs += performance.now() - start;
+    this.heldOutMs += performance.now() - start;
     this.lastHeldOutAt = this.updates;
     if (e.terms === 0) return null;
     return { update: this.updates, loss: e.loss, accuracy: e.accuracy ?? null, bitsPerToken: this.task.shape.vocabSize === this.task.shape.outputSize ? e.bitsPerToken ?? null : null };
@@ -131,10 +136,10 @@ export class TrainingSession {
 
   /** P(correct) against the distance of the opening, if the task has a probe and it is due. */
   probe(force = false): ProbeView[] | null {
-    if (!this.task.probe || !this.due(this.lastProbeAt, force)) return null;
+    if (!this.task.probe || !this.due(this.lastProbeAt, this.probeMs, PROBE_SHARE, force)) return null;
     const start = performance.now();
     const points = this.task.probe(this.model);
-    this.evaluationMs += performance.now() - start;
+    this.probeMs += performance.now() - start;
     this.lastProbeAt = this.updates;
     return points;
   }

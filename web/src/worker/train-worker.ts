@@ -15,7 +15,7 @@ import { TrainingSession } from "./session.js";
 const SLICE_MS = 40;
 const PROGRESS_MS = 200;
 /** Held-out evaluation at most this often (it is also kept under a quarter of the time). */
-const EVALUATION_MS = 600;
+const EVALUATION_MS = 300;
 
 const scope = globalThis as unknown as {
   postMessage(message: FromWorker, transfer?: Transferable[]): void;
