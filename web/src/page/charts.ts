@@ -40,6 +40,9 @@ function curveSpec(field: "loss" | "accuracy", title: string): VisualizationSpec
   } as VisualizationSpec;
 }
 
+/** Log axes label only the powers of ten (the minor grid lines stay). */
+const POWERS_OF_TEN = "abs(log(datum.value) / LN10 - round(log(datum.value) / LN10)) < 1e-6 ? datum.label : ''";
+
 const NORM_SPEC = {
   $schema: "https://vega.github.io/schema/vega-lite/v6.json",
   width: WIDTH, height: HEIGHT, autosize: { type: "fit", contains: "padding" }, config: CONFIG,
@@ -49,7 +52,7 @@ const NORM_SPEC = {
       mark: { type: "line", strokeWidth: 1.5, color: "#6b46c1", point: { size: 10, filled: true, color: "#6b46c1" } },
       encoding: {
         x: { field: "update", type: "quantitative", title: "updates", axis: { format: "~s" } },
-        y: { field: "gradNorm", type: "quantitative", title: "‖g‖ before clipping", scale: { type: "log" }, axis: { format: "~g", tickCount: 5 } },
+        y: { field: "gradNorm", type: "quantitative", title: "‖g‖ before clipping", scale: { type: "log" }, axis: { format: "~g", labelExpr: POWERS_OF_TEN } },
       },
     },
     {
@@ -69,7 +72,7 @@ const FLOW_SPEC = {
   mark: { type: "line", strokeWidth: 2, point: { size: 12, filled: true } },
   encoding: {
     x: { field: "lag", type: "quantitative", title: "lag ℓ (steps back from the update)", axis: { format: "~g" } },
-    y: { field: "norm", type: "quantitative", title: "‖∂L/∂h₍ₜ₋ₗ₎‖", scale: { type: "log" }, axis: { format: "~g", tickCount: 5 } },
+    y: { field: "norm", type: "quantitative", title: "‖∂L/∂h(t−ℓ)‖", scale: { type: "log" }, axis: { format: "~g", labelExpr: POWERS_OF_TEN } },
     color: { field: "layer", type: "nominal", scale: { scheme: "tableau10" } },
   },
 } as VisualizationSpec;

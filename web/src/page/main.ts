@@ -95,6 +95,7 @@ function onMessage(m: FromWorker): void {
 function clearCurves(): void {
   resetTiles();
   charts.clear();
+  charts.setClip(null);
   $("charts").dataset["empty"] = "true";
   $("sample-output").textContent = "";
   $("eval-output").textContent = "";

@@ -105,8 +105,9 @@ function explain(input: DiagramInput, steps: number, stream: boolean): string {
   const full = scheduleLayout({ k1, k2, loss, steps, stream, maxRows: Infinity, lossFrom: hint.lossFrom ?? 1 });
   for (const mark of hint.marks) {
     const ok = reaches(full, mark.start + 1, mark.end);
-    parts.push(`The gradient ${ok ? "reaches" : "never reaches"} the ${mark.label === "opening" ? "opening" : `marked steps (${mark.label})`}` +
-      ` (steps ${mark.start + 1}–${mark.end} of ${steps}${mark.label === "opening" ? `, ${steps - mark.start} words before the end` : ""}).`);
+    const where = `steps ${mark.start + 1}–${mark.end} of ${steps}`;
+    const what = mark.label === "opening" ? `the opening (${where}, ${steps - mark.start} words before the end)` : `${where} (${mark.label})`;
+    parts.push(`The gradient ${ok ? "reaches" : "never reaches"} ${what}.`);
   }
   return `TBPTT(k1 = ${formatLength(k1)}, k2 = ${formatLength(k2)}). ${parts.join(" ")}`;
 }

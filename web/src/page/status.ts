@@ -23,6 +23,8 @@ function tile(id: string, text: string, value: number | string | null, detail?: 
 }
 
 const percent = (x: number): string => `${(100 * x).toFixed(1)}%`;
+/** Three decimals, or three significant digits below 0.01 (a loss that has fallen to 1e-5 still shows). */
+const loss = (x: number): string => (x >= 0.01 || x === 0 ? x.toFixed(3) : x.toPrecision(3));
 
 /** What the page has seen, for programmatic readers. */
 export interface PlaygroundRecord {
@@ -74,12 +76,12 @@ export function showProgress(p: Progress, languageModel: boolean): void {
   tile("stat-speed", p.stepsPerSecond > 0 ? Math.round(p.stepsPerSecond).toLocaleString("en-US") : "–", p.stepsPerSecond);
   record.train.push(...p.train);
   const last = p.train[p.train.length - 1];
-  if (last) tile("stat-train-loss", last.loss.toFixed(3), last.loss);
+  if (last) tile("stat-train-loss", loss(last.loss), last.loss);
   if (p.heldOut) {
     record.heldOut.push(p.heldOut);
     const h = p.heldOut;
     const bits = languageModel && h.bitsPerToken !== null ? `${h.bitsPerToken.toFixed(3)} bits per character` : undefined;
-    tile("stat-heldout-loss", h.loss.toFixed(3), h.loss, bits);
+    tile("stat-heldout-loss", loss(h.loss), h.loss, bits);
     tile("stat-heldout-accuracy", h.accuracy === null ? "–" : percent(h.accuracy), h.accuracy);
   }
 }
