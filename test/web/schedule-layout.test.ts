@@ -5,9 +5,14 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { type LayoutOptions, type ScheduleLayout, reaches, scheduleLayout } from "../../web/src/shared/schedule-layout.js";
+import {
+  type LayoutOptions,
+  type ScheduleLayout,
+  reaches,
+  scheduleLayout,
+} from "../../web/src/shared/schedule-layout.js";
 
-const SYMBOL = { "error": "E", "gradient": "·", "head-only": "h", "none": " " } as const;
+const SYMBOL = { error: "E", gradient: "·", "head-only": "h", none: " " } as const;
 
 /** One line per update, as docs/tbptt.md draws them: "|" after the cut step, then the cells. */
 function picture(layout: ScheduleLayout): string[] {
@@ -42,9 +47,21 @@ describe("the schedule diagram's layout (docs/tbptt.md)", () => {
   });
 
   it("a loss at the end: chunks without a loss make no update; every chunk: one error per chunk", () => {
-    assert.deepEqual(picture(layout({ k1: 3, k2: 3, loss: "end" })), ["upd 1: no update", "upd 2: no update", "upd 3:      |··E"]);
-    assert.deepEqual(picture(layout({ k1: 3, k2: 3, loss: "every-chunk" })), ["upd 1: |··E", "upd 2:    |··E", "upd 3:      |··E"]);
-    assert.deepEqual(picture(layout({ k1: 3, k2: 3, loss: "end", stream: true })), ["upd 1: no update", "upd 2: no update", "upd 3: no update"]);
+    assert.deepEqual(picture(layout({ k1: 3, k2: 3, loss: "end" })), [
+      "upd 1: no update",
+      "upd 2: no update",
+      "upd 3:      |··E",
+    ]);
+    assert.deepEqual(picture(layout({ k1: 3, k2: 3, loss: "every-chunk" })), [
+      "upd 1: |··E",
+      "upd 2:    |··E",
+      "upd 3:      |··E",
+    ]);
+    assert.deepEqual(picture(layout({ k1: 3, k2: 3, loss: "end", stream: true })), [
+      "upd 1: no update",
+      "upd 2: no update",
+      "upd 3: no update",
+    ]);
   });
 
   it("steps before the first target carry no loss (framewise labelling with a delay)", () => {
@@ -60,7 +77,10 @@ describe("the schedule diagram's layout (docs/tbptt.md)", () => {
 
   it("keeps the first and last rows when there are more than maxRows", () => {
     const long = scheduleLayout({ k1: 1, k2: 5, loss: "every-step", steps: 100, stream: false, maxRows: 7 });
-    assert.deepEqual(long.rows.map((r) => r.update), [1, 2, 3, 98, 99, 100]);
+    assert.deepEqual(
+      long.rows.map((r) => r.update),
+      [1, 2, 3, 98, 99, 100],
+    );
     assert.equal(long.elided, 94);
     assert.equal(long.elidedAfter, 3);
   });

@@ -30,7 +30,15 @@ export async function servePlayground(): Promise<{ server: PreviewServer; url: s
 export function launchChromium(): Promise<Browser> {
   return chromium.launch({
     executablePath: process.env["BPTT_CHROMIUM"] ?? "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
   });
 }
 
@@ -59,7 +67,11 @@ export class Playground {
     const page = await browser.newPage({ viewport: { width: 1440, height: 1000 }, acceptDownloads: true });
     const playground = new Playground(page);
     await page.goto(url);
-    await page.waitForFunction(() => (globalThis as { bpttPlayground?: { backend: unknown } }).bpttPlayground?.backend != null, null, { timeout: 60_000 });
+    await page.waitForFunction(
+      () => (globalThis as { bpttPlayground?: { backend: unknown } }).bpttPlayground?.backend != null,
+      null,
+      { timeout: 60_000 },
+    );
     return playground;
   }
 
@@ -68,7 +80,11 @@ export class Playground {
   }
 
   /** Chooses a task (its defaults fill the form), then sets fields by id; `loss` picks the placement. */
-  async configure(task: string, fields: Record<string, string> = {}, loss?: "every-step" | "end" | "every-chunk"): Promise<void> {
+  async configure(
+    task: string,
+    fields: Record<string, string> = {},
+    loss?: "every-step" | "end" | "every-chunk",
+  ): Promise<void> {
     await this.page.selectOption("#task", task);
     for (const [id, value] of Object.entries(fields)) {
       const field = this.page.locator(`#${id}`);
@@ -85,7 +101,8 @@ export class Playground {
         const r = (globalThis as unknown as { bpttPlayground: PageRecord }).bpttPlayground;
         return wanted.includes(r.state) ? r.state : false;
       },
-      states, { timeout, polling: 100 },
+      states,
+      { timeout, polling: 100 },
     );
     return (await handle.jsonValue()) as string;
   }
@@ -107,11 +124,17 @@ export class Playground {
   async notice(pattern: RegExp): Promise<string> {
     try {
       await this.page.waitForFunction(
-        ([source, flags]) => new RegExp(source, flags).test(document.getElementById("notice")?.hidden ? "" : document.getElementById("notice")?.textContent ?? ""),
-        [pattern.source, pattern.flags] as const, { timeout: 10_000 },
+        ([source, flags]) =>
+          new RegExp(source, flags).test(
+            document.getElementById("notice")?.hidden ? "" : (document.getElementById("notice")?.textContent ?? ""),
+          ),
+        [pattern.source, pattern.flags] as const,
+        { timeout: 10_000 },
       );
     } catch {
-      throw new Error(`the page's notice should match ${pattern}, it says: ${JSON.stringify(await this.page.textContent("#notice"))}`);
+      throw new Error(
+        `the page's notice should match ${pattern}, it says: ${JSON.stringify(await this.page.textContent("#notice"))}`,
+      );
     }
     return (await this.page.textContent("#notice")) ?? "";
   }
@@ -119,7 +142,11 @@ export class Playground {
   /** Asks for a sample and returns it (the page forgets the last sample when it sends a request). */
   async sample(button: "#sample" | "#greedy"): Promise<string> {
     await this.page.click(button);
-    const handle = await this.page.waitForFunction(() => (globalThis as unknown as { bpttPlayground: PageRecord }).bpttPlayground.lastSample, null, { timeout: 30_000 });
+    const handle = await this.page.waitForFunction(
+      () => (globalThis as unknown as { bpttPlayground: PageRecord }).bpttPlayground.lastSample,
+      null,
+      { timeout: 30_000 },
+    );
     return (await handle.jsonValue()) as string;
   }
 

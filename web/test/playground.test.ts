@@ -24,7 +24,10 @@ const work = mkdtempSync(join(tmpdir(), "bptt-playground-"));
 
 /** `bptt …` on the wasm-simd backend; returns stdout, failing the test on a non-zero exit. */
 function bptt(...args: string[]): string {
-  const run = spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", env: { ...process.env, BPTT_BACKEND: "wasm" } });
+  const run = spawnSync(process.execPath, [BIN, ...args], {
+    encoding: "utf8",
+    env: { ...process.env, BPTT_BACKEND: "wasm" },
+  });
   assert.equal(run.status, 0, `bptt ${args.join(" ")}: ${run.stderr}`);
   return run.stdout;
 }
@@ -96,9 +99,14 @@ describe("the TBPTT playground in headless Chromium", () => {
 
     // The downloaded classifier, and the held-out texts, in `bptt eval`: the same accuracy.
     const dir = mkdtempSync(join(work, "sentiment-"));
-    assert.deepEqual((await playground.download("#download-model", 2, dir)).sort(), ["config.json", "model.safetensors"]);
+    assert.deepEqual((await playground.download("#download-model", 2, dir)).sort(), [
+      "config.json",
+      "model.safetensors",
+    ]);
     assert.deepEqual(await playground.download("#download-data", 1, dir), ["sentiment-held-out.jsonl"]);
-    const evaluation = JSON.parse(bptt("eval", "--model", dir, "--data", join(dir, "sentiment-held-out.jsonl"), "--json")) as { accuracy: number };
+    const evaluation = JSON.parse(
+      bptt("eval", "--model", dir, "--data", join(dir, "sentiment-held-out.jsonl"), "--json"),
+    ) as { accuracy: number };
     assert.equal(evaluation.accuracy, accuracy, "bptt eval on the page's held-out texts gives the page's accuracy");
   });
 
@@ -112,8 +120,16 @@ describe("the TBPTT playground in headless Chromium", () => {
     await playground.screenshot("sentiment-end-k2-10-chance");
   });
 
-  it("char LM on pasted text: the loss falls; the downloaded model's greedy text in bptt generate equals the page's", async () => {
-    await playground.configure("char-lm", { hidden: "64", embedding: "16", lr: "0.01", epochs: "4", strips: "16", k1: "25", k2: "25" });
+  it("char LM on pasted text: its loss falls; bptt generate on its files gives the page's greedy text", async () => {
+    await playground.configure("char-lm", {
+      hidden: "64",
+      embedding: "16",
+      lr: "0.01",
+      epochs: "4",
+      strips: "16",
+      k1: "25",
+      k2: "25",
+    });
     await playground.page.fill("#corpus", corpus(1500, 11));
     const record = await playground.train(5 * MINUTE);
     const first = record.heldOut[0]!;
@@ -129,9 +145,16 @@ describe("the TBPTT playground in headless Chromium", () => {
     await playground.screenshot("char-lm-trained");
 
     const dir = mkdtempSync(join(work, "char-lm-"));
-    assert.deepEqual((await playground.download("#download-model", 2, dir)).sort(), ["config.json", "model.safetensors"]);
+    assert.deepEqual((await playground.download("#download-model", 2, dir)).sort(), [
+      "config.json",
+      "model.safetensors",
+    ]);
     const cli = bptt("generate", "--model", dir, "--prime", "The ", "--length", "200", "--top-k", "1");
-    assert.equal(cli, `${greedy}${greedy.endsWith("\n") ? "" : "\n"}`, "bptt generate --top-k 1 prints the page's greedy text");
+    assert.equal(
+      cli,
+      `${greedy}${greedy.endsWith("\n") ? "" : "\n"}`,
+      "bptt generate --top-k 1 prints the page's greedy text",
+    );
   });
 
   it("a model trained by bptt train, dropped onto the page, samples the CLI's greedy text", async () => {
@@ -139,22 +162,48 @@ describe("the TBPTT playground in headless Chromium", () => {
     const data = join(dir, "corpus.txt");
     writeFileSync(data, corpus(800, 5));
     const run = join(dir, "run");
-    bptt("train", "--task", "lm", "--data", data, "--cell", "gru", "--hidden", "48", "--embedding", "16", "--k1", "20", "--epochs", "2", "--batch", "16", "--out", run);
+    bptt(
+      "train",
+      "--task",
+      "lm",
+      "--data",
+      data,
+      "--cell",
+      "gru",
+      "--hidden",
+      "48",
+      "--embedding",
+      "16",
+      "--k1",
+      "20",
+      "--epochs",
+      "2",
+      "--batch",
+      "16",
+      "--out",
+      run,
+    );
     const cli = bptt("generate", "--model", run, "--prime", "A dog ", "--length", "150", "--top-k", "1");
     await playground.page.click("#reset");
     await playground.page.fill("#prime", "A dog ");
     await playground.page.fill("#sample-length", "150");
-    await playground.page.setInputFiles("#run-files", [join(run, "config.json"), join(run, "model.safetensors"), join(run, "metrics.json")]);
+    await playground.page.setInputFiles("#run-files", [
+      join(run, "config.json"),
+      join(run, "model.safetensors"),
+      join(run, "metrics.json"),
+    ]);
     await playground.waitForState(["loaded"], 30_000);
     const greedy = await playground.sample("#greedy");
     assert.equal(cli, `${greedy}${greedy.endsWith("\n") ? "" : "\n"}`, "the page's greedy text is the CLI's");
     await playground.page.fill("#eval-text", corpus(200, 99));
     await playground.page.click("#evaluate");
-    await playground.page.waitForFunction(() => (document.getElementById("eval-output")?.textContent ?? "").includes("bits per character"));
+    await playground.page.waitForFunction(() =>
+      (document.getElementById("eval-output")?.textContent ?? "").includes("bits per character"),
+    );
     await playground.screenshot("cli-model-dropped");
   });
 
-  it("bad input gets a clear message in the page: an empty paste, a binary file, an oversized file, half a run", async () => {
+  it("bad input gets a clear message: an empty paste, a binary file, an oversized file, half a run", async () => {
     await playground.page.click("#reset");
     await playground.configure("char-lm");
     await playground.page.fill("#corpus", "   \n ");
@@ -194,7 +243,10 @@ describe("the TBPTT playground in headless Chromium", () => {
     await playground.configure("framewise", { epochs: "3", k1: "10", k2: "10" });
     record = await playground.train(3 * MINUTE);
     const [first, last] = [record.heldOut[0]!, record.heldOut[record.heldOut.length - 1]!];
-    assert.ok(last.accuracy! > first.accuracy! + 0.2, `framewise held-out accuracy ${first.accuracy} → ${last.accuracy}`);
+    assert.ok(
+      last.accuracy! > first.accuracy! + 0.2,
+      `framewise held-out accuracy ${first.accuracy} → ${last.accuracy}`,
+    );
     await playground.screenshot("framewise");
     assert.deepEqual(playground.errors, [], "no uncaught error in the page");
   });

@@ -18,22 +18,41 @@ const SERIES_COLORS = { domain: ["training", "held out"], range: ["#8a94a6", "#2
 const CONFIG = {
   font: "Inter, system-ui, sans-serif",
   view: { stroke: null },
-  axis: { labelColor: "#4a5568", titleColor: "#2d3748", gridColor: "#edf0f5", domainColor: "#cbd2dc", tickColor: "#cbd2dc", titleFontWeight: 500 },
+  axis: {
+    labelColor: "#4a5568",
+    titleColor: "#2d3748",
+    gridColor: "#edf0f5",
+    domainColor: "#cbd2dc",
+    tickColor: "#cbd2dc",
+    titleFontWeight: 500,
+  },
   legend: { labelColor: "#4a5568", titleColor: "#2d3748", orient: "top", title: null },
 };
+
+/** What every plot shares: the schema, a width that fills its card, the height, the look. */
+const FRAME = {
+  $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+  width: WIDTH,
+  height: HEIGHT,
+  autosize: { type: "fit", contains: "padding" },
+  config: CONFIG,
+} as const;
 
 function curveSpec(field: "loss" | "accuracy", title: string): VisualizationSpec {
   const percent = field === "accuracy";
   return {
-    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
-    width: WIDTH, height: HEIGHT, autosize: { type: "fit", contains: "padding" }, config: CONFIG,
+    ...FRAME,
     data: { name: "points" },
     mark: { type: "line", strokeWidth: 2, point: { size: 14, filled: true } },
     encoding: {
       x: { field: "update", type: "quantitative", title: "updates", axis: { format: "~s" } },
       y: {
-        field, type: "quantitative", title,
-        ...(percent ? { scale: { domain: [0, 1] }, axis: { format: "%" } } : { scale: { zero: true }, axis: { format: "~g" } }),
+        field,
+        type: "quantitative",
+        title,
+        ...(percent
+          ? { scale: { domain: [0, 1] }, axis: { format: "%" } }
+          : { scale: { zero: true }, axis: { format: "~g" } }),
       },
       color: { field: "series", type: "nominal", scale: SERIES_COLORS },
     },
@@ -44,56 +63,86 @@ function curveSpec(field: "loss" | "accuracy", title: string): VisualizationSpec
 const POWERS_OF_TEN = "abs(log(datum.value) / LN10 - round(log(datum.value) / LN10)) < 1e-6 ? datum.label : ''";
 
 const NORM_SPEC = {
-  $schema: "https://vega.github.io/schema/vega-lite/v6.json",
-  width: WIDTH, height: HEIGHT, autosize: { type: "fit", contains: "padding" }, config: CONFIG,
+  ...FRAME,
   layer: [
     {
       data: { name: "norms" },
       mark: { type: "line", strokeWidth: 1.5, color: "#6b46c1", point: { size: 10, filled: true, color: "#6b46c1" } },
       encoding: {
         x: { field: "update", type: "quantitative", title: "updates", axis: { format: "~s" } },
-        y: { field: "gradNorm", type: "quantitative", title: "‖g‖ before clipping", scale: { type: "log" }, axis: { format: "~g", labelExpr: POWERS_OF_TEN } },
+        y: {
+          field: "gradNorm",
+          type: "quantitative",
+          title: "‖g‖ before clipping",
+          scale: { type: "log" },
+          axis: { format: "~g", labelExpr: POWERS_OF_TEN },
+        },
       },
     },
     {
       data: { name: "clip" },
       layer: [
-        { mark: { type: "rule", color: "#c53030", strokeDash: [5, 3] }, encoding: { y: { field: "clip", type: "quantitative" } } },
-        { mark: { type: "text", color: "#c53030", align: "left", dx: 4, dy: -6 }, encoding: { y: { field: "clip", type: "quantitative" }, x: { datum: 0 }, text: { field: "label" } } },
+        {
+          mark: { type: "rule", color: "#c53030", strokeDash: [5, 3] },
+          encoding: { y: { field: "clip", type: "quantitative" } },
+        },
+        {
+          mark: { type: "text", color: "#c53030", align: "left", dx: 4, dy: -6 },
+          encoding: { y: { field: "clip", type: "quantitative" }, x: { value: 0 }, text: { field: "label" } },
+        },
       ],
     },
   ],
 } as VisualizationSpec;
 
 const FLOW_SPEC = {
-  $schema: "https://vega.github.io/schema/vega-lite/v6.json",
-  width: WIDTH, height: HEIGHT, autosize: { type: "fit", contains: "padding" }, config: CONFIG,
+  ...FRAME,
   data: { name: "flow" },
   mark: { type: "line", strokeWidth: 2, point: { size: 12, filled: true } },
   encoding: {
     x: { field: "lag", type: "quantitative", title: "lag ℓ (steps back from the update)", axis: { format: "~g" } },
-    y: { field: "norm", type: "quantitative", title: "‖∂L/∂h(t−ℓ)‖", scale: { type: "log" }, axis: { format: "~g", labelExpr: POWERS_OF_TEN } },
+    y: {
+      field: "norm",
+      type: "quantitative",
+      title: "‖∂L/∂h(t−ℓ)‖",
+      scale: { type: "log" },
+      axis: { format: "~g", labelExpr: POWERS_OF_TEN },
+    },
     color: { field: "layer", type: "nominal", scale: { scheme: "tableau10" } },
   },
 } as VisualizationSpec;
 
 const PROBE_SPEC = {
-  $schema: "https://vega.github.io/schema/vega-lite/v6.json",
-  width: WIDTH, height: HEIGHT, autosize: { type: "fit", contains: "padding" }, config: CONFIG,
+  ...FRAME,
   layer: [
-    { data: { values: [{ p: 0.5 }] }, mark: { type: "rule", strokeDash: [4, 4], color: "#a0aec0" }, encoding: { y: { field: "p", type: "quantitative" } } },
+    {
+      data: { values: [{ p: 0.5 }] },
+      mark: { type: "rule", strokeDash: [4, 4], color: "#a0aec0" },
+      encoding: { y: { field: "p", type: "quantitative" } },
+    },
     {
       data: { name: "reach" },
       layer: [
-        { mark: { type: "rule", color: "#e07a1f", strokeWidth: 1.5 }, encoding: { x: { field: "k2", type: "quantitative" } } },
-        { mark: { type: "text", color: "#e07a1f", align: "left", dx: 4, dy: -4, baseline: "bottom" }, encoding: { x: { field: "k2", type: "quantitative" }, y: { datum: 0.02 }, text: { field: "label" } } },
+        {
+          mark: { type: "rule", color: "#e07a1f", strokeWidth: 1.5 },
+          encoding: { x: { field: "k2", type: "quantitative" } },
+        },
+        {
+          mark: { type: "text", color: "#e07a1f", align: "left", dx: 4, dy: -4, baseline: "bottom" },
+          encoding: { x: { field: "k2", type: "quantitative" }, y: { datum: 0.02 }, text: { field: "label" } },
+        },
       ],
     },
     {
       data: { name: "probe" },
       mark: { type: "line", strokeWidth: 2, color: "#2f6fdf", point: { size: 16, filled: true, color: "#2f6fdf" } },
       encoding: {
-        x: { field: "distance", type: "quantitative", title: "distance of the opening from the answer (words)", axis: { format: "~g" } },
+        x: {
+          field: "distance",
+          type: "quantitative",
+          title: "distance of the opening from the answer (words)",
+          axis: { format: "~g" },
+        },
         y: { field: "pCorrect", type: "quantitative", title: "mean P(correct label)", scale: { domain: [0, 1] } },
       },
     },
@@ -113,7 +162,15 @@ class LivePlot {
   }
 
   replace(data: string, rows: object[]): void {
-    void this.result.view.change(data, vega.changeset().remove(() => true).insert(rows)).runAsync();
+    void this.result.view
+      .change(
+        data,
+        vega
+          .changeset()
+          .remove(() => true)
+          .insert(rows),
+      )
+      .runAsync();
   }
 
   resize(): void {
@@ -131,8 +188,11 @@ export interface ChartElements {
 
 export class Charts {
   private constructor(
-    private readonly loss: LivePlot, private readonly accuracy: LivePlot,
-    private readonly flow: LivePlot, private readonly norm: LivePlot, private readonly probe: LivePlot,
+    private readonly loss: LivePlot,
+    private readonly accuracy: LivePlot,
+    private readonly flow: LivePlot,
+    private readonly norm: LivePlot,
+    private readonly probe: LivePlot,
   ) {}
 
   static async create(elements: ChartElements): Promise<Charts> {
@@ -147,14 +207,31 @@ export class Charts {
   }
 
   clear(): void {
-    const all = [[this.loss, "points"], [this.accuracy, "points"], [this.flow, "flow"], [this.norm, "norms"], [this.probe, "probe"]] as const;
+    const all = [
+      [this.loss, "points"],
+      [this.accuracy, "points"],
+      [this.flow, "flow"],
+      [this.norm, "norms"],
+      [this.probe, "probe"],
+    ] as const;
     for (const [plot, data] of all) plot.replace(data, []);
   }
 
   addTraining(points: TrainPoint[]): void {
-    this.loss.append("points", points.map((p) => ({ update: p.update, loss: p.loss, series: "training" })));
-    this.accuracy.append("points", points.filter((p) => p.accuracy !== null).map((p) => ({ update: p.update, accuracy: p.accuracy, series: "training" })));
-    this.norm.append("norms", points.filter((p) => p.gradNorm > 0).map((p) => ({ update: p.update, gradNorm: p.gradNorm })));
+    this.loss.append(
+      "points",
+      points.map((p) => ({ update: p.update, loss: p.loss, series: "training" })),
+    );
+    this.accuracy.append(
+      "points",
+      points
+        .filter((p) => p.accuracy !== null)
+        .map((p) => ({ update: p.update, accuracy: p.accuracy, series: "training" })),
+    );
+    this.norm.append(
+      "norms",
+      points.filter((p) => p.gradNorm > 0).map((p) => ({ update: p.update, gradNorm: p.gradNorm })),
+    );
   }
 
   /** The clipping threshold on the gradient-norm plot (null: no clipping). */
@@ -164,12 +241,16 @@ export class Charts {
 
   addHeldOut(point: HeldOutPoint): void {
     this.loss.append("points", [{ update: point.update, loss: point.loss, series: "held out" }]);
-    if (point.accuracy !== null) this.accuracy.append("points", [{ update: point.update, accuracy: point.accuracy, series: "held out" }]);
+    if (point.accuracy !== null) {
+      this.accuracy.append("points", [{ update: point.update, accuracy: point.accuracy, series: "held out" }]);
+    }
   }
 
   setFlow(flow: GradientFlowView): void {
     const rows = flow.norms.flatMap((byLag, layer) =>
-      byLag.flatMap((norm, lag) => (Number.isFinite(norm) && norm > 0 ? [{ layer: `layer ${layer + 1}`, lag, norm }] : [])),
+      byLag.flatMap((norm, lag) =>
+        Number.isFinite(norm) && norm > 0 ? [{ layer: `layer ${layer + 1}`, lag, norm }] : [],
+      ),
     );
     this.flow.replace("flow", rows);
   }

@@ -5,7 +5,14 @@
  */
 import { diagramHint } from "../shared/diagram-hint.js";
 import {
-  MAX_CONFIG_BYTES, MAX_TEXT_BYTES, MAX_WEIGHTS_BYTES, checkSize, checkTrainingText, decodeText, formatBytes, pickRunFiles,
+  MAX_CONFIG_BYTES,
+  MAX_TEXT_BYTES,
+  MAX_WEIGHTS_BYTES,
+  checkSize,
+  checkTrainingText,
+  decodeText,
+  formatBytes,
+  pickRunFiles,
 } from "../shared/input-checks.js";
 import type { FromWorker, ModelSummary, RunState, SampleRequest } from "../shared/protocol.js";
 import { type TaskName, defaultSettings, settingsProblems } from "../shared/settings.js";
@@ -29,7 +36,11 @@ let pendingDownload: "model" | "data" | null = null;
 let lastLiveSample = 0;
 
 const charts = await Charts.create({
-  loss: $("plot-loss"), accuracy: $("plot-accuracy"), flow: $("plot-flow"), norm: $("plot-norm"), probe: $("plot-probe"),
+  loss: $("plot-loss"),
+  accuracy: $("plot-accuracy"),
+  flow: $("plot-flow"),
+  norm: $("plot-norm"),
+  probe: $("plot-probe"),
 });
 const worker = new WorkerClient(onMessage, (message) => notice(`The training worker stopped: ${message}`));
 
@@ -42,7 +53,9 @@ function onMessage(m: FromWorker): void {
       return;
     case "started":
       setModel(m.model);
-      setRunLine(`${m.model.description}. ${m.model.schedule}; ${m.model.parameters.toLocaleString("en-US")} parameters.`);
+      setRunLine(
+        `${m.model.description}. ${m.model.schedule}; ${m.model.parameters.toLocaleString("en-US")} parameters.`,
+      );
       return;
     case "progress":
       $("charts").dataset["empty"] = "false";
@@ -57,7 +70,12 @@ function onMessage(m: FromWorker): void {
       state = m.state;
       showState(state);
       updateButtons();
-      if (state === "finished") notice("Training finished: every epoch is done. Sample, download the model, or change a setting and start again.", "info");
+      if (state === "finished") {
+        notice(
+          "Training finished: every epoch is done. Sample, download the model, or change a setting and start again.",
+          "info",
+        );
+      }
       return;
     case "sampled":
       if (m.id === sampleId) {
@@ -134,7 +152,11 @@ function refreshSchedule(): void {
     return;
   }
   const box = $("diagram-box");
-  $("diagram-text").textContent = drawSchedule($("diagram") as unknown as SVGSVGElement, { k1: s.k1, k2: s.k2, loss: s.loss, hint: diagramHint(s) }, box.clientWidth || 800);
+  $("diagram-text").textContent = drawSchedule(
+    $("diagram") as unknown as SVGSVGElement,
+    { k1: s.k1, k2: s.k2, loss: s.loss, hint: diagramHint(s) },
+    box.clientWidth || 800,
+  );
   charts.setReach(s.loss === "end" ? s.k2 : Infinity);
 }
 
@@ -170,8 +192,12 @@ function start(): void {
 function sampleRequest(topK: number | null): SampleRequest {
   const number = (id: string): number => Number(($(id) as HTMLInputElement).value);
   return {
-    id: ++sampleId, prime: ($("prime") as HTMLInputElement).value, length: number("sample-length"),
-    temperature: number("temperature"), topK: topK ?? number("top-k"), seed: number("sample-seed"),
+    id: ++sampleId,
+    prime: ($("prime") as HTMLInputElement).value,
+    length: number("sample-length"),
+    temperature: number("temperature"),
+    topK: topK ?? number("top-k"),
+    seed: number("sample-seed"),
   };
 }
 
@@ -203,7 +229,10 @@ async function readCorpusFile(files: File[]): Promise<void> {
     if (files.length > 1) throw new RangeError(`${files.length} files dropped: drop one text file`);
     checkSize(file.name, file.size, MAX_TEXT_BYTES, "texts");
     if (file.size === 0) throw new RangeError(`“${file.name}” is empty: give a text to train on`);
-    const text = checkTrainingText(decodeText({ name: file.name, bytes: new Uint8Array(await file.arrayBuffer()) }), `“${file.name}”`);
+    const text = checkTrainingText(
+      decodeText({ name: file.name, bytes: new Uint8Array(await file.arrayBuffer()) }),
+      `“${file.name}”`,
+    );
     const box = $("corpus") as HTMLTextAreaElement;
     if (text.length <= 200_000) {
       corpusFile = null;
@@ -211,7 +240,8 @@ async function readCorpusFile(files: File[]): Promise<void> {
     } else {
       corpusFile = { name: file.name, text };
       box.value = "";
-      box.placeholder = `${file.name}: ${text.length.toLocaleString("en-US")} characters loaded (typing here replaces it)`;
+      const characters = text.length.toLocaleString("en-US");
+      box.placeholder = `${file.name}: ${characters} characters loaded (typing here replaces it)`;
     }
     $("corpus-info").textContent = `${file.name}: ${formatBytes(file.size)}`;
     notice(null);
@@ -229,7 +259,9 @@ async function readRunFiles(files: File[]): Promise<void> {
     const configText = decodeText({ name: config.name, bytes: new Uint8Array(await config.arrayBuffer()) });
     const bytes = new Uint8Array(await weights.arrayBuffer());
     notice(null);
-    worker.send({ type: "import", configText, configName: config.name, weights: bytes, weightsName: weights.name }, [bytes.buffer]);
+    worker.send({ type: "import", configText, configName: config.name, weights: bytes, weightsName: weights.name }, [
+      bytes.buffer,
+    ]);
   } catch (error) {
     notice((error as Error).message);
   }
@@ -238,7 +270,10 @@ async function readRunFiles(files: File[]): Promise<void> {
 function fillPresets(): void {
   const select = $("preset") as HTMLSelectElement;
   const task = ($("task") as HTMLSelectElement).value as TaskName;
-  select.replaceChildren(new Option("— the experiments' settings —", ""), ...PRESETS[task].map((p, i) => new Option(p.label, String(i))));
+  select.replaceChildren(
+    new Option("— the experiments' settings —", ""),
+    ...PRESETS[task].map((p, i) => new Option(p.label, String(i))),
+  );
 }
 
 function applyPreset(): void {
@@ -268,7 +303,8 @@ for (const el of document.querySelectorAll(".controls input, .controls select"))
 }
 $("corpus").addEventListener("input", () => {
   corpusFile = null;
-  $("corpus-info").textContent = `${(($("corpus") as HTMLTextAreaElement).value.length).toLocaleString("en-US")} characters pasted`;
+  $("corpus-info").textContent =
+    `${($("corpus") as HTMLTextAreaElement).value.length.toLocaleString("en-US")} characters pasted`;
 });
 $("start").addEventListener("click", start);
 $("pause").addEventListener("click", () => worker.send({ type: "pause" }));
@@ -310,4 +346,3 @@ new ResizeObserver(() => {
 showState("idle");
 updateButtons();
 refreshSchedule();
-

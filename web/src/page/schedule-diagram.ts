@@ -22,7 +22,11 @@ export interface DiagramInput {
   hint: DiagramHint;
 }
 
-function element<K extends keyof SVGElementTagNameMap>(name: K, attributes: Record<string, string | number>, text?: string): SVGElementTagNameMap[K] {
+function element<K extends keyof SVGElementTagNameMap>(
+  name: K,
+  attributes: Record<string, string | number>,
+  text?: string,
+): SVGElementTagNameMap[K] {
   const node = document.createElementNS(SVG, name);
   for (const [key, value] of Object.entries(attributes)) node.setAttribute(key, String(value));
   if (text !== undefined) node.textContent = text;
@@ -56,8 +60,12 @@ export function drawSchedule(svg: SVGSVGElement, input: DiagramInput, width: num
     const start = Math.max(1, mark.start + 1);
     const end = Math.min(steps, mark.end);
     if (end < start) continue;
-    svg.append(element("rect", { x: x(start), y: 2, width: (end - start + 1) * cell, height: 10, rx: 2, class: "mark" }));
-    svg.append(element("text", { x: x(start), y: 10, dx: (end - start + 1) * cell + 4, class: "mark-label" }, mark.label));
+    svg.append(
+      element("rect", { x: x(start), y: 2, width: (end - start + 1) * cell, height: 10, rx: 2, class: "mark" }),
+    );
+    svg.append(
+      element("text", { x: x(start), y: 10, dx: (end - start + 1) * cell + 4, class: "mark-label" }, mark.label),
+    );
   }
   let y = top;
   layout.rows.forEach((row, i) => {
@@ -72,7 +80,9 @@ export function drawSchedule(svg: SVGSVGElement, input: DiagramInput, width: num
 }
 
 function drawRow(svg: SVGSVGElement, row: LayoutRow, y: number, cell: number, x: (step: number) => number): void {
-  svg.append(element("text", { x: 2, y: y + 12, class: row.updates ? "row-label" : "row-label muted" }, `upd ${row.update}`));
+  svg.append(
+    element("text", { x: 2, y: y + 12, class: row.updates ? "row-label" : "row-label muted" }, `upd ${row.update}`),
+  );
   if (!row.updates) {
     svg.append(element("text", { x: x(1), y: y + 12, class: "muted" }, `no loss in steps ≤ ${row.time}: no update`));
     return;
@@ -80,9 +90,19 @@ function drawRow(svg: SVGSVGElement, row: LayoutRow, y: number, cell: number, x:
   row.cells.forEach((kind, s) => {
     if (kind === "none") return;
     const gap = cell > 4 ? 1 : 0;
-    svg.append(element("rect", { x: x(s + 1) + gap / 2, y: y + 2, width: Math.max(0.8, cell - gap), height: ROW_HEIGHT - 5, class: `cell ${kind}` }));
+    svg.append(
+      element("rect", {
+        x: x(s + 1) + gap / 2,
+        y: y + 2,
+        width: Math.max(0.8, cell - gap),
+        height: ROW_HEIGHT - 5,
+        class: `cell ${kind}`,
+      }),
+    );
   });
-  if (row.cut > 0) svg.append(element("rect", { x: x(row.cut + 1) - 2, y: y, width: 2.5, height: ROW_HEIGHT - 1, class: "cut" }));
+  if (row.cut > 0) {
+    svg.append(element("rect", { x: x(row.cut + 1) - 2, y: y, width: 2.5, height: ROW_HEIGHT - 1, class: "cut" }));
+  }
 }
 
 function niceTick(steps: number, cell: number): number {
@@ -94,19 +114,27 @@ function niceTick(steps: number, cell: number): number {
 function explain(input: DiagramInput, steps: number, stream: boolean): string {
   const { k1, k2, loss, hint } = input;
   const parts: string[] = [];
-  const every = k1 === Infinity ? (stream ? "never (k1 = ∞)" : "once, at the end of each sequence") : `every ${k1} steps`;
-  parts.push(`An update ${every}; the gradient flows back ${k2 === Infinity ? "to the sequence's start" : `k2 = ${k2} steps`}.`);
+  const every =
+    k1 === Infinity ? (stream ? "never (k1 = ∞)" : "once, at the end of each sequence") : `every ${k1} steps`;
+  parts.push(
+    `An update ${every}; the gradient flows back ${k2 === Infinity ? "to the sequence's start" : `k2 = ${k2} steps`}.`,
+  );
   if (loss === "every-step" && k1 !== Infinity && k2 !== Infinity) {
     const oldest = k2 - k1 + 1;
-    parts.push(oldest >= 1
-      ? `The newest error travels ${k2} steps, the oldest ${oldest}.`
-      : `Errors more than ${k2} steps before the update reach only the output layer (k2 < k1).`);
+    parts.push(
+      oldest >= 1
+        ? `The newest error travels ${k2} steps, the oldest ${oldest}.`
+        : `Errors more than ${k2} steps before the update reach only the output layer (k2 < k1).`,
+    );
   }
   const full = scheduleLayout({ k1, k2, loss, steps, stream, maxRows: Infinity, lossFrom: hint.lossFrom ?? 1 });
   for (const mark of hint.marks) {
     const ok = reaches(full, mark.start + 1, mark.end);
     const where = `steps ${mark.start + 1}–${mark.end} of ${steps}`;
-    const what = mark.label === "opening" ? `the opening (${where}, ${steps - mark.start} words before the end)` : `${where} (${mark.label})`;
+    const what =
+      mark.label === "opening"
+        ? `the opening (${where}, ${steps - mark.start} words before the end)`
+        : `${where} (${mark.label})`;
     parts.push(`The gradient ${ok ? "reaches" : "never reaches"} ${what}.`);
   }
   return `TBPTT(k1 = ${formatLength(k1)}, k2 = ${formatLength(k2)}). ${parts.join(" ")}`;

@@ -3,12 +3,19 @@
  * fieldset shows, and which loss placements a task allows.
  */
 import {
-  type LossChoice, type PlaygroundSettings, type TaskName, classifiesSequences, defaultSettings, formatLength,
+  type LossChoice,
+  type PlaygroundSettings,
+  type TaskName,
+  classifiesSequences,
+  defaultSettings,
+  formatLength,
 } from "../shared/settings.js";
 
 function input(id: string): HTMLInputElement | HTMLSelectElement {
   const el = document.getElementById(id);
-  if (!(el instanceof HTMLInputElement || el instanceof HTMLSelectElement)) throw new Error(`the page has no input #${id}`);
+  if (!(el instanceof HTMLInputElement || el instanceof HTMLSelectElement)) {
+    throw new Error(`the page has no input #${id}`);
+  }
   return el;
 }
 
@@ -26,7 +33,8 @@ function set(id: string, value: string | number): void {
 
 export function readSettings(): PlaygroundSettings {
   const clip = input("clip").value.trim().toLowerCase();
-  const loss = (document.querySelector<HTMLInputElement>('input[name="loss"]:checked')?.value ?? "every-step") as LossChoice;
+  const loss = (document.querySelector<HTMLInputElement>('input[name="loss"]:checked')?.value ??
+    "every-step") as LossChoice;
   return {
     task: input("task").value as TaskName,
     sentiment: {
@@ -35,7 +43,13 @@ export function readSettings(): PlaygroundSettings {
       openingDistance: input("opening-at").value === "start" ? null : number("opening-distance"),
     },
     oneAnywhere: { length: number("oa-length"), first: number("oa-first"), end: number("oa-end") },
-    framewise: { frames: number("fw-frames"), classes: number("fw-classes"), features: number("fw-features"), noise: number("fw-noise"), delay: number("fw-delay") },
+    framewise: {
+      frames: number("fw-frames"),
+      classes: number("fw-classes"),
+      features: number("fw-features"),
+      noise: number("fw-noise"),
+      delay: number("fw-delay"),
+    },
     charLm: { strips: number("strips") },
     cell: input("cell").value as PlaygroundSettings["cell"],
     hiddenSize: number("hidden"),
@@ -90,11 +104,14 @@ export function writeSettings(s: PlaygroundSettings): void {
 /** Shows the current task's fieldset and enables only the loss placements it allows. */
 export function syncForm(): void {
   const task = input("task").value as TaskName;
-  for (const el of document.querySelectorAll<HTMLElement>("[data-task]")) el.hidden = !el.dataset["task"]!.split(" ").includes(task);
+  for (const el of document.querySelectorAll<HTMLElement>("[data-task]"))
+    el.hidden = !el.dataset["task"]!.split(" ").includes(task);
   const perSequence = classifiesSequences(task);
   for (const radio of document.querySelectorAll<HTMLInputElement>('input[name="loss"]')) {
     radio.disabled = !perSequence && radio.value !== "every-step";
-    if (radio.disabled && radio.checked) document.querySelector<HTMLInputElement>('input[name="loss"][value="every-step"]')!.checked = true;
+    if (radio.disabled && radio.checked) {
+      document.querySelector<HTMLInputElement>('input[name="loss"][value="every-step"]')!.checked = true;
+    }
   }
   input("opening-distance").disabled = input("opening-at").value === "start";
 }
@@ -111,22 +128,31 @@ export interface Preset {
 
 /** The experiments' arms (docs/experiments.md), one click each. */
 export const PRESETS: Record<TaskName, Preset[]> = {
-  "sentiment": [
+  sentiment: [
     { label: "Loss every 30 words, TBPTT(30, 30)", apply: { k1: 30, k2: 30, loss: "every-chunk" } },
     { label: "Loss at the end, k2 = 30", apply: { k1: Infinity, k2: 30, loss: "end" } },
     { label: "Loss at the end, full BPTT", apply: { k1: Infinity, k2: Infinity, loss: "end" } },
   ],
   "one-anywhere": [
-    { label: "1s early, k2 = 10", apply: { k1: Infinity, k2: 10, loss: "end", oneAnywhere: { length: 20, first: 0, end: 10 } } },
-    { label: "1s anywhere, k2 = 10", apply: { k1: Infinity, k2: 10, loss: "end", oneAnywhere: { length: 20, first: 0, end: 20 } } },
-    { label: "1s early, full BPTT", apply: { k1: Infinity, k2: Infinity, loss: "end", oneAnywhere: { length: 20, first: 0, end: 10 } } },
+    {
+      label: "1s early, k2 = 10",
+      apply: { k1: Infinity, k2: 10, loss: "end", oneAnywhere: { length: 20, first: 0, end: 10 } },
+    },
+    {
+      label: "1s anywhere, k2 = 10",
+      apply: { k1: Infinity, k2: 10, loss: "end", oneAnywhere: { length: 20, first: 0, end: 20 } },
+    },
+    {
+      label: "1s early, full BPTT",
+      apply: { k1: Infinity, k2: Infinity, loss: "end", oneAnywhere: { length: 20, first: 0, end: 10 } },
+    },
   ],
   "char-lm": [
     { label: "char-rnn: TBPTT(25, 25)", apply: { k1: 25, k2: 25 } },
     { label: "Overlapping windows: TBPTT(10, 40)", apply: { k1: 10, k2: 40 } },
     { label: "Short memory: TBPTT(25, 5)", apply: { k1: 25, k2: 5 } },
   ],
-  "framewise": [
+  framewise: [
     { label: "k2 = 10 ≥ delay", apply: { k1: 10, k2: 10 } },
     { label: "k2 = 2 < delay", apply: { k1: 10, k2: 2 } },
     { label: "Full BPTT", apply: { k1: Infinity, k2: Infinity } },

@@ -38,7 +38,15 @@ export interface PlaygroundRecord {
   notice: string | null;
 }
 
-export const record: PlaygroundRecord = { backend: null, state: "idle", model: null, train: [], heldOut: [], lastSample: null, notice: null };
+export const record: PlaygroundRecord = {
+  backend: null,
+  state: "idle",
+  model: null,
+  train: [],
+  heldOut: [],
+  lastSample: null,
+  notice: null,
+};
 (globalThis as { bpttPlayground?: PlaygroundRecord }).bpttPlayground = record;
 
 export function showBackend(info: BackendInfo): void {
@@ -66,21 +74,27 @@ export function showState(state: RunState): void {
 export function resetTiles(): void {
   record.train = [];
   record.heldOut = [];
-  for (const id of ["stat-epoch", "stat-train-loss", "stat-heldout-loss", "stat-heldout-accuracy", "stat-speed"]) tile(id, "–", null);
+  for (const id of ["stat-epoch", "stat-train-loss", "stat-heldout-loss", "stat-heldout-accuracy", "stat-speed"])
+    tile(id, "–", null);
   tile("stat-updates", "0", 0);
 }
 
 export function showProgress(p: Progress, languageModel: boolean): void {
   tile("stat-updates", p.updates.toLocaleString("en-US"), p.updates);
   tile("stat-epoch", `${Math.min(p.epoch, p.epochs)} / ${p.epochs}`, p.epoch);
-  tile("stat-speed", p.stepsPerSecond > 0 ? Math.round(p.stepsPerSecond).toLocaleString("en-US") : "–", p.stepsPerSecond);
+  tile(
+    "stat-speed",
+    p.stepsPerSecond > 0 ? Math.round(p.stepsPerSecond).toLocaleString("en-US") : "–",
+    p.stepsPerSecond,
+  );
   record.train.push(...p.train);
   const last = p.train[p.train.length - 1];
   if (last) tile("stat-train-loss", loss(last.loss), last.loss);
   if (p.heldOut) {
     record.heldOut.push(p.heldOut);
     const h = p.heldOut;
-    const bits = languageModel && h.bitsPerToken !== null ? `${h.bitsPerToken.toFixed(3)} bits per character` : undefined;
+    const bits =
+      languageModel && h.bitsPerToken !== null ? `${h.bitsPerToken.toFixed(3)} bits per character` : undefined;
     tile("stat-heldout-loss", loss(h.loss), h.loss, bits);
     tile("stat-heldout-accuracy", h.accuracy === null ? "–" : percent(h.accuracy), h.accuracy);
   }
@@ -96,7 +110,8 @@ export function showModel(model: ModelSummary | null): void {
   const layers = `${model.numLayers} layer${model.numLayers === 1 ? "" : "s"}`;
   el.innerHTML = "";
   const strong = document.createElement("strong");
-  strong.textContent = `${model.cell.toUpperCase()} · hidden ${model.hiddenSize} · ${layers} · ${model.parameters.toLocaleString("en-US")} parameters`;
+  const parameters = `${model.parameters.toLocaleString("en-US")} parameters`;
+  strong.textContent = `${model.cell.toUpperCase()} · hidden ${model.hiddenSize} · ${layers} · ${parameters}`;
   el.append(strong, document.createElement("br"), `${model.description}; ${model.schedule}. From: ${model.origin}.`);
 }
 

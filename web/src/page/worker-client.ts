@@ -5,7 +5,10 @@ export class WorkerClient {
   private readonly worker: Worker;
 
   constructor(onMessage: (message: FromWorker) => void, onCrash: (message: string) => void) {
-    this.worker = new Worker(new URL("../worker/train-worker.ts", import.meta.url), { type: "module", name: "bptt-training" });
+    this.worker = new Worker(new URL("../worker/train-worker.ts", import.meta.url), {
+      type: "module",
+      name: "bptt-training",
+    });
     this.worker.onmessage = (event: MessageEvent<FromWorker>) => onMessage(event.data);
     this.worker.onerror = (event) => onCrash(event.message || "the training worker failed to start");
   }

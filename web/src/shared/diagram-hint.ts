@@ -30,10 +30,17 @@ export function diagramHint(s: PlaygroundSettings): DiagramHint {
       return { steps: maxLength, marks: [{ start, end: start + OPENING_WORDS, label: "opening" }] };
     }
     case "one-anywhere":
-      return { steps: s.oneAnywhere.length, marks: [{ start: s.oneAnywhere.first, end: s.oneAnywhere.end, label: "1s fall here" }] };
+      return {
+        steps: s.oneAnywhere.length,
+        marks: [{ start: s.oneAnywhere.first, end: s.oneAnywhere.end, label: "1s fall here" }],
+      };
     case "framewise": {
       const { frames, delay } = s.framewise;
-      return { steps: frames, marks: delay > 0 ? [{ start: 0, end: delay, label: "no label yet" }] : [], lossFrom: delay + 1 };
+      return {
+        steps: frames,
+        marks: delay > 0 ? [{ start: 0, end: delay, label: "no label yet" }] : [],
+        lossFrom: delay + 1,
+      };
     }
     case "char-lm":
       return { steps: null, marks: [] };

@@ -24,13 +24,19 @@ export function formatBytes(n: number): string {
 
 /** Size limit check on the file's size alone, before its bytes are read. */
 export function checkSize(name: string, size: number, limit: number, what: string): void {
-  if (size > limit) throw new RangeError(`“${name}” is ${formatBytes(size)}: the playground takes ${what} of at most ${formatBytes(limit)}`);
+  if (size > limit) {
+    throw new RangeError(
+      `“${name}” is ${formatBytes(size)}: the playground takes ${what} of at most ${formatBytes(limit)}`,
+    );
+  }
 }
 
 /** Decodes UTF-8 text, refusing binary content (a NUL byte, or bytes that are not UTF-8). */
 export function decodeText({ name, bytes }: NamedBytes): string {
   const nul = bytes.indexOf(0);
-  if (nul >= 0) throw new RangeError(`“${name}” looks like a binary file (a NUL byte at offset ${nul}): give a UTF-8 text file`);
+  if (nul >= 0) {
+    throw new RangeError(`“${name}” looks like a binary file (a NUL byte at offset ${nul}): give a UTF-8 text file`);
+  }
   try {
     return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
   } catch {
@@ -42,19 +48,30 @@ export function decodeText({ name, bytes }: NamedBytes): string {
 export function checkTrainingText(text: string, source: string): string {
   if (text.trim() === "") throw new RangeError(`${source} is empty: paste or drop a text to train on`);
   const bytes = new TextEncoder().encode(text).length;
-  if (bytes > MAX_TEXT_BYTES) throw new RangeError(`${source} is ${formatBytes(bytes)}: the playground takes texts of at most ${formatBytes(MAX_TEXT_BYTES)}`);
-  if (text.includes("\u0000")) throw new RangeError(`${source} holds NUL characters: it looks like binary data, not text`);
+  if (bytes > MAX_TEXT_BYTES) {
+    throw new RangeError(
+      `${source} is ${formatBytes(bytes)}: the playground takes texts of at most ${formatBytes(MAX_TEXT_BYTES)}`,
+    );
+  }
+  if (text.includes("\u0000")) {
+    throw new RangeError(`${source} holds NUL characters: it looks like binary data, not text`);
+  }
   return text;
 }
 
 /** Picks config.json and model.safetensors out of dropped files (by name, else by extension). */
 export function pickRunFiles<F extends { name: string }>(files: readonly F[]): { config: F; weights: F } {
   const byName = (wanted: string, extension: string): F | undefined =>
-    files.find((f) => f.name === wanted) ?? files.find((f) => f.name.toLowerCase().endsWith(extension) && !f.name.startsWith("checkpoint"));
+    files.find((f) => f.name === wanted) ??
+    files.find((f) => f.name.toLowerCase().endsWith(extension) && !f.name.startsWith("checkpoint"));
   const config = byName("config.json", ".json");
   const weights = byName("model.safetensors", ".safetensors");
   const names = files.map((f) => `“${f.name}”`).join(", ");
-  if (!config && !weights) throw new RangeError(`${names}: drop a run's config.json and model.safetensors (the files bptt train --out writes)`);
+  if (!config && !weights) {
+    throw new RangeError(
+      `${names}: drop a run's config.json and model.safetensors (the files bptt train --out writes)`,
+    );
+  }
   if (!config) throw new RangeError(`${names}: config.json is missing — drop it together with model.safetensors`);
   if (!weights) throw new RangeError(`${names}: model.safetensors is missing — drop it together with config.json`);
   return { config, weights };

@@ -81,7 +81,9 @@ export function parseRunConfig(text: string, source: string): RunConfig {
 function checkVocabulary(value: unknown, fail: (what: string) => never): void {
   checkStrings(value, "data.vocabulary", fail);
   const tokens = value as string[];
-  if (tokens[0] !== PAD_TOKEN || tokens[1] !== UNK_TOKEN) fail(`data.vocabulary must start with "${PAD_TOKEN}", "${UNK_TOKEN}"`);
+  if (tokens[0] !== PAD_TOKEN || tokens[1] !== UNK_TOKEN) {
+    fail(`data.vocabulary must start with "${PAD_TOKEN}", "${UNK_TOKEN}"`);
+  }
 }
 
 function checkStrings(value: unknown, name: string, fail: (what: string) => never): void {

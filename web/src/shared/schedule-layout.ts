@@ -71,7 +71,12 @@ export function scheduleLayout(o: LayoutOptions): ScheduleLayout {
   if (rows.length <= o.maxRows) return { steps: N, rows, elided: 0, elidedAfter: 0 };
   const head = Math.ceil((o.maxRows - 1) / 2);
   const tail = o.maxRows - 1 - head;
-  return { steps: N, rows: [...rows.slice(0, head), ...rows.slice(rows.length - tail)], elided: rows.length - head - tail, elidedAfter: head };
+  return {
+    steps: N,
+    rows: [...rows.slice(0, head), ...rows.slice(rows.length - tail)],
+    elided: rows.length - head - tail,
+    elidedAfter: head,
+  };
 }
 
 function hasLoss(o: LayoutOptions, tau: number, t: number, N: number): boolean {
@@ -87,5 +92,7 @@ function hasLoss(o: LayoutOptions, tau: number, t: number, N: number): boolean {
 
 /** Whether some update's gradient reaches any step in [start, end] (1-based, inclusive). */
 export function reaches(layout: ScheduleLayout, start: number, end: number): boolean {
-  return layout.rows.some((row) => row.cells.slice(start - 1, end).some((cell) => cell === "gradient" || cell === "error"));
+  return layout.rows.some((row) =>
+    row.cells.slice(start - 1, end).some((cell) => cell === "gradient" || cell === "error"),
+  );
 }

@@ -74,10 +74,10 @@ export interface PlaygroundSettings {
 }
 
 export const TASK_TITLES: Record<TaskName, string> = {
-  "sentiment": "Long-text sentiment",
+  sentiment: "Long-text sentiment",
   "one-anywhere": "One anywhere",
   "char-lm": "Character language model",
-  "framewise": "Framewise labelling",
+  framewise: "Framewise labelling",
 };
 
 /** The settings each task starts from: the experiments' configurations (docs/experiments.md). */
@@ -88,18 +88,59 @@ export function defaultSettings(task: TaskName): PlaygroundSettings {
     oneAnywhere: { length: 20, first: 0, end: 10 },
     framewise: { frames: 60, classes: 6, features: 8, noise: 1.5, delay: 4 },
     charLm: { strips: 32 },
-    optimizer: "adam", clipNorm: 5, seed: 1, cell: "gru", hiddenSize: 32, numLayers: 1, embeddingDim: 16, k1: 30, k2: 30, loss: "every-chunk",
-    learningRate: 0.02, batchSize: 32, epochs: 8, epochSize: 1024,
+    optimizer: "adam",
+    clipNorm: 5,
+    seed: 1,
+    cell: "gru",
+    hiddenSize: 32,
+    numLayers: 1,
+    embeddingDim: 16,
+    k1: 30,
+    k2: 30,
+    loss: "every-chunk",
+    learningRate: 0.02,
+    batchSize: 32,
+    epochs: 8,
+    epochSize: 1024,
   };
   switch (task) {
     case "sentiment":
       return base;
     case "one-anywhere":
-      return { ...base, hiddenSize: 16, embeddingDim: 4, k1: Infinity, k2: 10, loss: "end", learningRate: 0.01, epochs: 40 };
+      return {
+        ...base,
+        hiddenSize: 16,
+        embeddingDim: 4,
+        k1: Infinity,
+        k2: 10,
+        loss: "end",
+        learningRate: 0.01,
+        epochs: 40,
+      };
     case "char-lm":
-      return { ...base, cell: "lstm", hiddenSize: 128, embeddingDim: 32, k1: 25, k2: 25, loss: "every-step", learningRate: 0.003, epochs: 20 };
+      return {
+        ...base,
+        cell: "lstm",
+        hiddenSize: 128,
+        embeddingDim: 32,
+        k1: 25,
+        k2: 25,
+        loss: "every-step",
+        learningRate: 0.003,
+        epochs: 20,
+      };
     case "framewise":
-      return { ...base, cell: "lstm", k1: 10, k2: 10, loss: "every-step", learningRate: 0.01, batchSize: 16, epochSize: 256, epochs: 20 };
+      return {
+        ...base,
+        cell: "lstm",
+        k1: 10,
+        k2: 10,
+        loss: "every-step",
+        learningRate: 0.01,
+        batchSize: 16,
+        epochSize: 256,
+        epochs: 20,
+      };
   }
 }
 
@@ -121,11 +162,15 @@ export function settingsProblems(s: PlaygroundSettings): string[] {
   const problems: string[] = [];
   const integer = (value: number, name: string, min: number, max = Infinity): void => {
     if (!Number.isInteger(value) || value < min || value > max) {
-      problems.push(`${name} must be a whole number from ${min}${max === Infinity ? " up" : ` to ${max}`}, got ${value}`);
+      problems.push(
+        `${name} must be a whole number from ${min}${max === Infinity ? " up" : ` to ${max}`}, got ${value}`,
+      );
     }
   };
   const length = (value: number, name: string): void => {
-    if (value !== Infinity && !(Number.isInteger(value) && value >= 1)) problems.push(`${name} must be a whole number ≥ 1 or ∞, got ${value}`);
+    if (value !== Infinity && !(Number.isInteger(value) && value >= 1)) {
+      problems.push(`${name} must be a whole number ≥ 1 or ∞, got ${value}`);
+    }
   };
   integer(s.hiddenSize, "hidden size", 1, 1024);
   integer(s.numLayers, "layers", 1, 8);
@@ -136,8 +181,12 @@ export function settingsProblems(s: PlaygroundSettings): string[] {
   integer(s.epochs, "epochs", 1, 100_000);
   integer(s.epochSize, "sequences per epoch", 1, 1_000_000);
   integer(s.seed, "seed", 0, 2 ** 31 - 1);
-  if (!(s.learningRate > 0 && s.learningRate < 10)) problems.push(`learning rate must be a number in (0, 10), got ${s.learningRate}`);
-  if (s.clipNorm !== null && !(s.clipNorm > 0 && Number.isFinite(s.clipNorm))) problems.push(`clipping must be a number > 0 (or off), got ${s.clipNorm}`);
+  if (!(s.learningRate > 0 && s.learningRate < 10)) {
+    problems.push(`learning rate must be a number in (0, 10), got ${s.learningRate}`);
+  }
+  if (s.clipNorm !== null && !(s.clipNorm > 0 && Number.isFinite(s.clipNorm))) {
+    problems.push(`clipping must be a number > 0 (or off), got ${s.clipNorm}`);
+  }
   if (!classifiesSequences(s.task) && s.loss !== "every-step") {
     problems.push(`${TASK_TITLES[s.task].toLowerCase()} has a target at every step: choose the loss at every step`);
   }

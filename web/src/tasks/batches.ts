@@ -15,7 +15,8 @@ export interface LabelledSequences {
 
 /** Whole sequences, right-padded; with `labelEveryStep`, also stepTargets = the row's label. */
 export function* sequenceBatches(
-  data: LabelledSequences, options: { batchSize: number; shuffle?: Rng; labelEveryStep: boolean },
+  data: LabelledSequences,
+  options: { batchSize: number; shuffle?: Rng; labelEveryStep: boolean },
 ): Generator<Batch> {
   const order = options.shuffle ? { shuffle: options.shuffle } : {};
   for (const batch of classificationBatches(data.sequences, data.labels, { batchSize: options.batchSize, ...order })) {
@@ -31,8 +32,20 @@ export function* sequenceBatches(
 }
 
 /** JSONL lines {"text", "label"} for `bptt eval --data` (tokens joined by `separator`). */
-export function classificationJsonl(data: LabelledSequences, vocabulary: readonly string[], labels: readonly string[], separator: string): string {
-  return data.sequences
-    .map((ids, n) => JSON.stringify({ text: Array.from(ids, (id) => vocabulary[id]).join(separator), label: labels[data.labels[n]!] }))
-    .join("\n") + "\n";
+export function classificationJsonl(
+  data: LabelledSequences,
+  vocabulary: readonly string[],
+  labels: readonly string[],
+  separator: string,
+): string {
+  return (
+    data.sequences
+      .map((ids, n) =>
+        JSON.stringify({
+          text: Array.from(ids, (id) => vocabulary[id]).join(separator),
+          label: labels[data.labels[n]!],
+        }),
+      )
+      .join("\n") + "\n"
+  );
 }

@@ -23,7 +23,10 @@ export function charLmTask(s: PlaygroundSettings, text: string): Task {
     stream = stream.slice(0, stream.length - held);
   }
   if (stream.length < 2 * B) {
-    throw new RangeError(`the text has ${stream.length} characters: ${B} strips need at least ${2 * B} (paste more text or use fewer strips)`);
+    throw new RangeError(
+      `the text has ${stream.length} characters: ${B} strips need at least ${2 * B} ` +
+        "(paste more text or use fewer strips)",
+    );
   }
   const strips = cutStrips(stream, B);
   const heldStrips = heldOut ? cutStrips(heldOut, B) : null;
@@ -32,12 +35,23 @@ export function charLmTask(s: PlaygroundSettings, text: string): Task {
   return {
     shape: { vocabSize: vocabulary.length, outputSize: vocabulary.length },
     evaluationLossAt: "every-step",
-    dataSpec: { task: "lm", tokenizer: { kind: "char", lowercase: false }, vocabulary, labels: null, inputSize: 0, series: null },
+    dataSpec: {
+      task: "lm",
+      tokenizer: { kind: "char", lowercase: false },
+      vocabulary,
+      labels: null,
+      inputSize: 0,
+      series: null,
+    },
     description:
       `${tokens.length.toLocaleString("en-US")} characters (${characters} distinct), ${B} strips of ` +
-      `${strips.L.toLocaleString("en-US")}${heldOut ? `, the last ${heldOut.length.toLocaleString("en-US")} held out` : ", none held out (too short)"}`,
+      strips.L.toLocaleString("en-US") +
+      (heldOut ? `, the last ${heldOut.length.toLocaleString("en-US")} held out` : ", none held out (too short)"),
     epoch: () => stripBatches(strips, T),
     heldOut: () => (heldStrips ? stripBatches(heldStrips, T) : []),
-    heldOutFile: () => ({ name: "held-out.txt", text: heldOut ? Array.from(heldOut, (id) => vocabulary[id]).join("") : "" }),
+    heldOutFile: () => ({
+      name: "held-out.txt",
+      text: heldOut ? Array.from(heldOut, (id) => vocabulary[id]).join("") : "",
+    }),
   };
 }

@@ -90,10 +90,17 @@ export function framewiseTask(s: PlaygroundSettings): Task {
     heldOut: () => frameBatches(heldOut, p.features, 128),
     heldOutFile: () => ({
       name: "framewise-held-out.jsonl",
-      text: heldOut.features.map((x, n) => JSON.stringify({
-        inputs: Array.from({ length: p.frames }, (_, t) => Array.from(x.subarray(t * p.features, (t + 1) * p.features))),
-        labels: Array.from(heldOut.targets[n]!, (y) => (y === IGNORE_INDEX ? null : labels[y])),
-      })).join("\n") + "\n",
+      text:
+        heldOut.features
+          .map((x, n) =>
+            JSON.stringify({
+              inputs: Array.from({ length: p.frames }, (_, t) =>
+                Array.from(x.subarray(t * p.features, (t + 1) * p.features)),
+              ),
+              labels: Array.from(heldOut.targets[n]!, (y) => (y === IGNORE_INDEX ? null : labels[y])),
+            }),
+          )
+          .join("\n") + "\n",
     }),
   };
 }

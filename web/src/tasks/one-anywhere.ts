@@ -36,22 +36,38 @@ function oneAnywhereSet(rng: Rng, count: number, p: OneAnywhereParams): Labelled
 export function oneAnywhereTask(s: PlaygroundSettings): Task {
   const p = s.oneAnywhere;
   // Held out: 1s anywhere in the sequence, whatever the training set allows.
-  const heldOut = oneAnywhereSet(new Rng(1_000_003 * s.seed + 29), HELD_OUT_SEQUENCES, { ...p, first: 0, end: p.length });
+  const heldOut = oneAnywhereSet(new Rng(1_000_003 * s.seed + 29), HELD_OUT_SEQUENCES, {
+    ...p,
+    first: 0,
+    end: p.length,
+  });
   const labelEveryStep = s.loss === "every-step";
   return {
     shape: { vocabSize: VOCABULARY.length, outputSize: 2 },
     evaluationLossAt: "last-step",
     dataSpec: {
-      task: "classify", tokenizer: { kind: "char", lowercase: false }, vocabulary: VOCABULARY, labels: LABELS, inputSize: 0, series: null,
+      task: "classify",
+      tokenizer: { kind: "char", lowercase: false },
+      vocabulary: VOCABULARY,
+      labels: LABELS,
+      inputSize: 0,
+      series: null,
     },
     description:
-      `${s.epochSize.toLocaleString("en-US")} fresh sequences of ${p.length} tokens per epoch, 1s in steps ${p.first}–${p.end - 1}; ` +
-      "held out: 1s anywhere",
+      `${s.epochSize.toLocaleString("en-US")} fresh sequences of ${p.length} tokens per epoch, ` +
+      `1s in steps ${p.first}–${p.end - 1}; held out: 1s anywhere`,
     epoch(epoch) {
       const rng = new Rng(s.seed * 100_003 + epoch);
-      return sequenceBatches(oneAnywhereSet(rng, s.epochSize, p), { batchSize: s.batchSize, shuffle: rng, labelEveryStep });
+      return sequenceBatches(oneAnywhereSet(rng, s.epochSize, p), {
+        batchSize: s.batchSize,
+        shuffle: rng,
+        labelEveryStep,
+      });
     },
     heldOut: () => sequenceBatches(heldOut, { batchSize: 256, labelEveryStep: false }),
-    heldOutFile: () => ({ name: "one-anywhere-held-out.jsonl", text: classificationJsonl(heldOut, VOCABULARY, LABELS, "") }),
+    heldOutFile: () => ({
+      name: "one-anywhere-held-out.jsonl",
+      text: classificationJsonl(heldOut, VOCABULARY, LABELS, ""),
+    }),
   };
 }

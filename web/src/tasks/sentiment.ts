@@ -77,16 +77,29 @@ export function sentimentTask(s: PlaygroundSettings): Task {
     shape: { vocabSize: VOCABULARY.length, outputSize: 2 },
     evaluationLossAt: "last-step",
     dataSpec: {
-      task: "classify", tokenizer: { kind: "word", lowercase: false }, vocabulary: VOCABULARY, labels: LABELS, inputSize: 0, series: null,
+      task: "classify",
+      tokenizer: { kind: "word", lowercase: false },
+      vocabulary: VOCABULARY,
+      labels: LABELS,
+      inputSize: 0,
+      series: null,
     },
-    description: `${s.epochSize.toLocaleString("en-US")} fresh texts of ${p.minLength}–${p.maxLength} words per epoch, the opening ${where}`,
+    description:
+      `${s.epochSize.toLocaleString("en-US")} fresh texts of ${p.minLength}–${p.maxLength} words per epoch, ` +
+      `the opening ${where}`,
     epoch(epoch) {
       const rng = new Rng(s.seed * 100_003 + epoch);
       // Fresh texts in a random order already: batches of one length each, not shuffled.
-      return sequenceBatches(sentimentSet(rng, s.epochSize, p, s.batchSize), { batchSize: s.batchSize, labelEveryStep });
+      return sequenceBatches(sentimentSet(rng, s.epochSize, p, s.batchSize), {
+        batchSize: s.batchSize,
+        labelEveryStep,
+      });
     },
     heldOut: () => sequenceBatches(heldOut, { batchSize: 128, labelEveryStep: false }),
-    heldOutFile: () => ({ name: "sentiment-held-out.jsonl", text: classificationJsonl(heldOut, VOCABULARY, LABELS, " ") }),
+    heldOutFile: () => ({
+      name: "sentiment-held-out.jsonl",
+      text: classificationJsonl(heldOut, VOCABULARY, LABELS, " "),
+    }),
     probe: (model) => probeSentiment(model, p, s.seed),
   };
 }

@@ -21,7 +21,7 @@ const WORD_TOKEN = /<[\p{L}\p{N}_]+>|[\p{L}\p{M}\p{N}\p{Pc}]+|[^\s\p{L}\p{M}\p{N
 
 export function tokenize(text: string, kind: TokenizerKind, lowercase = false): string[] {
   const source = lowercase ? text.toLowerCase() : text;
-  return kind === "char" ? Array.from(source) : source.match(WORD_TOKEN) ?? [];
+  return kind === "char" ? Array.from(source) : (source.match(WORD_TOKEN) ?? []);
 }
 
 /** The line-end token of a language model. */
@@ -79,7 +79,8 @@ export function* stripBatches(strips: Strips, T: number): Generator<Batch> {
   for (let i = 0; i < L - 1; i += T) {
     const steps = Math.min(T, L - 1 - i);
     yield {
-      T: steps, B,
+      T: steps,
+      B,
       ids: data.subarray(i * B, (i + steps) * B),
       stepTargets: data.subarray((i + 1) * B, (i + 1 + steps) * B),
       continues: i > 0,

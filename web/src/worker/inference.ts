@@ -30,7 +30,10 @@ export function generateText(model: SequenceModel, data: DataSpec, request: Samp
   if (primeTokens.length === 0) throw new RangeError(`the prime ${JSON.stringify(request.prime)} has no tokens`);
   const stepper = new Stepper(model);
   const sampler = new Sampler(vocabulary.length, {
-    temperature: request.temperature, topK: request.topK, rng: new Rng(request.seed), excluded: [PAD_ID], // never drawn, as in the CLI
+    temperature: request.temperature,
+    topK: request.topK,
+    rng: new Rng(request.seed),
+    excluded: [PAD_ID], // never drawn, as in the CLI
   });
   const pieces = [request.prime];
   let atBreak = request.prime === "" || /\s$/.test(request.prime);
@@ -62,7 +65,8 @@ export function evaluateOnText(model: SequenceModel, data: DataSpec, text: strin
     const unit = kind === "char" ? "character" : "token";
     const unknown = ids.reduce((n, id) => n + (id === 1 ? 1 : 0), 0);
     return [
-      `${e.terms.toLocaleString("en-US")} ${unit}s predicted: loss ${e.loss.toFixed(4)}, ${e.bitsPerToken!.toFixed(3)} bits per ${unit}, ` +
+      `${e.terms.toLocaleString("en-US")} ${unit}s predicted: loss ${e.loss.toFixed(4)}, ` +
+        `${e.bitsPerToken!.toFixed(3)} bits per ${unit}, ` +
         `next-${unit} accuracy ${(100 * e.accuracy!).toFixed(1)}%`,
       ...(unknown > 0 ? [`${unknown} ${unit}s of the text are not in the model's vocabulary (read as <unk>)`] : []),
     ];
@@ -75,5 +79,6 @@ export function evaluateOnText(model: SequenceModel, data: DataSpec, text: strin
     const ranked = data.labels.map((label, k) => ({ label, p: p[k]! })).sort((a, b) => b.p - a.p);
     return [`label: ${ranked[0]!.label}`, ...ranked.map(({ label, p: q }) => `P(${label}) = ${q.toFixed(3)}`)];
   }
-  throw new RangeError(`a ${data.task} model reads ${data.task === "label" ? "labelled sequences" : "CSV columns"}: evaluate it with bptt eval`);
+  const reads = data.task === "label" ? "labelled sequences" : "CSV columns";
+  throw new RangeError(`a ${data.task} model reads ${reads}: evaluate it with bptt eval`);
 }

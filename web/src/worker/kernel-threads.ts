@@ -11,16 +11,24 @@ import type { BackendInfo } from "../shared/protocol.js";
 
 export async function startKernels(): Promise<BackendInfo> {
   const isolated = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
-  setThreadSpawner(isolated ? {
-    name: "Web Worker",
-    cores: () => Math.max(1, navigator.hardwareConcurrency || 1),
-    spawn(init, onError) {
-      const worker = new Worker(new URL("./kernel-worker.ts", import.meta.url), { type: "module", name: "bptt-kernels" });
-      worker.onerror = (event) => onError(new Error(`kernel worker failed: ${event.message || "error"}`));
-      worker.postMessage(init);
-      return { terminate: () => worker.terminate() };
-    },
-  } : null);
+  setThreadSpawner(
+    isolated
+      ? {
+          name: "Web Worker",
+          cores: () => Math.max(1, navigator.hardwareConcurrency || 1),
+          spawn(init, onError) {
+            // Literally `new Worker(new URL(…, import.meta.url))`: the form the bundler looks for.
+            const worker = new Worker(new URL("./kernel-worker.ts", import.meta.url), {
+              type: "module",
+              name: "bptt-kernels",
+            });
+            worker.onerror = (event) => onError(new Error(`kernel worker failed: ${event.message || "error"}`));
+            worker.postMessage(init);
+            return { terminate: () => worker.terminate() };
+          },
+        }
+      : null,
+  );
   const backend = await useBestKernels();
   await (backend as { threadsReady?: () => Promise<number> }).threadsReady?.();
   const info = kernelsInfo();

@@ -23,7 +23,12 @@ export function serializeModel(model: SequenceModel): Uint8Array {
   return serializeSafetensors(model.stateDict(), { format: "pt", producer: "bptt" });
 }
 
-export function loadRunFiles(configText: string, configName: string, weights: Uint8Array, weightsName: string): LoadedModel {
+export function loadRunFiles(
+  configText: string,
+  configName: string,
+  weights: Uint8Array,
+  weightsName: string,
+): LoadedModel {
   const config = parseRunConfig(configText, configName);
   let model: SequenceModel;
   try {
@@ -36,7 +41,8 @@ export function loadRunFiles(configText: string, configName: string, weights: Ui
   try {
     model.loadStateDict(tensors);
   } catch (error) {
-    throw new RangeError(`${weightsName}: does not fit the model of ${configName}: ${(error as Error).message.replace(/^loadStateDict: /, "")}`);
+    const why = (error as Error).message.replace(/^loadStateDict: /, "");
+    throw new RangeError(`${weightsName}: does not fit the model of ${configName}: ${why}`);
   }
   const { data, schedule } = config;
   const m = model.config;
@@ -44,10 +50,16 @@ export function loadRunFiles(configText: string, configName: string, weights: Ui
     config,
     model,
     summary: {
-      origin: `${configName} + ${weightsName}`, task: data.task, tokenizer: data.tokenizer?.kind ?? null,
-      cell: m.cell, hiddenSize: m.hiddenSize, numLayers: m.numLayers ?? 1, parameters: model.parameterCount,
+      origin: `${configName} + ${weightsName}`,
+      task: data.task,
+      tokenizer: data.tokenizer?.kind ?? null,
+      cell: m.cell,
+      hiddenSize: m.hiddenSize,
+      numLayers: m.numLayers ?? 1,
+      parameters: model.parameterCount,
       schedule: `trained with TBPTT(k1=${formatLength(schedule.k1)}, k2=${formatLength(schedule.k2)})`,
-      description: describeData(config), labels: data.labels,
+      description: describeData(config),
+      labels: data.labels,
     },
   };
 }
@@ -57,22 +69,32 @@ function checkSpec(config: RunConfig, model: SequenceModel): void {
   const { data } = config;
   const tokens = model.embedding !== null;
   const V = data.vocabulary?.length ?? 0;
-  if (tokens && (!data.vocabulary || !data.tokenizer)) throw new RangeError("the model reads tokens but data.vocabulary or data.tokenizer is missing");
-  if (tokens && V !== model.config.vocabSize) throw new RangeError(`data.vocabulary has ${V} tokens, model.vocabSize is ${model.config.vocabSize}`);
-  if (!tokens && data.inputSize !== model.inputSize) throw new RangeError(`data.inputSize is ${data.inputSize}, the model reads ${model.inputSize} features per step`);
+  if (tokens && (!data.vocabulary || !data.tokenizer)) {
+    throw new RangeError("the model reads tokens but data.vocabulary or data.tokenizer is missing");
+  }
+  if (tokens && V !== model.config.vocabSize) {
+    throw new RangeError(`data.vocabulary has ${V} tokens, model.vocabSize is ${model.config.vocabSize}`);
+  }
+  if (!tokens && data.inputSize !== model.inputSize) {
+    throw new RangeError(`data.inputSize is ${data.inputSize}, the model reads ${model.inputSize} features per step`);
+  }
   if (data.task === "lm" && (!tokens || model.outputSize !== V || model.config.objective !== "classes")) {
-    throw new RangeError(`a language model predicts its ${V} tokens, the model has ${model.outputSize} ${model.config.objective} outputs`);
+    const outputs = `${model.outputSize} ${model.config.objective} outputs`;
+    throw new RangeError(`a language model predicts its ${V} tokens, the model has ${outputs}`);
   }
   if ((data.task === "classify" || data.task === "label") && model.outputSize !== (data.labels?.length ?? 0)) {
-    throw new RangeError(`data.labels has ${data.labels?.length ?? 0} labels, the model has ${model.outputSize} outputs`);
+    const labels = data.labels?.length ?? 0;
+    throw new RangeError(`data.labels has ${labels} labels, the model has ${model.outputSize} outputs`);
   }
 }
 
 function describeData(config: RunConfig): string {
   const { data } = config;
   switch (data.task) {
-    case "lm":
-      return `language model over ${data.vocabulary!.length - 2} ${data.tokenizer!.kind === "char" ? "characters" : "words"}`;
+    case "lm": {
+      const unit = data.tokenizer!.kind === "char" ? "characters" : "words";
+      return `language model over ${data.vocabulary!.length - 2} ${unit}`;
+    }
     case "classify":
       return `text classifier (${data.tokenizer!.kind} tokens) with labels ${data.labels!.join(", ")}`;
     case "label":

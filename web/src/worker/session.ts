@@ -9,8 +9,15 @@
  * updates do not depend on when they ran.
  */
 import {
-  type Batch, type Evaluation, SequenceModel, Trainer, type TrainerOptions, type UpdateInfo, createOptimizer,
-  describeSchedule, evaluate,
+  type Batch,
+  type Evaluation,
+  SequenceModel,
+  Trainer,
+  type TrainerOptions,
+  type UpdateInfo,
+  createOptimizer,
+  describeSchedule,
+  evaluate,
 } from "bptt";
 import type { GradientFlowView, HeldOutPoint, ModelSummary, ProbeView, TrainPoint } from "../shared/protocol.js";
 import { type RunConfig } from "../shared/run-config.js";
@@ -59,7 +66,8 @@ export class TrainingSession {
       ...(settings.cell === "lstm" ? { init: { forgetGateBias: 1 } } : {}),
     });
     const optimizer = createOptimizer(settings.optimizer, this.model.parameters(), { lr: settings.learningRate });
-    this.trainer = new Trainer(this.model, optimizer, { ...trainerOptions(settings), onUpdate: (info) => this.record(info) });
+    const onUpdate = (info: UpdateInfo): void => this.record(info);
+    this.trainer = new Trainer(this.model, optimizer, { ...trainerOptions(settings), onUpdate });
     this.batches = this.task.epoch(1)[Symbol.iterator]();
   }
 
@@ -109,7 +117,8 @@ export class TrainingSession {
   takeTrainPoints(): TrainPoint[] {
     const { lossSum, terms, correct, updates, gradNormSum } = this.pending;
     if (updates > 0 && terms > 0) {
-      this.points.push({ update: this.updates, loss: lossSum / terms, accuracy: correct / terms, gradNorm: gradNormSum / updates });
+      const point = { loss: lossSum / terms, accuracy: correct / terms, gradNorm: gradNormSum / updates };
+      this.points.push({ update: this.updates, ...point });
     }
     this.pending = { lossSum: 0, terms: 0, correct: 0, updates: 0, gradNormSum: 0 };
     const points = this.points;
@@ -131,7 +140,9 @@ export class TrainingSession {
     this.heldOutMs += performance.now() - start;
     this.lastHeldOutAt = this.updates;
     if (e.terms === 0) return null;
-    return { update: this.updates, loss: e.loss, accuracy: e.accuracy ?? null, bitsPerToken: this.task.shape.vocabSize === this.task.shape.outputSize ? e.bitsPerToken ?? null : null };
+    const languageModel = this.task.dataSpec.task === "lm";
+    const bitsPerToken = languageModel ? (e.bitsPerToken ?? null) : null;
+    return { update: this.updates, loss: e.loss, accuracy: e.accuracy ?? null, bitsPerToken };
   }
 
   /** P(correct) against the distance of the opening, if the task has a probe and it is due. */
@@ -152,10 +163,16 @@ export class TrainingSession {
   summary(): ModelSummary {
     const s = this.settings;
     return {
-      origin: "trained here", task: this.task.dataSpec.task, tokenizer: this.task.dataSpec.tokenizer?.kind ?? null,
-      cell: s.cell, hiddenSize: s.hiddenSize, numLayers: s.numLayers, parameters: this.model.parameterCount,
+      origin: "trained here",
+      task: this.task.dataSpec.task,
+      tokenizer: this.task.dataSpec.tokenizer?.kind ?? null,
+      cell: s.cell,
+      hiddenSize: s.hiddenSize,
+      numLayers: s.numLayers,
+      parameters: this.model.parameterCount,
       schedule: `${describeSchedule(this.trainer.schedule)}, ${lossDescription(s)}`,
-      description: `${TASK_TITLES[s.task]}: ${this.task.description}`, labels: this.task.dataSpec.labels,
+      description: `${TASK_TITLES[s.task]}: ${this.task.description}`,
+      labels: this.task.dataSpec.labels,
     };
   }
 
@@ -163,14 +180,31 @@ export class TrainingSession {
   runConfig(): RunConfig {
     const s = this.settings;
     return {
-      format: "bptt-run", version: 1, model: { ...this.model.config }, data: this.task.dataSpec,
+      format: "bptt-run",
+      version: 1,
+      model: { ...this.model.config },
+      data: this.task.dataSpec,
       schedule: { k1: s.k1, k2: s.k2 },
       training: {
-        task: this.task.dataSpec.task, source: `bptt playground: ${TASK_TITLES[s.task]}`, cell: s.cell, hidden: s.hiddenSize,
-        layers: s.numLayers, embedding: s.embeddingDim, tokenizer: this.task.dataSpec.tokenizer?.kind ?? "char", lowercase: false,
-        optimizer: s.optimizer, lr: s.learningRate, clip: s.clipNorm, k1: s.k1, k2: s.k2, mode: null,
-        lossEveryChunk: s.loss === "every-chunk", batch: s.task === "char-lm" ? s.charLm.strips : s.batchSize,
-        epochs: s.epochs, seed: s.seed, updates: this.updates,
+        task: this.task.dataSpec.task,
+        source: `bptt playground: ${TASK_TITLES[s.task]}`,
+        cell: s.cell,
+        hidden: s.hiddenSize,
+        layers: s.numLayers,
+        embedding: s.embeddingDim,
+        tokenizer: this.task.dataSpec.tokenizer?.kind ?? "char",
+        lowercase: false,
+        optimizer: s.optimizer,
+        lr: s.learningRate,
+        clip: s.clipNorm,
+        k1: s.k1,
+        k2: s.k2,
+        mode: null,
+        lossEveryChunk: s.loss === "every-chunk",
+        batch: s.task === "char-lm" ? s.charLm.strips : s.batchSize,
+        epochs: s.epochs,
+        seed: s.seed,
+        updates: this.updates,
       },
     };
   }
@@ -179,7 +213,8 @@ export class TrainingSession {
 /** The Trainer's schedule, loss placement and clipping for the settings. */
 export function trainerOptions(s: PlaygroundSettings): TrainerOptions {
   return {
-    k1: s.k1, k2: s.k2,
+    k1: s.k1,
+    k2: s.k2,
     lossAt: s.loss === "every-step" ? "every-step" : "last-step",
     ...(s.loss === "every-chunk" ? { lossEveryChunk: true } : {}),
     ...(s.clipNorm !== null ? { clipNorm: s.clipNorm } : {}),

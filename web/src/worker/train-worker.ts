@@ -52,7 +52,11 @@ function yieldToMessages(): Promise<void> {
 function postProgress(s: TrainingSession, evaluation: "none" | "due" | "now"): void {
   const force = evaluation === "now";
   const progress: Progress = {
-    state, updates: s.updates, epoch: s.epoch, epochs: s.settings.epochs, stepsPerSecond: s.stepsPerSecond,
+    state,
+    updates: s.updates,
+    epoch: s.epoch,
+    epochs: s.settings.epochs,
+    stepsPerSecond: s.stepsPerSecond,
     train: s.takeTrainPoints(),
     heldOut: evaluation === "none" ? null : s.heldOut(force),
     probe: evaluation === "none" ? null : s.probe(force),
@@ -137,10 +141,11 @@ function handle(request: ToWorker): void {
       return;
     }
     case "export": {
-      const configText = session ? stringifyRunConfig(session.runConfig()) : loaded ? stringifyRunConfig(loaded.config) : null;
+      const config = session ? session.runConfig() : loaded?.config;
       const { model } = currentModel();
       const weights = serializeModel(model);
-      post({ type: "exported", configText: configText!, weights, heldOut: session ? session.task.heldOutFile() : null }, [weights.buffer]);
+      const heldOut = session ? session.task.heldOutFile() : null;
+      post({ type: "exported", configText: stringifyRunConfig(config!), weights, heldOut }, [weights.buffer]);
       return;
     }
     case "import": {
@@ -160,8 +165,14 @@ function handle(request: ToWorker): void {
 }
 
 const CONTEXT: Record<ToWorker["type"], Extract<FromWorker, { type: "error" }>["context"]> = {
-  "start": "start", "pause": "training", "resume": "training", "reset": "training", "sample": "sample",
-  "export": "export", "import": "import", "evaluate-text": "evaluate",
+  start: "start",
+  pause: "training",
+  resume: "training",
+  reset: "training",
+  sample: "sample",
+  export: "export",
+  import: "import",
+  "evaluate-text": "evaluate",
 };
 
 const ready = startKernels().then(
