@@ -235,7 +235,7 @@ describe("the TBPTT playground in headless Chromium", () => {
     await playground.screenshot("bad-run-files");
   });
 
-  it("one-anywhere and framewise labelling train and draw their curves", async () => {
+  it("one-anywhere and framewise labelling train and plot; bptt eval reads a framewise model", async () => {
     await playground.configure("one-anywhere", { epochs: "20" });
     let record = await playground.train(3 * MINUTE);
     assert.ok(record.heldOut.length >= 2 && record.train.length >= 2);
@@ -248,6 +248,17 @@ describe("the TBPTT playground in headless Chromium", () => {
       `framewise held-out accuracy ${first.accuracy} → ${last.accuracy}`,
     );
     await playground.screenshot("framewise");
+
+    // Feature inputs and per-step labels (task "label"): the CLI reads the page's files as its own.
+    const dir = mkdtempSync(join(work, "framewise-"));
+    await playground.download("#download-model", 2, dir);
+    assert.deepEqual(await playground.download("#download-data", 1, dir), ["framewise-held-out.jsonl"]);
+    const evaluation = JSON.parse(
+      bptt("eval", "--model", dir, "--data", join(dir, "framewise-held-out.jsonl"), "--json"),
+    ) as {
+      accuracy: number;
+    };
+    assert.equal(evaluation.accuracy, await playground.tile("stat-heldout-accuracy"));
     assert.deepEqual(playground.errors, [], "no uncaught error in the page");
   });
 });
