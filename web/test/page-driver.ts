@@ -1,14 +1,13 @@
 /**
- * Driving the built playground in headless Chromium: serving dist/playground with `vite preview` (the
- * server `npm run playground` starts, with its COOP/COEP headers), launching the browser, setting the
- * form, pressing buttons, waiting for the run's state and reading what the page shows.
- *
- * Chromium: BPTT_CHROMIUM, else Debian's /usr/bin/chromium (`apt-get install chromium`).
+ * Driving the built playground in headless Chromium (the browser tests' own, test/browser/harness.ts:
+ * BPTT_CHROMIUM, else the one `npm ci` installs, else Debian's): serving dist/playground with
+ * `vite preview` (the server `npm run playground` starts, with its COOP/COEP headers), setting the form,
+ * pressing buttons, waiting for the run's state and reading what the page shows.
  */
 import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type Browser, type Download, type Page, chromium } from "playwright-core";
+import type { Browser, Download, Page } from "playwright-core";
 import { type PreviewServer, preview } from "vite";
 
 export const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
@@ -25,21 +24,6 @@ export async function servePlayground(): Promise<{ server: PreviewServer; url: s
   const url = server.resolvedUrls?.local[0];
   if (!url) throw new Error("vite preview reported no URL");
   return { server, url };
-}
-
-export function launchChromium(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: process.env["BPTT_CHROMIUM"] ?? "/usr/bin/chromium",
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
 }
 
 /** What the page keeps in window.bpttPlayground (web/src/page/status.ts). */

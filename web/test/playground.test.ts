@@ -6,8 +6,10 @@
  * run trained by `bptt train` is dropped onto the page. The CLI runs on the wasm-simd backend
  * (BPTT_BACKEND=wasm), the page's, so greedy texts must agree character for character.
  *
- * Screenshots of every state go to dist/test-output/playground/ (BPTT_PLAYGROUND_OUTPUT).
- * Run with `npm run test:playground` (a few minutes on 2 cores; not part of `npm test`).
+ * Chromium is the browser tests' (test/browser/harness.ts): without one every step is skipped with one
+ * line saying what to install, and with CI=true that is a failure. Screenshots of every state go to
+ * dist/test-output/playground/ (BPTT_PLAYGROUND_OUTPUT).
+ * Run with `npm run test:playground` (about a minute on 2 cores; not part of `npm test`).
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -17,7 +19,9 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { Browser } from "playwright-core";
 import type { PreviewServer } from "vite";
-import { BIN, OUTPUT, Playground, ROOT, launchChromium, servePlayground } from "./page-driver.js";
+import { skipLine } from "../../test/browser/chromium.js";
+import { launchChromium } from "../../test/browser/harness.js";
+import { BIN, OUTPUT, Playground, ROOT, servePlayground } from "./page-driver.js";
 
 const MINUTE = 60_000;
 const work = mkdtempSync(join(tmpdir(), "bptt-playground-"));
@@ -46,24 +50,37 @@ function corpus(lines: number, seed: number): string {
 }
 
 describe("the TBPTT playground in headless Chromium", () => {
-  let server: PreviewServer;
-  let url: string;
-  let browser: Browser;
+  let server: PreviewServer | null = null;
+  let browser: Browser | null = null;
+  let unavailable = "";
   let playground: Playground;
 
   before(async () => {
+    ({ browser, unavailable } = await launchChromium());
+    if (!browser) return;
+    let url: string;
     ({ server, url } = await servePlayground());
-    browser = await launchChromium();
     playground = await Playground.open(browser, url);
   });
   after(async () => {
     await browser?.close();
     await server?.close();
     rmSync(work, { recursive: true, force: true });
-    console.log(`screenshots: ${OUTPUT}`);
+    if (browser) console.log(`screenshots: ${OUTPUT}`);
   });
 
-  it("is served cross-origin isolated and trains on the wasm-simd kernels on every core, in a worker", async () => {
+  /** A step on the page: skipped with the browser tests' one line where there is no Chromium (fails under CI=true). */
+  const step = (name: string, body: () => Promise<void>): void => {
+    it(name, async (t) => {
+      if (!browser) {
+        t.skip(skipLine(unavailable));
+        return;
+      }
+      await body();
+    });
+  };
+
+  step("is served cross-origin isolated and trains on the wasm-simd kernels on every core, in a worker", async () => {
     const record = await playground.record();
     assert.equal(record.backend?.name, "wasm-simd");
     assert.ok(record.backend?.crossOriginIsolated, "COOP/COEP make the page cross-origin isolated");
@@ -72,55 +89,61 @@ describe("the TBPTT playground in headless Chromium", () => {
     await playground.screenshot("start");
   });
 
-  it("sentiment, a loss every 30 words, TBPTT(30, 30): ≥ 90% held out; pause and resume while it trains", async () => {
-    await playground.configure("sentiment", { k1: "30", k2: "30" }, "every-chunk");
-    await playground.page.click("#start");
-    await playground.waitForState(["running"], 30_000);
-    // The page answers while the worker trains: a frame is drawn, and pause takes effect at once.
-    const frame = await playground.page.evaluate(() => {
-      const t0 = performance.now();
-      return new Promise<number>((resolve) => requestAnimationFrame(() => resolve(performance.now() - t0)));
-    });
-    assert.ok(frame < 1000, `a frame within a second while training, took ${frame} ms`);
-    await playground.page.click("#pause");
-    await playground.waitForState(["paused"], 5_000);
-    const paused = await playground.tile("stat-updates");
-    await playground.page.waitForTimeout(500);
-    assert.equal(await playground.tile("stat-updates"), paused, "no update while paused");
-    await playground.screenshot("sentiment-paused");
-    await playground.page.click("#resume");
-    await playground.waitForState(["finished"], 5 * MINUTE);
-    const accuracy = await playground.tile("stat-heldout-accuracy");
-    assert.ok(accuracy >= 0.9, `held-out accuracy ${accuracy}`);
-    assert.match((await playground.page.textContent("#diagram-text")) ?? "", /reaches the opening/);
-    await playground.screenshot("sentiment-every-chunk-learned");
-    await playground.page.evaluate(() => window.scrollTo(0, 0));
-    await playground.screenshot("readme", { fullPage: false }); // docs/playground.png
+  step(
+    "sentiment, a loss every 30 words, TBPTT(30, 30): ≥ 90% held out; pause and resume while it trains",
+    async () => {
+      await playground.configure("sentiment", { k1: "30", k2: "30" }, "every-chunk");
+      await playground.page.click("#start");
+      await playground.waitForState(["running"], 30_000);
+      // The page answers while the worker trains: a frame is drawn, and pause takes effect at once.
+      const frame = await playground.page.evaluate(() => {
+        const t0 = performance.now();
+        return new Promise<number>((resolve) => requestAnimationFrame(() => resolve(performance.now() - t0)));
+      });
+      assert.ok(frame < 1000, `a frame within a second while training, took ${frame} ms`);
+      await playground.page.click("#pause");
+      await playground.waitForState(["paused"], 5_000);
+      const paused = await playground.tile("stat-updates");
+      await playground.page.waitForTimeout(500);
+      assert.equal(await playground.tile("stat-updates"), paused, "no update while paused");
+      await playground.screenshot("sentiment-paused");
+      await playground.page.click("#resume");
+      await playground.waitForState(["finished"], 5 * MINUTE);
+      const accuracy = await playground.tile("stat-heldout-accuracy");
+      assert.ok(accuracy >= 0.9, `held-out accuracy ${accuracy}`);
+      assert.match((await playground.page.textContent("#diagram-text")) ?? "", /reaches the opening/);
+      await playground.screenshot("sentiment-every-chunk-learned");
+      await playground.page.evaluate(() => window.scrollTo(0, 0));
+      await playground.screenshot("readme", { fullPage: false }); // docs/playground.png
 
-    // The downloaded classifier, and the held-out texts, in `bptt eval`: the same accuracy.
-    const dir = mkdtempSync(join(work, "sentiment-"));
-    assert.deepEqual((await playground.download("#download-model", 2, dir)).sort(), [
-      "config.json",
-      "model.safetensors",
-    ]);
-    assert.deepEqual(await playground.download("#download-data", 1, dir), ["sentiment-held-out.jsonl"]);
-    const evaluation = JSON.parse(
-      bptt("eval", "--model", dir, "--data", join(dir, "sentiment-held-out.jsonl"), "--json"),
-    ) as { accuracy: number };
-    assert.equal(evaluation.accuracy, accuracy, "bptt eval on the page's held-out texts gives the page's accuracy");
-  });
+      // The downloaded classifier, and the held-out texts, in `bptt eval`: the same accuracy.
+      const dir = mkdtempSync(join(work, "sentiment-"));
+      assert.deepEqual((await playground.download("#download-model", 2, dir)).sort(), [
+        "config.json",
+        "model.safetensors",
+      ]);
+      assert.deepEqual(await playground.download("#download-data", 1, dir), ["sentiment-held-out.jsonl"]);
+      const evaluation = JSON.parse(
+        bptt("eval", "--model", dir, "--data", join(dir, "sentiment-held-out.jsonl"), "--json"),
+      ) as { accuracy: number };
+      assert.equal(evaluation.accuracy, accuracy, "bptt eval on the page's held-out texts gives the page's accuracy");
+    },
+  );
 
-  it("sentiment, the loss at the end and k2 = 10 far shorter than the opening's ~100 words: near chance", async () => {
-    await playground.configure("sentiment", { k1: "∞", k2: "10" }, "end");
-    await playground.page.locator("#k2").dispatchEvent("change");
-    assert.match((await playground.page.textContent("#diagram-text")) ?? "", /never reaches the opening/);
-    await playground.train(5 * MINUTE);
-    const accuracy = await playground.tile("stat-heldout-accuracy");
-    assert.ok(accuracy <= 0.65, `held-out accuracy ${accuracy} should stay near chance`);
-    await playground.screenshot("sentiment-end-k2-10-chance");
-  });
+  step(
+    "sentiment, the loss at the end and k2 = 10 far shorter than the opening's ~100 words: near chance",
+    async () => {
+      await playground.configure("sentiment", { k1: "∞", k2: "10" }, "end");
+      await playground.page.locator("#k2").dispatchEvent("change");
+      assert.match((await playground.page.textContent("#diagram-text")) ?? "", /never reaches the opening/);
+      await playground.train(5 * MINUTE);
+      const accuracy = await playground.tile("stat-heldout-accuracy");
+      assert.ok(accuracy <= 0.65, `held-out accuracy ${accuracy} should stay near chance`);
+      await playground.screenshot("sentiment-end-k2-10-chance");
+    },
+  );
 
-  it("char LM on pasted text: its loss falls; bptt generate on its files gives the page's greedy text", async () => {
+  step("char LM on pasted text: its loss falls; bptt generate on its files gives the page's greedy text", async () => {
     await playground.configure("char-lm", {
       hidden: "64",
       embedding: "16",
@@ -157,7 +180,7 @@ describe("the TBPTT playground in headless Chromium", () => {
     );
   });
 
-  it("a model trained by bptt train, dropped onto the page, samples the CLI's greedy text", async () => {
+  step("a model trained by bptt train, dropped onto the page, samples the CLI's greedy text", async () => {
     const dir = mkdtempSync(join(work, "cli-run-"));
     const data = join(dir, "corpus.txt");
     writeFileSync(data, corpus(800, 5));
@@ -203,7 +226,7 @@ describe("the TBPTT playground in headless Chromium", () => {
     await playground.screenshot("cli-model-dropped");
   });
 
-  it("bad input gets a clear message: an empty paste, a binary file, an oversized file, half a run", async () => {
+  step("bad input gets a clear message: an empty paste, a binary file, an oversized file, half a run", async () => {
     await playground.page.click("#reset");
     await playground.configure("char-lm");
     await playground.page.fill("#corpus", "   \n ");
@@ -235,7 +258,7 @@ describe("the TBPTT playground in headless Chromium", () => {
     await playground.screenshot("bad-run-files");
   });
 
-  it("one-anywhere and framewise labelling train and plot; bptt eval reads a framewise model", async () => {
+  step("one-anywhere and framewise labelling train and plot; bptt eval reads a framewise model", async () => {
     await playground.configure("one-anywhere", { epochs: "20" });
     let record = await playground.train(3 * MINUTE);
     assert.ok(record.heldOut.length >= 2 && record.train.length >= 2);

@@ -62,6 +62,17 @@ function curveSpec(field: "loss" | "accuracy", title: string): VisualizationSpec
 /** Log axes label only the powers of ten (the minor grid lines stay). */
 const POWERS_OF_TEN = "abs(log(datum.value) / LN10 - round(log(datum.value) / LN10)) < 1e-6 ? datum.label : ''";
 
+/** A quantity spanning decades (a gradient norm), on a log scale. */
+function logAxis(field: string, title: string): object {
+  return {
+    field,
+    type: "quantitative",
+    title,
+    scale: { type: "log" },
+    axis: { format: "~g", labelExpr: POWERS_OF_TEN },
+  };
+}
+
 const NORM_SPEC = {
   ...FRAME,
   layer: [
@@ -70,13 +81,7 @@ const NORM_SPEC = {
       mark: { type: "line", strokeWidth: 1.5, color: "#6b46c1", point: { size: 10, filled: true, color: "#6b46c1" } },
       encoding: {
         x: { field: "update", type: "quantitative", title: "updates", axis: { format: "~s" } },
-        y: {
-          field: "gradNorm",
-          type: "quantitative",
-          title: "‖g‖ before clipping",
-          scale: { type: "log" },
-          axis: { format: "~g", labelExpr: POWERS_OF_TEN },
-        },
+        y: logAxis("gradNorm", "‖g‖ before clipping"),
       },
     },
     {
@@ -101,13 +106,7 @@ const FLOW_SPEC = {
   mark: { type: "line", strokeWidth: 2, point: { size: 12, filled: true } },
   encoding: {
     x: { field: "lag", type: "quantitative", title: "lag ℓ (steps back from the update)", axis: { format: "~g" } },
-    y: {
-      field: "norm",
-      type: "quantitative",
-      title: "‖∂L/∂h(t−ℓ)‖",
-      scale: { type: "log" },
-      axis: { format: "~g", labelExpr: POWERS_OF_TEN },
-    },
+    y: logAxis("norm", "‖∂L/∂h(t−ℓ)‖"),
     color: { field: "layer", type: "nominal", scale: { scheme: "tableau10" } },
   },
 } as VisualizationSpec;

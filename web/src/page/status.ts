@@ -23,8 +23,8 @@ function tile(id: string, text: string, value: number | string | null, detail?: 
 }
 
 const percent = (x: number): string => `${(100 * x).toFixed(1)}%`;
-/** Three decimals, or three significant digits below 0.01 (a loss that has fallen to 1e-5 still shows). */
-const loss = (x: number): string => (x >= 0.01 || x === 0 ? x.toFixed(3) : x.toPrecision(3));
+/** Three decimals, or two in scientific notation below 0.01 (a loss that has fallen to 1e-5 still shows). */
+const loss = (x: number): string => (x >= 0.01 || x === 0 ? x.toFixed(3) : x.toExponential(2));
 
 /** What the page has seen, for programmatic readers. */
 export interface PlaygroundRecord {

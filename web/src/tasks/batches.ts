@@ -6,6 +6,7 @@
  * (padding gets IGNORE_INDEX): the classifier is asked for its answer at every word.
  */
 import { type Batch, IGNORE_INDEX, type Rng, classificationBatches } from "bptt";
+import type { DataSpec } from "../shared/run-config.js";
 
 export interface LabelledSequences {
   /** Token ids per sequence, in the model's vocabulary. */
@@ -48,4 +49,16 @@ export function classificationJsonl(
       )
       .join("\n") + "\n"
   );
+}
+
+/** config.json's "data" for a text classifier: what `bptt eval` needs to read its JSONL the same way. */
+export function classifierSpec(tokenizer: "char" | "word", vocabulary: string[], labels: string[]): DataSpec {
+  return {
+    task: "classify",
+    tokenizer: { kind: tokenizer, lowercase: false },
+    vocabulary,
+    labels,
+    inputSize: 0,
+    series: null,
+  };
 }

@@ -11,7 +11,7 @@
 import { Rng } from "bptt";
 import { PAD_TOKEN, UNK_TOKEN } from "../shared/run-config.js";
 import type { OneAnywhereParams, PlaygroundSettings } from "../shared/settings.js";
-import { type LabelledSequences, classificationJsonl, sequenceBatches } from "./batches.js";
+import { type LabelledSequences, classificationJsonl, classifierSpec, sequenceBatches } from "./batches.js";
 import type { Task } from "./task.js";
 
 const VOCABULARY = [PAD_TOKEN, UNK_TOKEN, "0", "1"];
@@ -45,14 +45,7 @@ export function oneAnywhereTask(s: PlaygroundSettings): Task {
   return {
     shape: { vocabSize: VOCABULARY.length, outputSize: 2 },
     evaluationLossAt: "last-step",
-    dataSpec: {
-      task: "classify",
-      tokenizer: { kind: "char", lowercase: false },
-      vocabulary: VOCABULARY,
-      labels: LABELS,
-      inputSize: 0,
-      series: null,
-    },
+    dataSpec: classifierSpec("char", VOCABULARY, LABELS),
     description:
       `${s.epochSize.toLocaleString("en-US")} fresh sequences of ${p.length} tokens per epoch, ` +
       `1s in steps ${p.first}–${p.end - 1}; held out: 1s anywhere`,

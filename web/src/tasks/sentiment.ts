@@ -17,7 +17,7 @@
 import { Rng, type SequenceModel, Stepper, sentimentTexts, softmax } from "bptt";
 import { PAD_TOKEN, UNK_TOKEN } from "../shared/run-config.js";
 import type { PlaygroundSettings, SentimentParams } from "../shared/settings.js";
-import { type LabelledSequences, classificationJsonl, sequenceBatches } from "./batches.js";
+import { type LabelledSequences, classificationJsonl, classifierSpec, sequenceBatches } from "./batches.js";
 import type { ProbePoint, Task } from "./task.js";
 
 const LABELS = ["negative", "positive"];
@@ -76,14 +76,7 @@ export function sentimentTask(s: PlaygroundSettings): Task {
   return {
     shape: { vocabSize: VOCABULARY.length, outputSize: 2 },
     evaluationLossAt: "last-step",
-    dataSpec: {
-      task: "classify",
-      tokenizer: { kind: "word", lowercase: false },
-      vocabulary: VOCABULARY,
-      labels: LABELS,
-      inputSize: 0,
-      series: null,
-    },
+    dataSpec: classifierSpec("word", VOCABULARY, LABELS),
     description:
       `${s.epochSize.toLocaleString("en-US")} fresh texts of ${p.minLength}–${p.maxLength} words per epoch, ` +
       `the opening ${where}`,
