@@ -167,9 +167,9 @@ if (!byWall && (values.only === "" || "lstm step".includes(values.only!))) {
     const dGates = k.allocate(4 * B * H);
     const forward = time(() => {
       gates.set(saved);
-      k.lstmStepForward(B, H, gates, 0, cPrev!, 0, hPrev!, 0, null, 0, c!, 0, h!, 0, out!, 0);
+      k.lstmStepForward(B, H, gates, 0, null, 0, cPrev!, 0, hPrev!, 0, null, 0, c!, 0, h!, 0, out!, 0);
     }, runs, 20);
-    const backward = time(() => k.lstmStepBackward(B, H, gates, 0, cPrev!, 0, c!, 0, dOut!, 0, null, 0, dh!, 0, dc!, 0, dGates, 0), runs, 20);
+    const backward = time(() => k.lstmStepBackward(B, H, gates, 0, null, 0, cPrev!, 0, c!, 0, dOut!, 0, null, 0, dh!, 0, dc!, 0, dGates, 0, null, 0), runs, 20);
     console.log(`  ${k.name.padEnd(10)} forward ${(forward.cpu * 1000).toFixed(1).padStart(7)}   backward ${(backward.cpu * 1000).toFixed(1).padStart(7)}`);
   }
 }

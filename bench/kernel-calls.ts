@@ -50,7 +50,7 @@ const CASES: Case[] = [
     label: "lstmStepForward B=1 H=8",
     prepare: (k) => {
       const g = k.allocate(4 * H), s = k.allocate(H), h = k.allocate(H), c = k.allocate(H), out = k.allocate(H);
-      return () => k.lstmStepForward(1, H, g, 0, s, 0, s, 0, null, 0, c, 0, h, 0, out, 0);
+      return () => k.lstmStepForward(1, H, g, 0, null, 0, s, 0, s, 0, null, 0, c, 0, h, 0, out, 0);
     },
   },
   {

@@ -62,9 +62,11 @@ export function rnnStepBackward(B: i32, H: i32, relu: bool, h: usize, dOut: usiz
 /**
  * gates (B, 4H): pre-activations in, activations (σ, σ, tanh, σ) out. c = f⊙cPrev + i⊙g and
  * h = o⊙tanh(c) on valid rows; masked rows carry cPrev, hPrev; out = mask·h. cPrev … out: (B, H).
+ * peephole (3H) or 0: i, f also read p_i⊙cPrev, p_f⊙cPrev and o reads p_o⊙c̃, c̃ = f⊙cPrev + i⊙g.
  */
 export function lstmStepForward(
-  B: i32, H: i32, gates: usize, cPrev: usize, hPrev: usize, mask: usize, c: usize, h: usize, out: usize,
+  B: i32, H: i32, gates: usize, peephole: usize, cPrev: usize, hPrev: usize, mask: usize,
+  c: usize, h: usize, out: usize,
 ): void {
   const zero = f32x4.splat(0);
   const gateBytes = <usize>H << 2;
@@ -77,22 +79,32 @@ export function lstmStepForward(
       const k = row + (<usize>j << 2);
       const gi = gRow + (<usize>j << 2);
       const gf = gi + gateBytes, gg = gf + gateBytes, go = gg + gateBytes;
-      const i = sigmoid4(ld(gi, n));
-      const f = sigmoid4(ld(gf, n));
+      const cp = ld(cPrev + k, n);
+      let preI = ld(gi, n);
+      let preF = ld(gf, n);
+      let preO = ld(go, n);
+      const pi = peephole + (<usize>j << 2);
+      if (peephole != 0) {
+        preI = f32x4.add(preI, f32x4.mul(ld(pi, n), cp));
+        preF = f32x4.add(preF, f32x4.mul(ld(pi + gateBytes, n), cp));
+      }
+      const i = sigmoid4(preI);
+      const f = sigmoid4(preF);
       const g = tanh4(ld(gg, n));
-      const o = sigmoid4(ld(go, n));
+      const cNew = f32x4.add(f32x4.mul(f, cp), f32x4.mul(i, g));
+      if (peephole != 0) preO = f32x4.add(preO, f32x4.mul(ld(pi + 2 * gateBytes, n), cNew));
+      const o = sigmoid4(preO);
       st(gi, i, n);
       st(gf, f, n);
       st(gg, g, n);
       st(go, o, n);
       if (valid) {
-        const cNew = f32x4.add(f32x4.mul(f, ld(cPrev + k, n)), f32x4.mul(i, g));
         const hNew = f32x4.mul(o, tanh4(cNew));
         st(c + k, cNew, n);
         st(h + k, hNew, n);
         st(out + k, hNew, n);
       } else {
-        st(c + k, ld(cPrev + k, n), n);
+        st(c + k, cp, n);
         st(h + k, ld(hPrev + k, n), n);
         st(out + k, zero, n);
       }
@@ -101,12 +113,14 @@ export function lstmStepForward(
 }
 
 /**
- * With δh = dh + dOut and δc = dc + δh⊙o⊙(1 − tanh²c) on valid rows:
- *   dGates = (δc⊙g⊙i(1−i), δc⊙cPrev⊙f(1−f), δc⊙i⊙(1−g²), δh⊙tanh(c)⊙o(1−o)),  dc = δc⊙f,  dh = 0.
- * Masked rows keep dh, dc and get dGates = 0. gates, dGates: (B, 4H); the rest (B, H).
+ * With δh = dh + dOut, δo = δh⊙tanh(c)⊙o(1−o) and δc = dc + δh⊙o⊙(1 − tanh²c) [+ δo⊙p_o] on valid rows:
+ *   dGates = (δc⊙g⊙i(1−i), δc⊙cPrev⊙f(1−f), δc⊙i⊙(1−g²), δo),  dc = δc⊙f [+ δi⊙p_i + δf⊙p_f],  dh = 0;
+ *   with peepholes and dPeephole ≠ 0: dPeephole += (δi⊙cPrev, δf⊙cPrev, δo⊙c), row after row.
+ * Masked rows keep dh, dc and get dGates = 0. gates, dGates: (B, 4H); peephole, dPeephole (3H); the rest (B, H).
  */
 export function lstmStepBackward(
-  B: i32, H: i32, gates: usize, cPrev: usize, c: usize, dOut: usize, mask: usize, dh: usize, dc: usize, dGates: usize,
+  B: i32, H: i32, gates: usize, peephole: usize, cPrev: usize, c: usize, dOut: usize, mask: usize, dh: usize, dc: usize,
+  dGates: usize, dPeephole: usize,
 ): void {
   const zero = f32x4.splat(0);
   const one = f32x4.splat(1);
@@ -127,14 +141,31 @@ export function lstmStepBackward(
       const f = ld(gates + gf, n);
       const g = ld(gates + gg, n);
       const o = ld(gates + go, n);
-      const tc = tanh4(ld(c + k, n));
+      const cp = ld(cPrev + k, n);
+      const ct = ld(c + k, n);
+      const tc = tanh4(ct);
       const deltaH = f32x4.add(ld(dh + k, n), ld(dOut + k, n));
-      const deltaC = f32x4.add(ld(dc + k, n), f32x4.mul(f32x4.mul(deltaH, o), oneMinusSquare(tc)));
-      st(dGates + gi, f32x4.mul(f32x4.mul(f32x4.mul(deltaC, g), i), f32x4.sub(one, i)), n);
-      st(dGates + gf, f32x4.mul(f32x4.mul(f32x4.mul(deltaC, ld(cPrev + k, n)), f), f32x4.sub(one, f)), n);
+      const deltaO = f32x4.mul(f32x4.mul(f32x4.mul(deltaH, tc), o), f32x4.sub(one, o));
+      let deltaC = f32x4.add(ld(dc + k, n), f32x4.mul(f32x4.mul(deltaH, o), oneMinusSquare(tc)));
+      const pi = peephole + (<usize>j << 2);
+      if (peephole != 0) deltaC = f32x4.add(deltaC, f32x4.mul(deltaO, ld(pi + 2 * gateBytes, n)));
+      const deltaI = f32x4.mul(f32x4.mul(f32x4.mul(deltaC, g), i), f32x4.sub(one, i));
+      const deltaF = f32x4.mul(f32x4.mul(f32x4.mul(deltaC, cp), f), f32x4.sub(one, f));
+      st(dGates + gi, deltaI, n);
+      st(dGates + gf, deltaF, n);
       st(dGates + gg, f32x4.mul(f32x4.mul(deltaC, i), oneMinusSquare(g)), n);
-      st(dGates + go, f32x4.mul(f32x4.mul(f32x4.mul(deltaH, tc), o), f32x4.sub(one, o)), n);
-      st(dc + k, f32x4.mul(deltaC, f), n);
+      st(dGates + go, deltaO, n);
+      let dcPrev = f32x4.mul(deltaC, f);
+      if (peephole != 0) {
+        dcPrev = f32x4.add(f32x4.add(dcPrev, f32x4.mul(deltaI, ld(pi, n))), f32x4.mul(deltaF, ld(pi + gateBytes, n)));
+        if (dPeephole != 0) {
+          const dpi = dPeephole + (<usize>j << 2);
+          st(dpi, f32x4.add(ld(dpi, n), f32x4.mul(deltaI, cp)), n);
+          st(dpi + gateBytes, f32x4.add(ld(dpi + gateBytes, n), f32x4.mul(deltaF, cp)), n);
+          st(dpi + 2 * gateBytes, f32x4.add(ld(dpi + 2 * gateBytes, n), f32x4.mul(deltaO, ct)), n);
+        }
+      }
+      st(dc + k, dcPrev, n);
       st(dh + k, zero, n);
     }
   }

@@ -17,7 +17,8 @@
 
 #include "bptt_native.h"
 
-#define MAX_ARGS 20
+/* The most arguments a kernel takes (napi_kernels.generated.h asserts each kernel's count against it). */
+#define MAX_ARGS 24
 
 /* One call's arguments and the first error met while reading them. */
 typedef struct {

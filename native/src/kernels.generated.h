@@ -18,8 +18,8 @@
   X(void, scatter_add_rows, (long N, long D, long V, const float* src, const int32_t* ids, long skipId, float* table)) \
   X(void, rnn_step_forward, (long B, long H, int relu, const float* pre, const float* hPrev, const float* mask, float* h, float* out)) \
   X(void, rnn_step_backward, (long B, long H, int relu, const float* h, const float* dOut, const float* mask, float* dh, float* dPre)) \
-  X(void, lstm_step_forward, (long B, long H, float* gates, const float* cPrev, const float* hPrev, const float* mask, float* c, float* h, float* out)) \
-  X(void, lstm_step_backward, (long B, long H, const float* gates, const float* cPrev, const float* c, const float* dOut, const float* mask, float* dh, float* dc, float* dGates)) \
+  X(void, lstm_step_forward, (long B, long H, float* gates, const float* peephole, const float* cPrev, const float* hPrev, const float* mask, float* c, float* h, float* out)) \
+  X(void, lstm_step_backward, (long B, long H, const float* gates, const float* peephole, const float* cPrev, const float* c, const float* dOut, const float* mask, float* dh, float* dc, float* dGates, float* dPeephole)) \
   X(void, gru_step_forward, (long B, long H, float* xGates, const float* hGates, const float* hPrev, const float* mask, float* h, float* out)) \
   X(void, gru_step_backward, (long B, long H, const float* gates, const float* hGates, const float* hPrev, const float* dOut, const float* mask, float* dh, float* dXGates, float* dHGates)) \
   X(double, softmax_cross_entropy, (long N, long C, const float* logits, const int32_t* targets, const float* weights, long ignoreIndex, double scale, float* dLogits, long* hits)) \

@@ -9,6 +9,7 @@
 /* gemm(transA, transB, M, N, K, A, aOffset, lda, B, bOffset, ldb, accumulate, C, cOffset, ldc) */
 static napi_value js_gemm(napi_env env, napi_callback_info info) {
   call js;
+  _Static_assert(15 <= MAX_ARGS, "gemm: more arguments than MAX_ARGS in addon.c");
   if (!begin(&js, env, info, "gemm", 15)) return NULL;
   const int transA = boolean(&js, 0);
   const int transB = boolean(&js, 1);
@@ -31,6 +32,7 @@ static napi_value js_gemm(napi_env env, napi_callback_info info) {
 /* addRowVector(M, N, C, cOffset, bias, biasOffset) */
 static napi_value js_add_row_vector(napi_env env, napi_callback_info info) {
   call js;
+  _Static_assert(6 <= MAX_ARGS, "addRowVector: more arguments than MAX_ARGS in addon.c");
   if (!begin(&js, env, info, "addRowVector", 6)) return NULL;
   const long M = integer(&js, 0, "M");
   const long N = integer(&js, 1, "N");
@@ -45,6 +47,7 @@ static napi_value js_add_row_vector(napi_env env, napi_callback_info info) {
 /* sumSquares(n, a, aOffset, b, bOffset) */
 static napi_value js_sum_squares(napi_env env, napi_callback_info info) {
   call js;
+  _Static_assert(5 <= MAX_ARGS, "sumSquares: more arguments than MAX_ARGS in addon.c");
   if (!begin(&js, env, info, "sumSquares", 5)) return NULL;
   const long n = integer(&js, 0, "n");
   const float* a = array(&js, 1, "a", integer(&js, 2, "aOffset"), n, 0);
@@ -56,6 +59,7 @@ static napi_value js_sum_squares(napi_env env, napi_callback_info info) {
 /* sumRowsInto(M, N, A, aOffset, out, outOffset) */
 static napi_value js_sum_rows_into(napi_env env, napi_callback_info info) {
   call js;
+  _Static_assert(6 <= MAX_ARGS, "sumRowsInto: more arguments than MAX_ARGS in addon.c");
   if (!begin(&js, env, info, "sumRowsInto", 6)) return NULL;
   const long M = integer(&js, 0, "M");
   const long N = integer(&js, 1, "N");
@@ -70,6 +74,7 @@ static napi_value js_sum_rows_into(napi_env env, napi_callback_info info) {
 /* gatherRows(N, D, V, table, tableOffset, ids, idsOffset, out, outOffset) */
 static napi_value js_gather_rows(napi_env env, napi_callback_info info) {
   call js;
+  _Static_assert(9 <= MAX_ARGS, "gatherRows: more arguments than MAX_ARGS in addon.c");
   if (!begin(&js, env, info, "gatherRows", 9)) return NULL;
   const long N = integer(&js, 0, "N");
   const long D = integer(&js, 1, "D");
@@ -86,6 +91,7 @@ static napi_value js_gather_rows(napi_env env, napi_callback_info info) {
 /* scatterAddRows(N, D, V, src, srcOffset, ids, idsOffset, skipId, table, tableOffset) */
 static napi_value js_scatter_add_rows(napi_env env, napi_callback_info info) {
   call js;
+  _Static_assert(10 <= MAX_ARGS, "scatterAddRows: more arguments than MAX_ARGS in addon.c");
   if (!begin(&js, env, info, "scatterAddRows", 10)) return NULL;
   const long N = integer(&js, 0, "N");
   const long D = integer(&js, 1, "D");
@@ -103,6 +109,7 @@ static napi_value js_scatter_add_rows(napi_env env, napi_callback_info info) {
 /* rnnStepForward(B, H, relu, pre, preOffset, hPrev, hPrevOffset, mask, maskOffset, h, hOffset, out, outOffset) */
 static napi_value js_rnn_step_forward(napi_env env, napi_callback_info info) {
   call js;
+  _Static_assert(13 <= MAX_ARGS, "rnnStepForward: more arguments than MAX_ARGS in addon.c");
   if (!begin(&js, env, info, "rnnStepForward", 13)) return NULL;
   const long B = integer(&js, 0, "B");
   const long H = integer(&js, 1, "H");
@@ -121,6 +128,7 @@ static napi_value js_rnn_step_forward(napi_env env, napi_callback_info info) {
 /* rnnStepBackward(B, H, relu, h, hOffset, dOut, dOutOffset, mask, maskOffset, dh, dhOffset, dPre, dPreOffset) */
 static napi_value js_rnn_step_backward(napi_env env, napi_callback_info info) {
   call js;
+  _Static_assert(13 <= MAX_ARGS, "rnnStepBackward: more arguments than MAX_ARGS in addon.c");
   if (!begin(&js, env, info, "rnnStepBackward", 13)) return NULL;
   const long B = integer(&js, 0, "B");
   const long H = integer(&js, 1, "H");
@@ -136,48 +144,54 @@ static napi_value js_rnn_step_backward(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
-/* lstmStepForward(B, H, gates, gatesOffset, cPrev, cPrevOffset, hPrev, hPrevOffset, mask, maskOffset, c, cOffset, h, hOffset, out, outOffset) */
+/* lstmStepForward(B, H, gates, gatesOffset, peephole, peepholeOffset, cPrev, cPrevOffset, hPrev, hPrevOffset, mask, maskOffset, c, cOffset, h, hOffset, out, outOffset) */
 static napi_value js_lstm_step_forward(napi_env env, napi_callback_info info) {
   call js;
-  if (!begin(&js, env, info, "lstmStepForward", 16)) return NULL;
+  _Static_assert(18 <= MAX_ARGS, "lstmStepForward: more arguments than MAX_ARGS in addon.c");
+  if (!begin(&js, env, info, "lstmStepForward", 18)) return NULL;
   const long B = integer(&js, 0, "B");
   const long H = integer(&js, 1, "H");
   float* gates = array(&js, 2, "gates", integer(&js, 3, "gatesOffset"), 4 * B * H, 0);
-  const float* cPrev = array(&js, 4, "cPrev", integer(&js, 5, "cPrevOffset"), B * H, 0);
-  const float* hPrev = array(&js, 6, "hPrev", integer(&js, 7, "hPrevOffset"), B * H, 0);
-  const float* mask = array(&js, 8, "mask", integer(&js, 9, "maskOffset"), B, 1);
-  float* c = array(&js, 10, "c", integer(&js, 11, "cOffset"), B * H, 0);
-  float* h = array(&js, 12, "h", integer(&js, 13, "hOffset"), B * H, 0);
-  float* out = array(&js, 14, "out", integer(&js, 15, "outOffset"), B * H, 0);
+  const float* peephole = array(&js, 4, "peephole", integer(&js, 5, "peepholeOffset"), 3 * H, 1);
+  const float* cPrev = array(&js, 6, "cPrev", integer(&js, 7, "cPrevOffset"), B * H, 0);
+  const float* hPrev = array(&js, 8, "hPrev", integer(&js, 9, "hPrevOffset"), B * H, 0);
+  const float* mask = array(&js, 10, "mask", integer(&js, 11, "maskOffset"), B, 1);
+  float* c = array(&js, 12, "c", integer(&js, 13, "cOffset"), B * H, 0);
+  float* h = array(&js, 14, "h", integer(&js, 15, "hOffset"), B * H, 0);
+  float* out = array(&js, 16, "out", integer(&js, 17, "outOffset"), B * H, 0);
   if (js.failed) return NULL;
   if (4 * B * H == 0 && B * H == 0) return undefined(env);
-  active_paths()->kernels->lstm_step_forward(B, H, gates, cPrev, hPrev, mask, c, h, out);
+  active_paths()->kernels->lstm_step_forward(B, H, gates, peephole, cPrev, hPrev, mask, c, h, out);
   return undefined(env);
 }
 
-/* lstmStepBackward(B, H, gates, gatesOffset, cPrev, cPrevOffset, c, cOffset, dOut, dOutOffset, mask, maskOffset, dh, dhOffset, dc, dcOffset, dGates, dGatesOffset) */
+/* lstmStepBackward(B, H, gates, gatesOffset, peephole, peepholeOffset, cPrev, cPrevOffset, c, cOffset, dOut, dOutOffset, mask, maskOffset, dh, dhOffset, dc, dcOffset, dGates, dGatesOffset, dPeephole, dPeepholeOffset) */
 static napi_value js_lstm_step_backward(napi_env env, napi_callback_info info) {
   call js;
-  if (!begin(&js, env, info, "lstmStepBackward", 18)) return NULL;
+  _Static_assert(22 <= MAX_ARGS, "lstmStepBackward: more arguments than MAX_ARGS in addon.c");
+  if (!begin(&js, env, info, "lstmStepBackward", 22)) return NULL;
   const long B = integer(&js, 0, "B");
   const long H = integer(&js, 1, "H");
   const float* gates = array(&js, 2, "gates", integer(&js, 3, "gatesOffset"), 4 * B * H, 0);
-  const float* cPrev = array(&js, 4, "cPrev", integer(&js, 5, "cPrevOffset"), B * H, 0);
-  const float* c = array(&js, 6, "c", integer(&js, 7, "cOffset"), B * H, 0);
-  const float* dOut = array(&js, 8, "dOut", integer(&js, 9, "dOutOffset"), B * H, 0);
-  const float* mask = array(&js, 10, "mask", integer(&js, 11, "maskOffset"), B, 1);
-  float* dh = array(&js, 12, "dh", integer(&js, 13, "dhOffset"), B * H, 0);
-  float* dc = array(&js, 14, "dc", integer(&js, 15, "dcOffset"), B * H, 0);
-  float* dGates = array(&js, 16, "dGates", integer(&js, 17, "dGatesOffset"), 4 * B * H, 0);
+  const float* peephole = array(&js, 4, "peephole", integer(&js, 5, "peepholeOffset"), 3 * H, 1);
+  const float* cPrev = array(&js, 6, "cPrev", integer(&js, 7, "cPrevOffset"), B * H, 0);
+  const float* c = array(&js, 8, "c", integer(&js, 9, "cOffset"), B * H, 0);
+  const float* dOut = array(&js, 10, "dOut", integer(&js, 11, "dOutOffset"), B * H, 0);
+  const float* mask = array(&js, 12, "mask", integer(&js, 13, "maskOffset"), B, 1);
+  float* dh = array(&js, 14, "dh", integer(&js, 15, "dhOffset"), B * H, 0);
+  float* dc = array(&js, 16, "dc", integer(&js, 17, "dcOffset"), B * H, 0);
+  float* dGates = array(&js, 18, "dGates", integer(&js, 19, "dGatesOffset"), 4 * B * H, 0);
+  float* dPeephole = array(&js, 20, "dPeephole", integer(&js, 21, "dPeepholeOffset"), 3 * H, 1);
   if (js.failed) return NULL;
-  if (B * H == 0 && 4 * B * H == 0) return undefined(env);
-  active_paths()->kernels->lstm_step_backward(B, H, gates, cPrev, c, dOut, mask, dh, dc, dGates);
+  if (B * H == 0 && 4 * B * H == 0 && 3 * H == 0) return undefined(env);
+  active_paths()->kernels->lstm_step_backward(B, H, gates, peephole, cPrev, c, dOut, mask, dh, dc, dGates, dPeephole);
   return undefined(env);
 }
 
 /* gruStepForward(B, H, xGates, xGatesOffset, hGates, hGatesOffset, hPrev, hPrevOffset, mask, maskOffset, h, hOffset, out, outOffset) */
 static napi_value js_gru_step_forward(napi_env env, napi_callback_info info) {
   call js;
+  _Static_assert(14 <= MAX_ARGS, "gruStepForward: more arguments than MAX_ARGS in addon.c");
   if (!begin(&js, env, info, "gruStepForward", 14)) return NULL;
   const long B = integer(&js, 0, "B");
   const long H = integer(&js, 1, "H");
@@ -196,6 +210,7 @@ static napi_value js_gru_step_forward(napi_env env, napi_callback_info info) {
 /* gruStepBackward(B, H, gates, gatesOffset, hGates, hGatesOffset, hPrev, hPrevOffset, dOut, dOutOffset, mask, maskOffset, dh, dhOffset, dXGates, dXGatesOffset, dHGates, dHGatesOffset) */
 static napi_value js_gru_step_backward(napi_env env, napi_callback_info info) {
   call js;
+  _Static_assert(18 <= MAX_ARGS, "gruStepBackward: more arguments than MAX_ARGS in addon.c");
   if (!begin(&js, env, info, "gruStepBackward", 18)) return NULL;
   const long B = integer(&js, 0, "B");
   const long H = integer(&js, 1, "H");
@@ -216,6 +231,7 @@ static napi_value js_gru_step_backward(napi_env env, napi_callback_info info) {
 /* softmaxCrossEntropy(N, C, logits, logitsOffset, targets, targetsOffset, weights, weightsOffset, ignoreIndex, scale, dLogits, dLogitsOffset) */
 static napi_value js_softmax_cross_entropy(napi_env env, napi_callback_info info) {
   call js;
+  _Static_assert(12 <= MAX_ARGS, "softmaxCrossEntropy: more arguments than MAX_ARGS in addon.c");
   if (!begin(&js, env, info, "softmaxCrossEntropy", 12)) return NULL;
   const long N = integer(&js, 0, "N");
   const long C = integer(&js, 1, "C");
@@ -235,6 +251,7 @@ static napi_value js_softmax_cross_entropy(napi_env env, napi_callback_info info
 /* adamStep(n, theta, thetaOffset, grad, gradOffset, m, mOffset, v, vOffset, vMax, vMaxOffset, beta1, beta2, eps, stepSize, biasCorrection2Sqrt, l2, shrink) */
 static napi_value js_adam_step(napi_env env, napi_callback_info info) {
   call js;
+  _Static_assert(18 <= MAX_ARGS, "adamStep: more arguments than MAX_ARGS in addon.c");
   if (!begin(&js, env, info, "adamStep", 18)) return NULL;
   const long n = integer(&js, 0, "n");
   const double beta1 = number(&js, 11, "beta1");

@@ -61,8 +61,10 @@ void STEP(rnn_step_backward)(long B, long H, int relu, const float* h, const flo
 /*
  * gates (B, 4H): pre-activations in, activations (σ, σ, tanh, σ) out. c = f⊙cPrev + i⊙g and
  * h = o⊙tanh(c) on valid rows; masked rows carry cPrev, hPrev; out = mask·h. cPrev … out: (B, H).
+ * peephole (3H) or NULL: i, f also read p_i⊙cPrev, p_f⊙cPrev and o reads p_o⊙c̃, c̃ = f⊙cPrev + i⊙g.
  */
-void STEP(lstm_step_forward)(long B, long H, float* gates, const float* cPrev, const float* hPrev, const float* mask, float* c, float* h, float* out) {
+void STEP(lstm_step_forward)(long B, long H, float* gates, const float* peephole, const float* cPrev,
+                        const float* hPrev, const float* mask, float* c, float* h, float* out) {
   for (long b = 0; b < B; b++) {
     const int valid = ROW_VALID(mask, b);
     const long row = b * H;
@@ -73,16 +75,25 @@ void STEP(lstm_step_forward)(long B, long H, float* gates, const float* cPrev, c
     for (long j = 0; j < H; j += 16) {
       const int n = LANES(H, j);
       const long k = row + j;
-      const v16 i = sigmoid16(load16(gi + j, n));
-      const v16 f = sigmoid16(load16(gf + j, n));
+      const v16 cp = load16(cPrev + k, n);
+      v16 preI = load16(gi + j, n);
+      v16 preF = load16(gf + j, n);
+      v16 preO = load16(go + j, n);
+      if (peephole != NULL) {
+        preI = preI + load16(peephole + j, n) * cp;
+        preF = preF + load16(peephole + H + j, n) * cp;
+      }
+      const v16 i = sigmoid16(preI);
+      const v16 f = sigmoid16(preF);
       const v16 g = tanh16(load16(gg + j, n));
-      const v16 o = sigmoid16(load16(go + j, n));
+      const v16 cNew = f * cp + i * g;
+      if (peephole != NULL) preO = preO + load16(peephole + 2 * H + j, n) * cNew;
+      const v16 o = sigmoid16(preO);
       store16(gi + j, i, n);
       store16(gf + j, f, n);
       store16(gg + j, g, n);
       store16(go + j, o, n);
       if (valid) {
-        const v16 cNew = f * load16(cPrev + k, n) + i * g;
         const v16 hNew = o * tanh16(cNew);
         store16(c + k, cNew, n);
         store16(h + k, hNew, n);
@@ -97,12 +108,13 @@ void STEP(lstm_step_forward)(long B, long H, float* gates, const float* cPrev, c
 }
 
 /*
- * With δh = dh + dOut and δc = dc + δh⊙o⊙(1 − tanh²c) on valid rows:
- *   dGates = (δc⊙g⊙i(1−i), δc⊙cPrev⊙f(1−f), δc⊙i⊙(1−g²), δh⊙tanh(c)⊙o(1−o)),  dc = δc⊙f,  dh = 0.
- * Masked rows keep dh, dc and get dGates = 0. gates, dGates: (B, 4H); the rest (B, H).
+ * With δh = dh + dOut, δo = δh⊙tanh(c)⊙o(1−o) and δc = dc + δh⊙o⊙(1 − tanh²c) [+ δo⊙p_o] on valid rows:
+ *   dGates = (δc⊙g⊙i(1−i), δc⊙cPrev⊙f(1−f), δc⊙i⊙(1−g²), δo),  dc = δc⊙f [+ δi⊙p_i + δf⊙p_f],  dh = 0;
+ *   with peepholes and dPeephole: dPeephole += (δi⊙cPrev, δf⊙cPrev, δo⊙c), row after row.
+ * Masked rows keep dh, dc and get dGates = 0. gates, dGates: (B, 4H); peephole, dPeephole (3H); the rest (B, H).
  */
-void STEP(lstm_step_backward)(long B, long H, const float* gates, const float* cPrev, const float* c, const float* dOut, const float* mask,
-                         float* dh, float* dc, float* dGates) {
+void STEP(lstm_step_backward)(long B, long H, const float* gates, const float* peephole, const float* cPrev,
+                         const float* c, const float* dOut, const float* mask, float* dh, float* dc, float* dGates, float* dPeephole) {
   for (long b = 0; b < B; b++) {
     const float* gi = gates + b * 4 * H;
     const float* gf = gi + H;
@@ -124,14 +136,29 @@ void STEP(lstm_step_backward)(long B, long H, const float* gates, const float* c
       const v16 f = load16(gf + j, n);
       const v16 g = load16(gg + j, n);
       const v16 o = load16(go + j, n);
-      const v16 tc = tanh16(load16(c + k, n));
+      const v16 cp = load16(cPrev + k, n);
+      const v16 ct = load16(c + k, n);
+      const v16 tc = tanh16(ct);
       const v16 deltaH = load16(dh + k, n) + load16(dOut + k, n);
-      const v16 deltaC = load16(dc + k, n) + (deltaH * o) * one_minus_square(tc);
-      store16(di + j, ((deltaC * g) * i) * (1.0f - i), n);
-      store16(df + j, ((deltaC * load16(cPrev + k, n)) * f) * (1.0f - f), n);
+      const v16 deltaO = ((deltaH * tc) * o) * (1.0f - o);
+      v16 deltaC = load16(dc + k, n) + (deltaH * o) * one_minus_square(tc);
+      if (peephole != NULL) deltaC = deltaC + deltaO * load16(peephole + 2 * H + j, n);
+      const v16 deltaI = ((deltaC * g) * i) * (1.0f - i);
+      const v16 deltaF = ((deltaC * cp) * f) * (1.0f - f);
+      store16(di + j, deltaI, n);
+      store16(df + j, deltaF, n);
       store16(dg + j, (deltaC * i) * one_minus_square(g), n);
-      store16(dO + j, ((deltaH * tc) * o) * (1.0f - o), n);
-      store16(dc + k, deltaC * f, n);
+      store16(dO + j, deltaO, n);
+      v16 dcPrev = deltaC * f;
+      if (peephole != NULL) {
+        dcPrev = (dcPrev + deltaI * load16(peephole + j, n)) + deltaF * load16(peephole + H + j, n);
+        if (dPeephole != NULL) {
+          store16(dPeephole + j, load16(dPeephole + j, n) + deltaI * cp, n);
+          store16(dPeephole + H + j, load16(dPeephole + H + j, n) + deltaF * cp, n);
+          store16(dPeephole + 2 * H + j, load16(dPeephole + 2 * H + j, n) + deltaO * ct, n);
+        }
+      }
+      store16(dc + k, dcPrev, n);
       memset(dh + k, 0, (size_t)n * sizeof(float));
     }
   }

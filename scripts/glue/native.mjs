@@ -56,6 +56,8 @@ function napiKernel(kernel) {
     `/* ${kernel.name}(${params.join(", ")}) */`,
     `static napi_value js_${c}(napi_env env, napi_callback_info info) {`,
     "  call js;",
+    // addon.c reads at most MAX_ARGS arguments: a longer kernel must fail to compile, not read past argv.
+    `  _Static_assert(${params.length} <= MAX_ARGS, "${kernel.name}: more arguments than MAX_ARGS in addon.c");`,
     `  if (!begin(&js, env, info, ${K}, ${params.length})) return NULL;`,
   ];
   /** The reader of an integer argument (a size, an offset or a leading dimension). */

@@ -83,7 +83,7 @@ export class LSTMCell extends BaseCell<LSTMCache> {
       const next = this.nextStateBuffer(frame, s);
       const nextOffset = this.nextStateOffset(frame, s);
       k.lstmStepForward(
-        n, H, gates, r * G, cPrev, cPrevOffset, hPrev, r * H, mask, r, c, r * H, next, nextOffset, out, r * H,
+        n, H, gates, r * G, null, 0, cPrev, cPrevOffset, hPrev, r * H, mask, r, c, r * H, next, nextOffset, out, r * H,
       );
       this.afterStep(frame, s);
     }
@@ -108,8 +108,8 @@ export class LSTMCell extends BaseCell<LSTMCache> {
       const cPrev = this.cellStateEntering(frame, s, c, c0, cache.cStage);
       const cPrevOffset = cPrev === c ? offsets[this.time(s - 1, T)]! * H : 0;
       k.lstmStepBackward(
-        n, H, gates, r * G, cPrev, cPrevOffset, c, r * H, dOut, this.dOutOffset(frame, t), mask, r,
-        dh, 0, dc, 0, dGates, g * G,
+        n, H, gates, r * G, null, 0, cPrev, cPrevOffset, c, r * H, dOut, this.dOutOffset(frame, t), mask, r,
+        dh, 0, dc, 0, dGates, g * G, null, 0,
       );
       // dL/dh_{t−1} += δgates_t · W_hh
       k.gemm(false, false, n, H, G, dGates, g * G, G, frame.weightHh, 0, H, true, dh, 0, H);
@@ -145,7 +145,7 @@ export class LSTMCell extends BaseCell<LSTMCache> {
     const nextH = scratch.stepH.reserve(B * H);
     const nextC = scratch.stepC.reserve(B * H);
     k.gemm(false, true, B, 4 * H, H, h, hOffset, H, this.params.weightHh.value, 0, H, true, proj, 0, 4 * H);
-    k.lstmStepForward(B, H, proj, 0, c, cOffset, h, hOffset, null, 0, nextC, 0, nextH, 0, out, 0);
+    k.lstmStepForward(B, H, proj, 0, null, 0, c, cOffset, h, hOffset, null, 0, nextC, 0, nextH, 0, out, 0);
     c.set(nextC, cOffset);
     h.set(nextH, hOffset);
   }

@@ -120,11 +120,14 @@ export interface KernelCalls {
   /**
    * LSTM step, forward. gates: (B,4H) pre-activations, overwritten with the activations
    * i = σ, f = σ, g = tanh, o = σ.  c = f⊙cPrev + i⊙g,  h = o⊙tanh(c) (masked rows carry cPrev, hPrev);
-   * out = mask·h.
+   * out = mask·h. With peephole weights p = (p_i, p_f, p_o), (3H) (Gers & Schmidhuber 2000), the gates
+   * also see the cell state: i = σ(pre_i + p_i⊙cPrev), f = σ(pre_f + p_f⊙cPrev), o = σ(pre_o + p_o⊙c̃)
+   * with c̃ = f⊙cPrev + i⊙g the new state (computed on masked rows too, for their gates); null: none.
    */
   lstmStepForward(
     B: number, H: number,
     gates: Float32Array, gatesOffset: number,
+    peephole: Float32Array | null, peepholeOffset: number,
     cPrev: Float32Array, cPrevOffset: number,
     hPrev: Float32Array, hPrevOffset: number,
     mask: Float32Array | null, maskOffset: number,
@@ -137,14 +140,17 @@ export interface KernelCalls {
    * LSTM step, backward. gates: the activations (i, f, g, o) saved by forward; cPrev, c: the cell
    * states before and after the step. On entry dh, dc hold dL/dh_t, dL/dc_t from later steps and dOut
    * is dL/d out_t. On valid rows, with δh = dh + dOut:
-   *   δc = dc + δh⊙o⊙(1 − tanh²c)
-   *   dGates = (δc⊙g⊙i(1−i),  δc⊙cPrev⊙f(1−f),  δc⊙i⊙(1−g²),  δh⊙tanh(c)⊙o(1−o))   (pre-activations)
-   *   on exit dc = δc⊙f and dh = 0 (the caller adds dGates·W_hh to obtain dL/dh_{t−1}).
-   * Masked rows keep dh and dc and get dGates = 0.
+   *   δo = δh⊙tanh(c)⊙o(1−o)
+   *   δc = dc + δh⊙o⊙(1 − tanh²c)  [+ δo⊙p_o with peepholes]
+   *   dGates = (δc⊙g⊙i(1−i),  δc⊙cPrev⊙f(1−f),  δc⊙i⊙(1−g²),  δo)   (pre-activations)
+   *   on exit dc = δc⊙f [+ δi⊙p_i + δf⊙p_f] and dh = 0 (the caller adds dGates·W_hh to obtain dL/dh_{t−1});
+   *   with peepholes and dPeephole: dPeephole += (δi⊙cPrev, δf⊙cPrev, δo⊙c), row after row (b = 0 … B−1).
+   * Masked rows keep dh and dc, get dGates = 0 and add nothing to dPeephole.
    */
   lstmStepBackward(
     B: number, H: number,
     gates: Float32Array, gatesOffset: number,
+    peephole: Float32Array | null, peepholeOffset: number,
     cPrev: Float32Array, cPrevOffset: number,
     c: Float32Array, cOffset: number,
     dOut: Float32Array, dOutOffset: number,
@@ -152,6 +158,7 @@ export interface KernelCalls {
     dh: Float32Array, dhOffset: number,
     dc: Float32Array, dcOffset: number,
     dGates: Float32Array, dGatesOffset: number,
+    dPeephole: Float32Array | null, dPeepholeOffset: number,
   ): void;
 
   /**
@@ -270,10 +277,11 @@ rnnStepForward(B, H, relu: flag,
   pre: in f32[B * H], hPrev: in f32[B * H], mask: in f32?[B], h: out f32[B * H], out: out f32[B * H])
 rnnStepBackward(B, H, relu: flag,
   h: in f32[B * H], dOut: in f32[B * H], mask: in f32?[B], dh: inout f32[B * H], dPre: out f32[B * H])
-lstmStepForward(B, H, gates: inout f32[4 * B * H], cPrev: in f32[B * H], hPrev: in f32[B * H],
-  mask: in f32?[B], c: out f32[B * H], h: out f32[B * H], out: out f32[B * H])
-lstmStepBackward(B, H, gates: in f32[4 * B * H], cPrev: in f32[B * H], c: in f32[B * H], dOut: in f32[B * H],
-  mask: in f32?[B], dh: inout f32[B * H], dc: inout f32[B * H], dGates: out f32[4 * B * H])
+lstmStepForward(B, H, gates: inout f32[4 * B * H], peephole: in f32?[3 * H], cPrev: in f32[B * H],
+  hPrev: in f32[B * H], mask: in f32?[B], c: out f32[B * H], h: out f32[B * H], out: out f32[B * H])
+lstmStepBackward(B, H, gates: in f32[4 * B * H], peephole: in f32?[3 * H], cPrev: in f32[B * H], c: in f32[B * H],
+  dOut: in f32[B * H], mask: in f32?[B], dh: inout f32[B * H], dc: inout f32[B * H], dGates: out f32[4 * B * H],
+  dPeephole: inout f32?[3 * H])
 gruStepForward(B, H, xGates: inout f32[3 * B * H], hGates: in f32[3 * B * H], hPrev: in f32[B * H],
   mask: in f32?[B], h: out f32[B * H], out: out f32[B * H])
 gruStepBackward(B, H, gates: in f32[3 * B * H], hGates: in f32[3 * B * H], hPrev: in f32[B * H],

@@ -147,30 +147,35 @@ export const referenceKernels: Kernels = {
     }
   },
 
-  lstmStepForward(B, H, gates, gOff, cPrev, cPrevOff, hPrev, hPrevOff, mask, maskOff, c, cOff, h, hOff, out, outOff) {
+  lstmStepForward(
+    B, H, gates, gOff, peephole, pOff, cPrev, cPrevOff, hPrev, hPrevOff, mask, maskOff, c, cOff, h, hOff, out, outOff,
+  ) {
     const G = 4 * H;
     for (let b = 0; b < B; b++) {
       const valid = mask === null || mask[maskOff + b] !== 0;
       const row = gOff + b * G;
       for (let j = 0; j < H; j++) {
         const k = b * H + j;
-        const i = sigmoid(gates[row + j]!);
-        const f = sigmoid(gates[row + H + j]!);
+        const cp = cPrev[cPrevOff + k]!;
+        const i = sigmoid(peephole ? gates[row + j]! + peephole[pOff + j]! * cp : gates[row + j]!);
+        const f = sigmoid(peephole ? gates[row + H + j]! + peephole[pOff + H + j]! * cp : gates[row + H + j]!);
         const g = Math.tanh(gates[row + 2 * H + j]!);
-        const o = sigmoid(gates[row + 3 * H + j]!);
+        const cNew = f * cp + i * g;
+        // Read back the float32-rounded state so backward sees exactly what forward stored.
+        if (valid) c[cOff + k] = cNew;
+        const cStored = valid ? c[cOff + k]! : cNew;
+        const preO = gates[row + 3 * H + j]!;
+        const o = sigmoid(peephole ? preO + peephole[pOff + 2 * H + j]! * cStored : preO);
         gates[row + j] = i;
         gates[row + H + j] = f;
         gates[row + 2 * H + j] = g;
         gates[row + 3 * H + j] = o;
         if (valid) {
-          const cNew = f * cPrev[cPrevOff + k]! + i * g;
-          c[cOff + k] = cNew;
-          // Read back the float32-rounded state so backward sees exactly what forward stored.
-          const hNew = o * Math.tanh(c[cOff + k]!);
+          const hNew = o * Math.tanh(cStored);
           h[hOff + k] = hNew;
           out[outOff + k] = hNew;
         } else {
-          c[cOff + k] = cPrev[cPrevOff + k]!;
+          c[cOff + k] = cp;
           h[hOff + k] = hPrev[hPrevOff + k]!;
           out[outOff + k] = 0;
         }
@@ -178,7 +183,10 @@ export const referenceKernels: Kernels = {
     }
   },
 
-  lstmStepBackward(B, H, gates, gOff, cPrev, cPrevOff, c, cOff, dOut, dOutOff, mask, maskOff, dh, dhOff, dc, dcOff, dGates, dgOff) {
+  lstmStepBackward(
+    B, H, gates, gOff, peephole, pOff, cPrev, cPrevOff, c, cOff, dOut, dOutOff, mask, maskOff, dh, dhOff, dc, dcOff,
+    dGates, dgOff, dPeephole, dpOff,
+  ) {
     const G = 4 * H;
     for (let b = 0; b < B; b++) {
       const valid = mask === null || mask[maskOff + b] !== 0;
@@ -194,14 +202,28 @@ export const referenceKernels: Kernels = {
         const f = gates[row + H + j]!;
         const g = gates[row + 2 * H + j]!;
         const o = gates[row + 3 * H + j]!;
+        const cp = cPrev[cPrevOff + k]!;
         const tc = Math.tanh(c[cOff + k]!);
         const deltaH = dh[dhOff + k]! + dOut[dOutOff + k]!;
-        const deltaC = dc[dcOff + k]! + deltaH * o * (1 - tc * tc);
-        dGates[drow + j] = deltaC * g * i * (1 - i);
-        dGates[drow + H + j] = deltaC * cPrev[cPrevOff + k]! * f * (1 - f);
+        const deltaO = deltaH * tc * o * (1 - o);
+        const deltaCHere = dc[dcOff + k]! + deltaH * o * (1 - tc * tc);
+        const deltaC = peephole ? deltaCHere + deltaO * peephole[pOff + 2 * H + j]! : deltaCHere;
+        const deltaI = deltaC * g * i * (1 - i);
+        const deltaF = deltaC * cp * f * (1 - f);
+        dGates[drow + j] = deltaI;
+        dGates[drow + H + j] = deltaF;
         dGates[drow + 2 * H + j] = deltaC * i * (1 - g * g);
-        dGates[drow + 3 * H + j] = deltaH * tc * o * (1 - o);
-        dc[dcOff + k] = deltaC * f;
+        dGates[drow + 3 * H + j] = deltaO;
+        if (peephole) {
+          dc[dcOff + k] = deltaC * f + deltaI * peephole[pOff + j]! + deltaF * peephole[pOff + H + j]!;
+          if (dPeephole) {
+            dPeephole[dpOff + j]! += deltaI * cp;
+            dPeephole[dpOff + H + j]! += deltaF * cp;
+            dPeephole[dpOff + 2 * H + j]! += deltaO * c[cOff + k]!;
+          }
+        } else {
+          dc[dcOff + k] = deltaC * f;
+        }
         dh[dhOff + k] = 0;
       }
     }

@@ -33,12 +33,12 @@ export interface WasmKernelTargets {
     B: number, H: number, relu: number, h: number, dOut: number, mask: number, dh: number, dPre: number,
   ): void;
   lstmStepForward(
-    B: number, H: number, gates: number, cPrev: number, hPrev: number, mask: number, c: number, h: number,
-    out: number,
+    B: number, H: number, gates: number, peephole: number, cPrev: number, hPrev: number, mask: number,
+    c: number, h: number, out: number,
   ): void;
   lstmStepBackward(
-    B: number, H: number, gates: number, cPrev: number, c: number, dOut: number, mask: number, dh: number,
-    dc: number, dGates: number,
+    B: number, H: number, gates: number, peephole: number, cPrev: number, c: number, dOut: number,
+    mask: number, dh: number, dc: number, dGates: number, dPeephole: number,
   ): void;
   gruStepForward(
     B: number, H: number, xGates: number, hGates: number, hPrev: number, mask: number, h: number, out: number,
@@ -270,15 +270,18 @@ export function wasmKernelCalls(
       return $result;
     },
     lstmStepForward(
-      B: number, H: number, gates: Float32Array, gatesOffset: number, cPrev: Float32Array,
-      cPrevOffset: number, hPrev: Float32Array, hPrevOffset: number, mask: Float32Array | null,
-      maskOffset: number, c: Float32Array, cOffset: number, h: Float32Array, hOffset: number,
-      out: Float32Array, outOffset: number,
+      B: number, H: number, gates: Float32Array, gatesOffset: number, peephole: Float32Array | null,
+      peepholeOffset: number, cPrev: Float32Array, cPrevOffset: number, hPrev: Float32Array,
+      hPrevOffset: number, mask: Float32Array | null, maskOffset: number, c: Float32Array, cOffset: number,
+      h: Float32Array, hOffset: number, out: Float32Array, outOffset: number,
     ): void {
       requireCount("lstmStepForward", "B", B);
       requireCount("lstmStepForward", "H", H);
       const $gates = address($memory, 
         "lstmStepForward", "gates", gates, gatesOffset, 1, 4 * B * H, 4 * B * H,
+      );
+      const $peephole = address($memory, 
+        "lstmStepForward", "peephole", peephole, peepholeOffset, 1, 3 * H, 3 * H,
       );
       const $cPrev = address($memory, "lstmStepForward", "cPrev", cPrev, cPrevOffset, 1, B * H, B * H);
       const $hPrev = address($memory, "lstmStepForward", "hPrev", hPrev, hPrevOffset, 1, B * H, B * H);
@@ -287,40 +290,45 @@ export function wasmKernelCalls(
       const $h = address($memory, "lstmStepForward", "h", h, hOffset, 1, B * H, B * H);
       const $out = address($memory, "lstmStepForward", "out", out, outOffset, 1, B * H, B * H);
       if (4 * B * H === 0 && B * H === 0) return;
-      if ($gates > 0 && $cPrev > 0 && $hPrev > 0 && $mask >= 0 && $c > 0 && $h > 0 && $out > 0) {
-        return $wasm.lstmStepForward(B, H, $gates, $cPrev, $hPrev, $mask, $c, $h, $out);
+      if ($gates > 0 && $peephole >= 0 && $cPrev > 0 && $hPrev > 0 && $mask >= 0 && $c > 0 && $h > 0 && $out > 0) {
+        return $wasm.lstmStepForward(B, H, $gates, $peephole, $cPrev, $hPrev, $mask, $c, $h, $out);
       }
       const $staged = $marshal.prepare([
-        vector("gates", gates, gatesOffset, 4 * B * H, INOUT), vector("cPrev", cPrev, cPrevOffset, B * H, IN),
-        vector("hPrev", hPrev, hPrevOffset, B * H, IN), vector("mask", mask, maskOffset, B, IN),
-        vector("c", c, cOffset, B * H, OUT), vector("h", h, hOffset, B * H, OUT),
-        vector("out", out, outOffset, B * H, OUT),
+        vector("gates", gates, gatesOffset, 4 * B * H, INOUT),
+        vector("peephole", peephole, peepholeOffset, 3 * H, IN),
+        vector("cPrev", cPrev, cPrevOffset, B * H, IN), vector("hPrev", hPrev, hPrevOffset, B * H, IN),
+        vector("mask", mask, maskOffset, B, IN), vector("c", c, cOffset, B * H, OUT),
+        vector("h", h, hOffset, B * H, OUT), vector("out", out, outOffset, B * H, OUT),
       ]);
       if ($staged === null) {
         $marshal.onReference++;
         return referenceKernels.lstmStepForward(
-          B, H, gates, gatesOffset, cPrev, cPrevOffset, hPrev, hPrevOffset, mask, maskOffset, c, cOffset, h,
-          hOffset, out, outOffset,
+          B, H, gates, gatesOffset, peephole, peepholeOffset, cPrev, cPrevOffset, hPrev, hPrevOffset, mask,
+          maskOffset, c, cOffset, h, hOffset, out, outOffset,
         );
       }
       $marshal.copied++;
       const $result = $wasm.lstmStepForward(
         B, H, $staged.pointers[0]!, $staged.pointers[1]!, $staged.pointers[2]!, $staged.pointers[3]!,
-        $staged.pointers[4]!, $staged.pointers[5]!, $staged.pointers[6]!,
+        $staged.pointers[4]!, $staged.pointers[5]!, $staged.pointers[6]!, $staged.pointers[7]!,
       );
       $staged.finish();
       return $result;
     },
     lstmStepBackward(
-      B: number, H: number, gates: Float32Array, gatesOffset: number, cPrev: Float32Array,
-      cPrevOffset: number, c: Float32Array, cOffset: number, dOut: Float32Array, dOutOffset: number,
-      mask: Float32Array | null, maskOffset: number, dh: Float32Array, dhOffset: number, dc: Float32Array,
-      dcOffset: number, dGates: Float32Array, dGatesOffset: number,
+      B: number, H: number, gates: Float32Array, gatesOffset: number, peephole: Float32Array | null,
+      peepholeOffset: number, cPrev: Float32Array, cPrevOffset: number, c: Float32Array, cOffset: number,
+      dOut: Float32Array, dOutOffset: number, mask: Float32Array | null, maskOffset: number, dh: Float32Array,
+      dhOffset: number, dc: Float32Array, dcOffset: number, dGates: Float32Array, dGatesOffset: number,
+      dPeephole: Float32Array | null, dPeepholeOffset: number,
     ): void {
       requireCount("lstmStepBackward", "B", B);
       requireCount("lstmStepBackward", "H", H);
       const $gates = address($memory, 
         "lstmStepBackward", "gates", gates, gatesOffset, 1, 4 * B * H, 4 * B * H,
+      );
+      const $peephole = address($memory, 
+        "lstmStepBackward", "peephole", peephole, peepholeOffset, 1, 3 * H, 3 * H,
       );
       const $cPrev = address($memory, "lstmStepBackward", "cPrev", cPrev, cPrevOffset, 1, B * H, B * H);
       const $c = address($memory, "lstmStepBackward", "c", c, cOffset, 1, B * H, B * H);
@@ -331,27 +339,37 @@ export function wasmKernelCalls(
       const $dGates = address($memory, 
         "lstmStepBackward", "dGates", dGates, dGatesOffset, 1, 4 * B * H, 4 * B * H,
       );
-      if (B * H === 0 && 4 * B * H === 0) return;
-      if ($gates > 0 && $cPrev > 0 && $c > 0 && $dOut > 0 && $mask >= 0 && $dh > 0 && $dc > 0 && $dGates > 0) {
-        return $wasm.lstmStepBackward(B, H, $gates, $cPrev, $c, $dOut, $mask, $dh, $dc, $dGates);
+      const $dPeephole = address($memory, 
+        "lstmStepBackward", "dPeephole", dPeephole, dPeepholeOffset, 1, 3 * H, 3 * H,
+      );
+      if (B * H === 0 && 4 * B * H === 0 && 3 * H === 0) return;
+      if ($gates > 0 && $peephole >= 0 && $cPrev > 0 && $c > 0 && $dOut > 0 && $mask >= 0 && $dh > 0 && $dc > 0 && $dGates > 0 && $dPeephole >= 0) {
+        return $wasm.lstmStepBackward(
+          B, H, $gates, $peephole, $cPrev, $c, $dOut, $mask, $dh, $dc, $dGates, $dPeephole,
+        );
       }
       const $staged = $marshal.prepare([
-        vector("gates", gates, gatesOffset, 4 * B * H, IN), vector("cPrev", cPrev, cPrevOffset, B * H, IN),
-        vector("c", c, cOffset, B * H, IN), vector("dOut", dOut, dOutOffset, B * H, IN),
-        vector("mask", mask, maskOffset, B, IN), vector("dh", dh, dhOffset, B * H, INOUT),
-        vector("dc", dc, dcOffset, B * H, INOUT), vector("dGates", dGates, dGatesOffset, 4 * B * H, OUT),
+        vector("gates", gates, gatesOffset, 4 * B * H, IN),
+        vector("peephole", peephole, peepholeOffset, 3 * H, IN),
+        vector("cPrev", cPrev, cPrevOffset, B * H, IN), vector("c", c, cOffset, B * H, IN),
+        vector("dOut", dOut, dOutOffset, B * H, IN), vector("mask", mask, maskOffset, B, IN),
+        vector("dh", dh, dhOffset, B * H, INOUT), vector("dc", dc, dcOffset, B * H, INOUT),
+        vector("dGates", dGates, dGatesOffset, 4 * B * H, OUT),
+        vector("dPeephole", dPeephole, dPeepholeOffset, 3 * H, INOUT),
       ]);
       if ($staged === null) {
         $marshal.onReference++;
         return referenceKernels.lstmStepBackward(
-          B, H, gates, gatesOffset, cPrev, cPrevOffset, c, cOffset, dOut, dOutOffset, mask, maskOffset, dh,
-          dhOffset, dc, dcOffset, dGates, dGatesOffset,
+          B, H, gates, gatesOffset, peephole, peepholeOffset, cPrev, cPrevOffset, c, cOffset, dOut,
+          dOutOffset, mask, maskOffset, dh, dhOffset, dc, dcOffset, dGates, dGatesOffset, dPeephole,
+          dPeepholeOffset,
         );
       }
       $marshal.copied++;
       const $result = $wasm.lstmStepBackward(
         B, H, $staged.pointers[0]!, $staged.pointers[1]!, $staged.pointers[2]!, $staged.pointers[3]!,
         $staged.pointers[4]!, $staged.pointers[5]!, $staged.pointers[6]!, $staged.pointers[7]!,
+        $staged.pointers[8]!, $staged.pointers[9]!,
       );
       $staged.finish();
       return $result;
@@ -536,9 +554,9 @@ export type TableMatchesInterface = [
   Check<Same<ReturnType<KernelCalls["rnnStepForward"]>, void>>,
   Check<Same<Parameters<KernelCalls["rnnStepBackward"]>, [number, number, boolean, Float32Array, number, Float32Array, number, Float32Array | null, number, Float32Array, number, Float32Array, number]>>,
   Check<Same<ReturnType<KernelCalls["rnnStepBackward"]>, void>>,
-  Check<Same<Parameters<KernelCalls["lstmStepForward"]>, [number, number, Float32Array, number, Float32Array, number, Float32Array, number, Float32Array | null, number, Float32Array, number, Float32Array, number, Float32Array, number]>>,
+  Check<Same<Parameters<KernelCalls["lstmStepForward"]>, [number, number, Float32Array, number, Float32Array | null, number, Float32Array, number, Float32Array, number, Float32Array | null, number, Float32Array, number, Float32Array, number, Float32Array, number]>>,
   Check<Same<ReturnType<KernelCalls["lstmStepForward"]>, void>>,
-  Check<Same<Parameters<KernelCalls["lstmStepBackward"]>, [number, number, Float32Array, number, Float32Array, number, Float32Array, number, Float32Array, number, Float32Array | null, number, Float32Array, number, Float32Array, number, Float32Array, number]>>,
+  Check<Same<Parameters<KernelCalls["lstmStepBackward"]>, [number, number, Float32Array, number, Float32Array | null, number, Float32Array, number, Float32Array, number, Float32Array, number, Float32Array | null, number, Float32Array, number, Float32Array, number, Float32Array, number, Float32Array | null, number]>>,
   Check<Same<ReturnType<KernelCalls["lstmStepBackward"]>, void>>,
   Check<Same<Parameters<KernelCalls["gruStepForward"]>, [number, number, Float32Array, number, Float32Array, number, Float32Array, number, Float32Array | null, number, Float32Array, number, Float32Array, number]>>,
   Check<Same<ReturnType<KernelCalls["gruStepForward"]>, void>>,

@@ -8,7 +8,8 @@
  * the worst observed excess is printed by the test ("margin") and stays well under 1.
  *
  * Shapes: B ∈ {1, 3, 5}, H ∈ {1, 3, 4, 5, 17, 33} (row tails of every length), with and without a
- * mask (~30% of rows masked), arrays at offsets 1…5 with guards around them.
+ * mask (~30% of rows masked), the LSTM's with and without peepholes (whose weight gradient accumulates
+ * into random values), arrays at offsets 1…5 with guards around them.
  */
 import { describe, it } from "node:test";
 import type { Kernels } from "../../src/kernels/index.js";
@@ -52,25 +53,34 @@ const KERNELS: StepKernel[] = [
     specs: (B, H, m) => [v("h", B * H, 1), v("dOut", B * H, 1), maskSpec(B, m), v("dh", B * H, 1), v("dPre", B * H, 1)],
     call: (B, H, relu) => (k: Kernels, a, o) => k.rnnStepBackward(B, H, relu, a.h!, o, a.dOut!, o, a.mask ?? null, o, a.dh!, o, a.dPre!, o),
   },
-  {
-    name: "lstmStepForward",
-    specs: (B, H, m, s) => [
-      v("gates", 4 * B * H, s), v("cPrev", B * H, 2), v("hPrev", B * H, 1), maskSpec(B, m),
-      v("c", B * H, 1), v("h", B * H, 1), v("out", B * H, 1),
-    ],
-    call: (B, H) => (k: Kernels, a, o) =>
-      k.lstmStepForward(B, H, a.gates!, o, a.cPrev!, o, a.hPrev!, o, a.mask ?? null, o, a.c!, o, a.h!, o, a.out!, o),
-  },
-  {
-    name: "lstmStepBackward",
-    // gates holds activations: σ in (0, 1) and tanh in (−1, 1); uniform in (−1, 1) covers both ranges' arithmetic.
-    specs: (B, H, m) => [
-      v("gates", 4 * B * H, 1), v("cPrev", B * H, 2), v("c", B * H, 2), v("dOut", B * H, 1), maskSpec(B, m),
-      v("dh", B * H, 1), v("dc", B * H, 1), v("dGates", 4 * B * H, 1),
-    ],
-    call: (B, H) => (k: Kernels, a, o) =>
-      k.lstmStepBackward(B, H, a.gates!, o, a.cPrev!, o, a.c!, o, a.dOut!, o, a.mask ?? null, o, a.dh!, o, a.dc!, o, a.dGates!, o),
-  },
+  ...[false, true].flatMap((peephole): StepKernel[] => [
+    {
+      name: `lstmStepForward${peephole ? " (peephole)" : ""}`,
+      specs: (B, H, m, s) => [
+        v("gates", 4 * B * H, s), v("peephole", 3 * H, peephole ? 1 : "null"), v("cPrev", B * H, 2),
+        v("hPrev", B * H, 1), maskSpec(B, m), v("c", B * H, 1), v("h", B * H, 1), v("out", B * H, 1),
+      ],
+      call: (B, H) => (k: Kernels, a, o) =>
+        k.lstmStepForward(
+          B, H, a.gates!, o, a.peephole ?? null, o, a.cPrev!, o, a.hPrev!, o, a.mask ?? null, o,
+          a.c!, o, a.h!, o, a.out!, o,
+        ),
+    },
+    {
+      name: `lstmStepBackward${peephole ? " (peephole)" : ""}`,
+      // gates holds activations: σ in (0, 1) and tanh in (−1, 1); uniform in (−1, 1) covers both ranges' arithmetic.
+      specs: (B, H, m) => [
+        v("gates", 4 * B * H, 1), v("peephole", 3 * H, peephole ? 1 : "null"), v("cPrev", B * H, 2), v("c", B * H, 2),
+        v("dOut", B * H, 1), maskSpec(B, m), v("dh", B * H, 1), v("dc", B * H, 1), v("dGates", 4 * B * H, 1),
+        v("dPeephole", 3 * H, peephole ? 1 : "null"),
+      ],
+      call: (B, H) => (k: Kernels, a, o) =>
+        k.lstmStepBackward(
+          B, H, a.gates!, o, a.peephole ?? null, o, a.cPrev!, o, a.c!, o, a.dOut!, o, a.mask ?? null, o,
+          a.dh!, o, a.dc!, o, a.dGates!, o, a.dPeephole ?? null, o,
+        ),
+    },
+  ]),
   {
     name: "gruStepForward",
     specs: (B, H, m, s) => [

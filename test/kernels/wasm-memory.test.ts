@@ -72,14 +72,20 @@ describe("wasm-simd on arrays outside its memory", () => {
     ["sumSquares", [{ name: "a", length: 13, fill: 1 }, { name: "b", length: 13, fill: 1 }],
       (k, a, o) => k.sumSquares(13, a.a!, o, a.b!, o)],
     ["lstmStepForward", [
-      { name: "gates", length: 4 * 15, fill: 3 }, { name: "cPrev", length: 15, fill: 1 }, { name: "hPrev", length: 15, fill: 1 },
-      { name: "mask", length: 3, fill: "mask" }, { name: "c", length: 15, fill: 1 }, { name: "h", length: 15, fill: 1 }, { name: "out", length: 15, fill: 1 },
-    ], (k, a, o) => k.lstmStepForward(3, 5, a.gates!, o, a.cPrev!, o, a.hPrev!, o, a.mask!, o, a.c!, o, a.h!, o, a.out!, o)],
+      { name: "gates", length: 4 * 15, fill: 3 }, { name: "peephole", length: 15, fill: 1 },
+      { name: "cPrev", length: 15, fill: 1 }, { name: "hPrev", length: 15, fill: 1 }, { name: "mask", length: 3, fill: "mask" },
+      { name: "c", length: 15, fill: 1 }, { name: "h", length: 15, fill: 1 }, { name: "out", length: 15, fill: 1 },
+    ], (k, a, o) =>
+      k.lstmStepForward(3, 5, a.gates!, o, a.peephole!, o, a.cPrev!, o, a.hPrev!, o, a.mask!, o, a.c!, o, a.h!, o, a.out!, o)],
     ["lstmStepBackward", [
-      { name: "gates", length: 4 * 15, fill: 1 }, { name: "cPrev", length: 15, fill: 1 }, { name: "c", length: 15, fill: 1 },
-      { name: "dOut", length: 15, fill: 1 }, { name: "mask", length: 3, fill: "mask" }, { name: "dh", length: 15, fill: 1 },
-      { name: "dc", length: 15, fill: 1 }, { name: "dGates", length: 4 * 15, fill: 1 },
-    ], (k, a, o) => k.lstmStepBackward(3, 5, a.gates!, o, a.cPrev!, o, a.c!, o, a.dOut!, o, a.mask!, o, a.dh!, o, a.dc!, o, a.dGates!, o)],
+      { name: "gates", length: 4 * 15, fill: 1 }, { name: "peephole", length: 15, fill: 1 },
+      { name: "cPrev", length: 15, fill: 1 }, { name: "c", length: 15, fill: 1 }, { name: "dOut", length: 15, fill: 1 },
+      { name: "mask", length: 3, fill: "mask" }, { name: "dh", length: 15, fill: 1 }, { name: "dc", length: 15, fill: 1 },
+      { name: "dGates", length: 4 * 15, fill: 1 }, { name: "dPeephole", length: 15, fill: 1 },
+    ], (k, a, o) => k.lstmStepBackward(
+      3, 5, a.gates!, o, a.peephole!, o, a.cPrev!, o, a.c!, o, a.dOut!, o, a.mask!, o, a.dh!, o, a.dc!, o,
+      a.dGates!, o, a.dPeephole!, o,
+    )],
     ["gruStepForward", [
       { name: "x", length: 3 * 15, fill: 3 }, { name: "hg", length: 3 * 15, fill: 3 }, { name: "hPrev", length: 15, fill: 1 },
       { name: "mask", length: 3, fill: "mask" }, { name: "h", length: 15, fill: 1 }, { name: "out", length: 15, fill: 1 },

@@ -161,8 +161,18 @@ function nativeTests(k: NativeKernels): void {
         const h = new Float32Array(B * H);
         const out = new Float32Array(B * H);
         const dGates = new Float32Array(4 * B * H);
-        k.lstmStepForward(B, H, gates, 0, cPrev!, 0, hPrev!, 0, mask, 0, c, 0, h, 0, out, 0);
-        k.lstmStepBackward(B, H, gates, 0, cPrev!, 0, c, 0, dOut!, 0, mask, 0, dh!, 0, dc!, 0, dGates, 0);
+        k.lstmStepForward(B, H, gates, 0, null, 0, cPrev!, 0, hPrev!, 0, mask, 0, c, 0, h, 0, out, 0);
+        k.lstmStepBackward(
+          B, H, gates, 0, null, 0, cPrev!, 0, c, 0, dOut!, 0, mask, 0, dh!, 0, dc!, 0, dGates, 0, null, 0,
+        );
+        const peephole = random(3 * H, rng);
+        const dPeephole = random(3 * H, rng);
+        const peepholeGates = random(4 * B * H, rng).map((v) => 6 * v);
+        k.lstmStepForward(B, H, peepholeGates, 0, peephole, 0, cPrev!, 0, hPrev!, 0, mask, 0, c, 0, h, 0, out, 0);
+        k.lstmStepBackward(
+          B, H, peepholeGates, 0, peephole, 0, cPrev!, 0, c, 0, dOut!, 0, mask, 0,
+          dh!, 0, dc!, 0, dGates, 0, dPeephole, 0,
+        );
         const xGates = random(3 * B * H, rng).map((v) => 6 * v);
         const hGates = random(3 * B * H, rng);
         const hg = new Float32Array(B * H);
@@ -175,7 +185,7 @@ function nativeTests(k: NativeKernels): void {
         const dPre = new Float32Array(B * H);
         k.rnnStepForward(B, H, false, pre, 0, hPrev!, 0, mask, 0, hr, 0, out, 0);
         k.rnnStepBackward(B, H, false, hr, 0, dOut!, 0, mask, 0, dh!, 0, dPre, 0);
-        return [gates, c, h, dGates, dc!, xGates, hg, dX, dH, hr, dPre, dh!];
+        return [gates, peepholeGates, dPeephole, c, h, dGates, dc!, xGates, hg, dX, dH, hr, dPre, dh!];
       };
       const first = configured(1, isas[0]!, run);
       for (const isa of isas) {
@@ -231,7 +241,7 @@ function nativeTests(k: NativeKernels): void {
       assert.throws(() => k.gemm(false, false, 2, 2, 2, a, 0, 1, a, 0, 2, false, a, 0, 2), (e: Error) => e instanceof RangeError && /lda/.test(e.message));
       assert.throws(() => k.gemm(false, false, -1, 2, 2, a, 0, 2, a, 0, 2, false, a, 0, 2), (e: Error) => e instanceof RangeError && /M must be a non-negative integer/.test(e.message));
       assert.throws(() => k.addRowVector(2, 2, new Float64Array(4) as unknown as Float32Array, 0, a, 0), (e: Error) => e instanceof TypeError && /C must be a Float32Array/.test(e.message));
-      assert.throws(() => k.lstmStepForward(1, 1, a, 1, a, 0, a, 0, null, 0, a, 0, a, 0, a, 0), (e: Error) => e instanceof RangeError && /gates/.test(e.message));
+      assert.throws(() => k.lstmStepForward(1, 1, a, 1, null, 0, a, 0, a, 0, null, 0, a, 0, a, 0, a, 0), (e: Error) => e instanceof RangeError && /gates/.test(e.message));
       assert.throws(() => k.rnnStepForward(2, 1, false, a, 0, a, 0, a, 3, a, 0, a, 0), (e: Error) => e instanceof RangeError && /mask/.test(e.message));
     });
   });
