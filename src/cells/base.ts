@@ -16,6 +16,9 @@
  * Backward's gate gradients are kept for a block of at most BLOCK_ROWS rows (at least one step) and
  * turned into weight gradients block by block: memory O(BLOCK_ROWS·G·H), not O(N·G·H). A chunk of at
  * most BLOCK_ROWS rows is one block: its products are the same single GEMMs as without blocks.
+ *
+ * Widths: H is the cell's hidden size (its gate blocks, the LSTM's c); h, the outputs and what W_hh
+ * reads have R = stateSizes.h values (`outputSize`: H, or P for an LSTM with a projection).
  */
 import { kernels } from "../kernels/index.js";
 import {
@@ -96,12 +99,18 @@ export abstract class BaseCell<C extends ChunkCache> implements Cell<C> {
   readonly reverse: boolean;
   readonly params: CellParameters;
   protected readonly hiddenBiasInInput: boolean;
+  /** R: the width of h, the outputs and W_hh's columns (H, or P for an LSTM with a projection). */
+  protected readonly outputSize: number;
 
   protected constructor(shape: CellShape, options: CellOptions) {
+    if (!shape.cellState && ((options.projSize ?? 0) !== 0 || options.peephole)) {
+      throw new RangeError("projSize and peephole apply to the LSTM only (a cell with a cell state)");
+    }
     this.params = new CellParameters(shape.gates, options);
     this.inputSize = options.inputSize;
     this.hiddenSize = options.hiddenSize;
-    this.stateSizes = Object.freeze({ h: options.hiddenSize, c: shape.cellState ? options.hiddenSize : 0 });
+    this.outputSize = this.params.weightHh.shape[1]!;
+    this.stateSizes = Object.freeze({ h: this.outputSize, c: shape.cellState ? options.hiddenSize : 0 });
     this.gateSize = shape.gates * options.hiddenSize;
     this.reverse = options.reverse ?? false;
     this.hiddenBiasInInput = shape.hiddenBiasInInput;
@@ -113,11 +122,11 @@ export abstract class BaseCell<C extends ChunkCache> implements Cell<C> {
   abstract step(B: number, proj: Float32Array, state: StepState, out: Float32Array, scratch: C): void;
 
   finalState(cache: C): { h: Float32Array; c: Float32Array | null } {
-    return { h: cache.hN.reserve(cache.B * this.hiddenSize), c: null };
+    return { h: cache.hN.reserve(cache.B * this.outputSize), c: null };
   }
 
   output(cache: C): Float32Array {
-    return cache.out.reserve(cache.rows * this.hiddenSize);
+    return cache.out.reserve(cache.rows * this.outputSize);
   }
 
   projectInput(rows: number, x: Float32Array, xOffset: number, proj: Float32Array, projOffset: number): void {
@@ -149,7 +158,7 @@ export abstract class BaseCell<C extends ChunkCache> implements Cell<C> {
 
   protected nextStateOffset(frame: ForwardFrame, s: number): number {
     if (s === frame.T - 1 || this.rowsStopAfter(frame, s)) return 0;
-    return frame.offsets[this.time(s + 1, frame.T)]! * this.hiddenSize;
+    return frame.offsets[this.time(s + 1, frame.T)]! * this.outputSize;
   }
 
   /**
@@ -158,7 +167,7 @@ export abstract class BaseCell<C extends ChunkCache> implements Cell<C> {
    */
   protected afterStep(frame: ForwardFrame, s: number): void {
     if (!frame.packed || s === frame.T - 1) return;
-    const H = this.hiddenSize;
+    const H = this.outputSize;
     const n = this.rowsAt(frame, this.time(s, frame.T));
     const next = this.time(s + 1, frame.T);
     const running = this.rowsAt(frame, next);
@@ -211,7 +220,7 @@ export abstract class BaseCell<C extends ChunkCache> implements Cell<C> {
   protected beginForward(input: ChunkInput, cache: C): ForwardFrame {
     validateChunk(this, input);
     const { T, B, x } = input;
-    const H = this.hiddenSize;
+    const H = this.outputSize;
     const batchSizes = input.batchSizes ?? null;
     cache.setLayout(T, B, batchSizes);
     cache.x = x;
@@ -233,9 +242,9 @@ export abstract class BaseCell<C extends ChunkCache> implements Cell<C> {
 
   /** Validates the gradients and prepares the buffers every backward pass uses. */
   protected beginBackward(cache: C, grads: BackwardInput): BackwardFrame {
-    const cut = validateBackward(cache, grads, this.hiddenSize, this.reverse);
+    const cut = validateBackward(cache, grads, this.stateSizes, this.reverse);
     const { T, B, x, offsets, rows } = cache;
-    const H = this.hiddenSize;
+    const H = this.outputSize;
     const BH = B * H;
     const dh = cache.dh.reserve(BH);
     if (grads.dhN) dh.set(grads.dhN);
@@ -258,7 +267,7 @@ export abstract class BaseCell<C extends ChunkCache> implements Cell<C> {
 
   /** Where time step t's rows of dL/d out are in frame.dOut. */
   protected dOutOffset(frame: BackwardFrame, t: number): number {
-    return frame.dOutPerStep ? frame.offsets[t]! * this.hiddenSize : 0;
+    return frame.dOutPerStep ? frame.offsets[t]! * this.outputSize : 0;
   }
 
   /** The first row of the first back-propagated step (rows before it get no input gradient). */
@@ -281,12 +290,14 @@ export abstract class BaseCell<C extends ChunkCache> implements Cell<C> {
    * one step). `step(s, t, n, r, g)` back-propagates step s (time t, its n rows starting at row r of
    * the chunk), writing its gate gradients at row g of dXGates and dHGates (the block's buffers, of
    * blockCapacity rows); after each block, the weight and input gradients of its rows
-   * (input-projection.ts). Returns the input gradient per table row when forward went through the
-   * input table, else null (frame.dx holds dL/dx).
+   * (input-projection.ts), and `afterBlock(r0, rows)` when given (a cell's own weights: the LSTM's
+   * projection). Returns the input gradient per table row when forward went through the input table,
+   * else null (frame.dx holds dL/dx).
    */
   protected walkBackward(
     frame: BackwardFrame, cache: C, dXGates: Float32Array, dHGates: Float32Array,
     step: (s: number, t: number, n: number, r: number, g: number) => void,
+    afterBlock?: (r0: number, rows: number) => void,
   ): Float32Array | null {
     const { T, offsets, firstStep } = frame;
     const I = this.inputSize;
@@ -305,7 +316,8 @@ export abstract class BaseCell<C extends ChunkCache> implements Cell<C> {
         step(s, t, this.rowsAt(frame, t), offsets[t]!, offsets[t]! - r0);
       }
       const { hPrev, dx, weightIh } = frame;
-      addBlockGradients(this.params, cache, r0, rows, I, this.hiddenSize, hPrev, dXGates, dHGates, dx, weightIh);
+      addBlockGradients(this.params, cache, r0, rows, I, this.outputSize, hPrev, dXGates, dHGates, dx, weightIh);
+      afterBlock?.(r0, rows);
       top = bottom - 1;
     }
     const firstRow = this.firstBackwardRow(frame);
@@ -315,7 +327,7 @@ export abstract class BaseCell<C extends ChunkCache> implements Cell<C> {
   /** Diagnostics: records ‖dL/dh_t‖² (carried gradient plus the output's) before step t is back-propagated. */
   protected recordNorm(frame: BackwardFrame, t: number): void {
     if (frame.norms) {
-      const n = this.rowsAt(frame, t) * this.hiddenSize;
+      const n = this.rowsAt(frame, t) * this.outputSize;
       frame.norms[t] = kernels().sumSquares(n, frame.dh, 0, frame.dOut, this.dOutOffset(frame, t));
     }
   }

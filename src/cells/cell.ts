@@ -17,6 +17,8 @@
  *
  * Parameters are PyTorch's, for one layer k and direction (suffix "" or "_reverse"), with G gates:
  *   weight_ih_l{k}: (G·H, I)   weight_hh_l{k}: (G·H, H)   bias_ih_l{k}, bias_hh_l{k}: (G·H)
+ * and the LSTM's variants (parameters.ts): weight_hr_l{k}: (P, H), a projection of the output (then
+ * h, the outputs and W_hh's columns have P values where H is written above), weight_peephole_l{k}: (3H).
  */
 import type { ChunkCache } from "./chunk-cache.js";
 import type { BackwardInput, BackwardOutput, CellKind, ChunkInput, StateSizes, StepState } from "./chunk.js";

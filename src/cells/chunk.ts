@@ -18,12 +18,21 @@ export interface CellOptions {
   /** Layer index k and direction, used only to name the parameters as PyTorch does. */
   layer?: number;
   reverse?: boolean;
+  /**
+   * LSTM only: P, the size of a recurrent projection of the output (Sak et al. 2014; PyTorch's
+   * `proj_size`), 1 ≤ P < H: h_t = W_hr·(o_t ⊙ tanh c_t) has P values, and so have the recurrent
+   * input of W_hh and the cell's output. Omitted or 0: none.
+   */
+  projSize?: number;
+  /** LSTM only: peephole connections, the gates reading the cell state through diagonal weights. Default false. */
+  peephole?: boolean;
 }
 
 /**
  * The sizes of the state a cell carries from step to step, per row: h, which is also the cell's
- * output, and c, the LSTM's cell state (0 for a cell without one). Nothing outside a cell's file asks
- * which kind of cell it is to know its state: it reads these.
+ * output (H, or P for an LSTM with a projection), and c, the LSTM's cell state (H; 0 for a cell
+ * without one). Nothing outside a cell's file asks which kind of cell it is to know its state: it
+ * reads these.
  */
 export interface StateSizes {
   readonly h: number;
@@ -99,14 +108,19 @@ export interface BackwardInput {
 }
 
 /**
- * Copies of a cell's parameters as the forward pass of a chunk saw them. Backward needs only the two
- * matrices; the biases are kept so that the forward pass can be recomputed (checkpoints).
+ * Copies of a cell's parameters as the forward pass of a chunk saw them. Backward needs the matrices
+ * (and the LSTM's projection and peepholes); the biases are kept so that the forward pass can be
+ * recomputed (checkpoints). The LSTM variants' tensors are null (or absent) for the other cells.
  */
 export interface CellWeights {
   weightIh: Float32Array;
   weightHh: Float32Array;
   biasIh: Float32Array | null;
   biasHh: Float32Array | null;
+  /** (P, H) weight_hr, the LSTM's projection. */
+  weightHr?: Float32Array | null;
+  /** (3H) weight_peephole, the LSTM's peephole weights p_i, p_f, p_o. */
+  peephole?: Float32Array | null;
 }
 
 export interface BackwardOutput {

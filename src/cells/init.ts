@@ -2,10 +2,12 @@
  * Initialisations for recurrent cells.
  *
  * - "uniform" (PyTorch's default): every weight and bias ~ U(−1/√H, 1/√H).
- * - "orthogonal": W_hh built from one random orthogonal H×H block per gate (Saxe et al. 2014);
+ * - "orthogonal": W_hh built from one random orthogonal H×H block per gate (Saxe et al. 2014; an
+ *   LSTM with a projection, whose blocks are H×P, takes their first P columns);
  *   W_ih and the biases keep the uniform default.
- * - "identity" (IRNN, Le et al. 2015, for ReLU RNNs): W_hh = scale·I per gate block, biases 0,
- *   W_ih ~ N(0, 0.001²).
+ * - "identity" (IRNN, Le et al. 2015, for ReLU RNNs): W_hh = scale·I per gate block (its leading
+ *   diagonal when H×P), biases 0, W_ih ~ N(0, 0.001²).
+ * The LSTM's projection W_hr and peepholes keep the uniform default (PyTorch draws weight_hr so).
  * - forgetGateBias (LSTM): sets the forget block of bias_ih to the value and of bias_hh to 0, so the
  *   effective forget bias b_if + b_hf equals it (Gers et al. 2000; Jozefowicz et al. 2015 use 1).
  */
@@ -29,15 +31,20 @@ export function initializeCell(kind: CellKind, params: CellParameters, H: number
   // Draw everything uniform first, in state_dict order, so the default matches PyTorch's scheme.
   for (const p of params.list()) rng.fillUniform(p.value, -bound, bound);
   const recurrent = options.recurrent ?? "uniform";
-  // G gate blocks of H rows each, one orthogonal or identity block per gate.
-  const gates = params.weightHh.shape[0]! / H;
+  // G gate blocks of H rows (and R = H or P columns) each, one orthogonal or identity block per gate.
+  const [GH, R] = params.weightHh.shape as [number, number];
+  const gates = GH / H;
+  const block = H * R;
   if (recurrent === "orthogonal") {
-    for (let g = 0; g < gates; g++) params.weightHh.value.set(orthogonal(H, rng), g * H * H);
+    for (let g = 0; g < gates; g++) {
+      const q = orthogonal(H, rng);
+      for (let i = 0; i < H; i++) for (let j = 0; j < R; j++) params.weightHh.value[g * block + i * R + j] = q[i * H + j]!;
+    }
   } else if (recurrent === "identity") {
     const scale = options.identityScale ?? 1;
     params.weightHh.value.fill(0);
     for (let g = 0; g < gates; g++) {
-      for (let j = 0; j < H; j++) params.weightHh.value[g * H * H + j * H + j] = scale;
+      for (let j = 0; j < Math.min(H, R); j++) params.weightHh.value[g * block + j * R + j] = scale;
     }
     params.biasIh?.value.fill(0);
     params.biasHh?.value.fill(0);

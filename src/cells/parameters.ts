@@ -1,8 +1,11 @@
 /**
  * The parameters of one layer and direction, named as in PyTorch's state_dict, for a cell of G gate
- * blocks of H units over inputs of I features:
+ * blocks of H units over inputs of I features, whose state h has R values (R = H, or P for an LSTM with
+ * a projection):
  *
- *   weight_ih_l{k}{_reverse}: (G·H, I)   weight_hh_l{k}{_reverse}: (G·H, H)   bias_ih, bias_hh: (G·H)
+ *   weight_ih_l{k}{_reverse}: (G·H, I)   weight_hh_l{k}{_reverse}: (G·H, R)   bias_ih, bias_hh: (G·H)
+ *   weight_hr_l{k}{_reverse}: (P, H)     the LSTM's projection (PyTorch's proj_size), h_t = W_hr·m_t
+ *   weight_peephole_l{k}{_reverse}: (3H) the LSTM's peepholes p_i, p_f, p_o (no PyTorch counterpart)
  *
  * Also what every cell does with them the same way: the input projection x·W_ihᵀ + b (one GEMM over
  * many rows), and the copies a trainer keeps of the weights a chunk's forward pass used.
@@ -16,26 +19,32 @@ export class CellParameters {
   readonly weightHh: Parameter;
   readonly biasIh: Parameter | null;
   readonly biasHh: Parameter | null;
+  /** (P, H) the LSTM's projection, or null. */
+  readonly weightHr: Parameter | null;
+  /** (3H) the LSTM's peephole weights (i, f, o), or null. */
+  readonly peephole: Parameter | null;
 
   /** `gates`: G, the gate blocks of the cell (RNN 1, GRU 3, LSTM 4). */
   constructor(gates: number, options: CellOptions) {
     const { inputSize: I, hiddenSize: H } = options;
     requirePositiveInteger(I, "inputSize");
     requirePositiveInteger(H, "hiddenSize");
+    const P = projectionSize(options);
     const G = gates * H;
     const suffix = `_l${options.layer ?? 0}${options.reverse ? "_reverse" : ""}`;
     this.weightIh = new Parameter(`weight_ih${suffix}`, [G, I]);
-    this.weightHh = new Parameter(`weight_hh${suffix}`, [G, H]);
+    this.weightHh = new Parameter(`weight_hh${suffix}`, [G, P > 0 ? P : H]);
     const bias = options.bias ?? true;
     this.biasIh = bias ? new Parameter(`bias_ih${suffix}`, [G]) : null;
     this.biasHh = bias ? new Parameter(`bias_hh${suffix}`, [G]) : null;
+    this.weightHr = P > 0 ? new Parameter(`weight_hr${suffix}`, [P, H]) : null;
+    this.peephole = options.peephole ? new Parameter(`weight_peephole${suffix}`, [3 * H]) : null;
   }
 
-  /** In PyTorch's state_dict order. */
+  /** In PyTorch's state_dict order (the peepholes, which PyTorch has not, last). */
   list(): Parameter[] {
     const out = [this.weightIh, this.weightHh];
-    if (this.biasIh) out.push(this.biasIh);
-    if (this.biasHh) out.push(this.biasHh);
+    for (const p of [this.biasIh, this.biasHh, this.weightHr, this.peephole]) if (p) out.push(p);
     return out;
   }
 
@@ -60,6 +69,8 @@ export class CellParameters {
       weightHh: copyValue(this.weightHh, into?.weightHh)!,
       biasIh: copyValue(this.biasIh, into?.biasIh),
       biasHh: copyValue(this.biasHh, into?.biasHh),
+      weightHr: copyValue(this.weightHr, into?.weightHr),
+      peephole: copyValue(this.peephole, into?.peephole),
     };
   }
 
@@ -69,7 +80,22 @@ export class CellParameters {
     this.weightHh.assign(weights.weightHh);
     if (this.biasIh) this.biasIh.assign(weights.biasIh ?? new Float32Array(0));
     if (this.biasHh) this.biasHh.assign(weights.biasHh ?? new Float32Array(0));
+    if (this.weightHr) this.weightHr.assign(weights.weightHr ?? new Float32Array(0));
+    if (this.peephole) this.peephole.assign(weights.peephole ?? new Float32Array(0));
   }
+}
+
+/** P from the options: 0 (no projection), or an integer in [1, H), as PyTorch requires of proj_size. */
+function projectionSize(options: CellOptions): number {
+  const P = options.projSize ?? 0;
+  if (P === 0) return 0;
+  if (!Number.isInteger(P) || P < 1 || P >= options.hiddenSize) {
+    throw new RangeError(
+      `projSize must be an integer in [1, hiddenSize = ${options.hiddenSize}) (PyTorch's proj_size < hidden_size), or 0 ` +
+        `for none, got ${P}`,
+    );
+  }
+  return P;
 }
 
 function copyValue(p: Parameter | null, buffer?: Float32Array | null): Float32Array | null {

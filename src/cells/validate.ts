@@ -1,17 +1,18 @@
 /**
  * The checks at the door of a cell's forward and backward: every array's length against the chunk's
- * (T, B, I, H), named in the message with the shape expected; and where backward stops (truncation).
+ * (T, B, I) and the state's sizes (h: H, or P with a projection; c: H), named in the message with the
+ * shape expected; and where backward stops (truncation).
  */
 import type { Cell } from "./cell.js";
 import type { ChunkCache } from "./chunk-cache.js";
-import type { BackwardInput, ChunkInput } from "./chunk.js";
+import type { BackwardInput, ChunkInput, StateSizes } from "./chunk.js";
 import { requirePositiveInteger } from "./parameters.js";
 
 /** Checks the chunk's array lengths against (T, B, I, H); names the argument and the expected shape. */
 export function validateChunk(cell: Cell, input: ChunkInput): void {
   const { T, B, x } = input;
   const I = cell.inputSize;
-  const H = cell.hiddenSize;
+  const { h: H, c: C } = cell.stateSizes;
   requirePositiveInteger(T, "T (time steps)");
   requirePositiveInteger(B, "B (batch size)");
   const N = input.batchSizes ? validateBatchSizes(input.batchSizes, T, B) : T * B;
@@ -22,10 +23,10 @@ export function validateChunk(cell: Cell, input: ChunkInput): void {
   if (input.h0 && input.h0.length !== B * H) {
     throw new RangeError(`h0 must have shape (B=${B}, H=${H}) = ${B * H} values, got ${input.h0.length}`);
   }
-  if (input.c0 && input.c0.length !== B * H) {
-    throw new RangeError(`c0 must have shape (B=${B}, H=${H}) = ${B * H} values, got ${input.c0.length}`);
+  if (input.c0 && C === 0) throw new RangeError(`c0 is only for the LSTM, not ${cell.kind}`);
+  if (input.c0 && input.c0.length !== B * C) {
+    throw new RangeError(`c0 must have shape (B=${B}, H=${C}) = ${B * C} values, got ${input.c0.length}`);
   }
-  if (input.c0 && cell.stateSizes.c === 0) throw new RangeError(`c0 is only for the LSTM, not ${cell.kind}`);
   if (input.mask && input.batchSizes) {
     throw new RangeError("mask and batchSizes: packed rows are all real, give no mask");
   }
@@ -66,8 +67,11 @@ export interface BackwardCut {
   rows: Int32Array | null;
 }
 
-export function validateBackward(cache: ChunkCache, grads: BackwardInput, H: number, reverse: boolean): BackwardCut {
+export function validateBackward(
+  cache: ChunkCache, grads: BackwardInput, sizes: StateSizes, reverse: boolean,
+): BackwardCut {
   const { T, B, rows } = cache;
+  const { h: H, c: C } = sizes;
   if (T === 0) throw new RangeError("backward: the cache holds no forward pass");
   if (grads.dOut && grads.dOut.length !== rows * H) {
     const shape = cache.batchSizes ? `(N=${rows} packed rows, H=${H})` : `(T=${T}, B=${B}, H=${H})`;
@@ -76,8 +80,8 @@ export function validateBackward(cache: ChunkCache, grads: BackwardInput, H: num
   if (grads.dhN && grads.dhN.length !== B * H) {
     throw new RangeError(`dhN must have shape (B=${B}, H=${H}), got ${grads.dhN.length} values`);
   }
-  if (grads.dcN && grads.dcN.length !== B * H) {
-    throw new RangeError(`dcN must have shape (B=${B}, H=${H}), got ${grads.dcN.length} values`);
+  if (grads.dcN && grads.dcN.length !== B * C) {
+    throw new RangeError(`dcN must have shape (B=${B}, H=${C}), got ${grads.dcN.length} values`);
   }
   const firstStep = grads.firstStep ?? 0;
   if (typeof firstStep === "number") {

@@ -2,13 +2,16 @@
  * Stacked, optionally bidirectional recurrent layers: bptt's `RNN`, `LSTM` and `GRU`, shaped like
  * PyTorch's `nn.RNN`, `nn.LSTM` and `nn.GRU` (time-major, `batch_first=False`).
  *
- *   x: (T, B, I)  →  output: (T, B, D·H),  hN: (L·D, B, H),  cN: (L·D, B, H) for the LSTM
+ *   x: (T, B, I)  →  output: (T, B, D·R),  hN: (L·D, B, R),  cN: (L·D, B, H) for the LSTM
+ *
+ * R = H, or P for an LSTM with a projection (projSize, PyTorch's proj_size): h_t = W_hr·(o ⊙ tanh c_t),
+ * so that the outputs, h and the next layer's input have P values per direction and c keeps H.
  *
  * or packed rows (option batchSizes, as PyTorch's PackedSequence): x: (N, I) → output: (N, D·H), step t
  * running only its first batchSizes[t] rows (see ChunkInput.batchSizes in cells/chunk.ts).
  *
  * L = numLayers, D = 2 when bidirectional else 1. Layer l > 0 reads the concatenated outputs of
- * layer l − 1 (forward direction first), with dropout between layers while training. Parameters are
+ * layer l − 1 (D·R values, forward direction first), with dropout between layers while training. Parameters are
  * named and laid out exactly as PyTorch's state_dict, so `loadStateDict` takes a PyTorch model's
  * weights unchanged.
  *
@@ -48,10 +51,20 @@ export interface RecurrentOptions {
   /** Seed for initialisation and dropout (a bptt `Rng` may be given instead). Default 0. */
   seed?: number | Rng;
   init?: InitOptions;
+  /**
+   * LSTM only: P, a recurrent projection of each layer's output (Sak et al. 2014; PyTorch's
+   * `proj_size`), 1 ≤ P < H; parameters weight_hr_l{k} (P, H). 0 or omitted: none.
+   */
+  projSize?: number;
+  /**
+   * LSTM only: peephole connections (Gers & Schmidhuber 2000): i and f see c_{t−1}, o sees c_t, through
+   * diagonal weights weight_peephole_l{k} (3H: p_i, p_f, p_o), which PyTorch's nn.LSTM has not. Default false.
+   */
+  peephole?: boolean;
 }
 
 export interface RecurrentForwardOptions {
-  /** (L·D, B, H) initial hidden states; zeros when omitted. */
+  /** (L·D, B, R) initial hidden states; zeros when omitted. */
   h0?: Tensor | null;
   /** (L·D, B, H) initial cell states (LSTM); zeros when omitted. */
   c0?: Tensor | null;
@@ -84,9 +97,9 @@ export interface RecurrentForwardOptions {
 }
 
 export interface RecurrentOutput {
-  /** (T, B, D·H), or (N, D·H) packed; shares memory with the cache. */
+  /** (T, B, D·R), or (N, D·R) packed; shares memory with the cache. */
   output: Tensor;
-  /** (L·D, B, H) final hidden states, layer-major then direction, as PyTorch's h_n. */
+  /** (L·D, B, R) final hidden states, layer-major then direction, as PyTorch's h_n. */
   hN: Tensor;
   /** (L·D, B, H) final cell states (LSTM), else null. */
   cN: Tensor | null;
@@ -101,9 +114,9 @@ export interface RecurrentBackwardOptions {
    * else it passes (embeddings, carried states, gradients) is its own computation. Default false.
    */
   finiteChecked?: boolean;
-  /** (T, B, D·H) dL/d output ((N, D·H) packed); omitted or null when no loss reads the outputs. */
+  /** (T, B, D·R) dL/d output ((N, D·R) packed); omitted or null when no loss reads the outputs. */
   dOutput?: Tensor | null;
-  /** (L·D, B, H) dL/dh_N arriving from later chunks. */
+  /** (L·D, B, R) dL/dh_N arriving from later chunks. */
   dhN?: Tensor | null;
   /** (L·D, B, H) dL/dc_N (LSTM). */
   dcN?: Tensor | null;
@@ -132,7 +145,7 @@ export interface RecurrentGradients {
    * inputRows and the first layer used them; else null. An embedding adds it to its weight gradient.
    */
   dInputTable: Tensor | null;
-  /** (L·D, B, H) dL/dh0 (or of the state entering firstStep). */
+  /** (L·D, B, R) dL/dh0 (or of the state entering firstStep). */
   dh0: Tensor;
   /** (L·D, B, H) dL/dc0 for the LSTM, else null. */
   dc0: Tensor | null;
@@ -152,13 +165,13 @@ export class RecurrentCache {
   readonly cells: ChunkCache[] = [];
   /** dropouts[l]: the dropout applied to layer l's outputs (l < L − 1, dropout > 0). */
   readonly dropouts: DropoutCache[] = [];
-  /** layerOutputs[l]: (T, B, D·H) layer l's directions interleaved (bidirectional layers only). */
+  /** layerOutputs[l]: (T, B, D·R) layer l's directions interleaved (bidirectional layers only). */
   readonly layerOutputs: ReusableBuffer[] = [];
   /** dLayerInputs[l]: (T, B, I_l) dL/d(input of layer l), both directions summed (bidirectional only). */
   readonly dLayerInputs: ReusableBuffer[] = [];
-  /** dDirectionOutputs[d]: (T, B, H) direction d's part of dL/d(layer output) (bidirectional only). */
+  /** dDirectionOutputs[d]: (T, B, R) direction d's part of dL/d(layer output) (bidirectional only). */
   readonly dDirectionOutputs: ReusableBuffer[] = [];
-  /** (L·D, B, H) the final states and, after backward, the gradients at the entering ones. */
+  /** (L·D, B, R) and (L·D, B, H): the final states and, after backward, the gradients at the entering ones. */
   readonly hN = new ReusableBuffer();
   readonly cN = new ReusableBuffer();
   readonly dh0 = new ReusableBuffer();
@@ -179,9 +192,13 @@ export class Recurrent implements Module {
   readonly numLayers: number;
   readonly bidirectional: boolean;
   readonly dropout: number;
+  /** P, the LSTM's projection, or 0 (none). */
+  readonly projSize: number;
+  /** Whether the LSTM has peephole connections. */
+  readonly peephole: boolean;
   /** cells[l * D + d] for layer l and direction d (0 forward, 1 reverse). */
   readonly cells: Cell[];
-  /** What each cell carries from step to step (the same for every cell of the stack). */
+  /** What each cell carries from step to step (the same for every cell of the stack): h has R values. */
   readonly stateSizes: StateSizes;
   /** Draws the dropout masks; its state belongs in a checkpoint for bit-identical resumption. */
   readonly rng: Rng;
@@ -201,18 +218,24 @@ export class Recurrent implements Module {
     this.numLayers = numLayers;
     this.bidirectional = options.bidirectional ?? false;
     this.dropout = dropout;
+    this.projSize = options.projSize ?? 0;
+    this.peephole = options.peephole ?? false;
     this.rng = options.seed instanceof Rng ? options.seed : new Rng(options.seed ?? 0);
     this.drop = new Dropout({ rng: this.rng });
     const D = this.directions;
+    // What a layer l > 0 reads: D·R (a projSize out of range is refused by the first cell).
+    const R = this.projSize > 0 ? this.projSize : hiddenSize;
     this.cells = [];
     for (let l = 0; l < numLayers; l++) {
       for (let d = 0; d < D; d++) {
         const cellOptions = {
-          inputSize: l === 0 ? inputSize : D * hiddenSize,
+          inputSize: l === 0 ? inputSize : D * R,
           hiddenSize,
           bias: options.bias ?? true,
           layer: l,
           reverse: d === 1,
+          projSize: this.projSize,
+          peephole: this.peephole,
         };
         const cell = createCell(mode, cellOptions);
         initializeCell(mode, cell.params, hiddenSize, this.rng, options.init);
@@ -226,7 +249,7 @@ export class Recurrent implements Module {
     return this.bidirectional ? 2 : 1;
   }
 
-  /** A zero state of B rows: h (L·D, B, H), and c for the LSTM. */
+  /** A zero state of B rows: h (L·D, B, R), and c (L·D, B, H) for the LSTM. */
   createState(B: number): RecurrentState {
     return RecurrentState.zeros(this.numLayers * this.directions, B, this.stateSizes);
   }
@@ -240,13 +263,15 @@ export class Recurrent implements Module {
     const finite = !options.finiteChecked;
     const batchSizes = options.batchSizes ?? null;
     const [T, B, rows] = batchSizes ? this.checkPacked(x, batchSizes, options, finite) : this.checkInput(x, finite);
-    const H = this.hiddenSize;
+    const { h: H, c: C } = this.stateSizes;
     const D = this.directions;
     const L = this.numLayers;
     const BH = B * H;
+    const BC = B * C;
     const stateShape = [L * D, B, H];
+    const cellStateShape = [L * D, B, C];
     checkState(options.h0, stateShape, "h0", finite);
-    checkState(options.c0, stateShape, "c0", finite);
+    if (C > 0) checkState(options.c0, cellStateShape, "c0", finite);
     if (options.c0 && this.stateSizes.c === 0) throw new RangeError(`c0 is only for the LSTM, not ${this.mode}`);
     if (options.mask && batchSizes) throw new RangeError("mask and batchSizes: packed rows are all real, give no mask");
     const mask = options.mask ? checkMask(options.mask, T, B) : null;
@@ -258,7 +283,7 @@ export class Recurrent implements Module {
     cache.batchSizes = batchSizes;
     cache.owner = this;
     const hN = new Tensor(cache.hN.reserve(L * D * BH), stateShape);
-    const cN = this.stateSizes.c > 0 ? new Tensor(cache.cN.reserve(L * D * BH), stateShape) : null;
+    const cN = C > 0 ? new Tensor(cache.cN.reserve(L * D * BC), cellStateShape) : null;
     let layerInput = x.data;
     let output = layerInput;
     for (let l = 0; l < L; l++) {
@@ -271,14 +296,14 @@ export class Recurrent implements Module {
           {
             x: layerInput, T, B, mask, batchSizes,
             h0: options.h0 ? options.h0.data.subarray(i * BH, (i + 1) * BH) : null,
-            c0: options.c0 ? options.c0.data.subarray(i * BH, (i + 1) * BH) : null,
+            c0: options.c0 ? options.c0.data.subarray(i * BC, (i + 1) * BC) : null,
             inputRows: l === 0 ? options.inputRows ?? null : null,
           },
           cellCache,
         );
         const final = cell.finalState(cellCache);
         hN.data.set(final.h, i * BH);
-        if (cN && final.c) cN.data.set(final.c, i * BH);
+        if (cN && final.c) cN.data.set(final.c, i * BC);
         if (D === 1) output = cell.output(cellCache);
         else interleave(cell.output(cellCache), output, rows, H, d, D);
       }
@@ -297,21 +322,23 @@ export class Recurrent implements Module {
     if (T === 0 || cache.owner !== this || cache.cells.length !== this.cells.length) {
       throw new RangeError("backward: the cache holds no forward pass of this layer");
     }
-    const H = this.hiddenSize;
+    const { h: H, c: C } = this.stateSizes;
     const D = this.directions;
     const L = this.numLayers;
     const BH = B * H;
+    const BC = B * C;
     const stateShape = [L * D, B, H];
+    const cellStateShape = [L * D, B, C];
     const finite = !options.finiteChecked;
     checkState(options.dOutput, cache.batchSizes ? [rows, D * H] : [T, B, D * H], "dOutput", finite);
     checkState(options.dhN, stateShape, "dhN", finite);
-    checkState(options.dcN, stateShape, "dcN", finite);
+    checkState(options.dcN, cellStateShape, "dcN", finite);
     const firstStep = options.firstStep ?? 0;
     if (D === 2 && (typeof firstStep === "number" ? firstStep > 0 : firstStep.some((f) => f > 0))) {
       throw new RangeError("firstStep (truncation) needs a unidirectional layer: a bidirectional one sees the whole chunk");
     }
     const dh0 = new Tensor(cache.dh0.reserve(L * D * BH), stateShape);
-    const dc0 = this.stateSizes.c > 0 ? new Tensor(cache.dc0.reserve(L * D * BH), stateShape) : null;
+    const dc0 = C > 0 ? new Tensor(cache.dc0.reserve(L * D * BC), cellStateShape) : null;
 
     let dLayerOutput: Float32Array | null = options.dOutput ? options.dOutput.data : null;
     let dInput: Float32Array = new Float32Array(0);
@@ -331,7 +358,7 @@ export class Recurrent implements Module {
         const grads: BackwardOutput = cell.backward(cache.cells[i]!, {
           dOut,
           dhN: options.dhN ? options.dhN.data.subarray(i * BH, (i + 1) * BH) : null,
-          dcN: options.dcN ? options.dcN.data.subarray(i * BH, (i + 1) * BH) : null,
+          dcN: options.dcN ? options.dcN.data.subarray(i * BC, (i + 1) * BC) : null,
           firstStep,
           weights: options.weights ? options.weights[i] : null,
           stateGradNormSq: options.stateGradNormSq ? options.stateGradNormSq[i] : null,
@@ -344,7 +371,7 @@ export class Recurrent implements Module {
         else if (d === 0) dInput.set(grads.dx);
         else for (let j = 0; j < dInput.length; j++) dInput[j]! += grads.dx[j]!;
         dh0.data.set(grads.dh0, i * BH);
-        if (dc0 && grads.dc0) dc0.data.set(grads.dc0, i * BH);
+        if (dc0 && grads.dc0) dc0.data.set(grads.dc0, i * BC);
       }
       if (l > 0) {
         const dropCache = cache.dropouts[l - 1];

@@ -4,7 +4,10 @@
  * `embedding.weight`, `rnn.weight_ih_l0`, …, `head.weight`, `head.bias`.
  *
  *   ids: (T, B) → embedding → x: (T, B, E)      or      features x: (T, B, I)
- *   x → rnn → h: (T, B, D·H) → head (at the steps that carry a loss) → logits: (N, O)
+ *   x → rnn → h: (T, B, D·R) → head (at the steps that carry a loss) → logits: (N, O)
+ *
+ * R = H, or P for an LSTM with a projection (projSize). An LSTM with peepholes (peephole: true) has
+ * the tensors rnn.weight_peephole_l{k} besides PyTorch's (docs/onnx.md and README: loading in PyTorch).
  *
  * `forward` and `backward` run one chunk through the embedding and the stack, from and to a
  * RecurrentState: the one path the trainer, `evaluate` and the `Stepper` all take. The head is
@@ -40,6 +43,10 @@ export interface ModelConfig {
   bidirectional?: boolean;
   /** Dropout between stacked recurrent layers while training. */
   dropout?: number;
+  /** LSTM only: P, a recurrent projection of each layer's output (PyTorch's proj_size), 1 ≤ P < hiddenSize. */
+  projSize?: number;
+  /** LSTM only: peephole connections (weights rnn.weight_peephole_l{k}, (3H), gates i, f, o). */
+  peephole?: boolean;
   /** O: classes, 1 for binary, or values to regress. */
   outputSize: number;
   objective: Objective;
@@ -91,7 +98,7 @@ export interface ModelForwardOptions {
 }
 
 export interface ModelBackwardInput {
-  /** (T, B, D·H) dL/d(outputs) ((N, D·H) packed), or null when no loss reads them. */
+  /** (T, B, D·R) dL/d(outputs) ((N, D·R) packed), or null when no loss reads them. */
   dOutput: Float32Array | null;
   /** dL/d(the state the chunk left), arriving from later chunks; null means zero. */
   dState?: RecurrentState | null;
@@ -122,7 +129,7 @@ export class SequenceCache {
   batchSizes: Int32Array | null = null;
   /** (N, I) what the recurrent stack read: the embedded rows, or the features. */
   input: Float32Array = new Float32Array(0);
-  /** (N, D·H) the stack's outputs. */
+  /** (N, D·R) the stack's outputs. */
   output: Float32Array = new Float32Array(0);
   readonly embedding = new EmbeddingCache();
   readonly recurrent = new RecurrentCache();
@@ -186,6 +193,12 @@ export class SequenceModel {
     const kinds: Record<CellName, CellKind> = { rnn: "rnn_tanh", rnn_relu: "rnn_relu", lstm: "lstm", gru: "gru" };
     const kind = kinds[config.cell];
     if (kind === undefined) throw new RangeError(`model: cell must be "rnn", "rnn_relu", "lstm" or "gru", got ${JSON.stringify(config.cell)}`);
+    if (config.peephole !== undefined && typeof config.peephole !== "boolean") {
+      throw new RangeError(`model: peephole must be true or false, got ${JSON.stringify(config.peephole)}`);
+    }
+    if (kind !== "lstm" && (config.peephole || (config.projSize !== undefined && config.projSize !== 0))) {
+      throw new RangeError(`model: projSize and peephole are LSTM variants, not for cell ${JSON.stringify(config.cell)}`);
+    }
     this.config = Object.freeze({ ...config });
     const rng = new Rng(config.seed ?? 0);
     this.embedding = tokens
@@ -200,8 +213,11 @@ export class SequenceModel {
       dropout: config.dropout ?? 0,
       seed: rng.fork(),
       ...(config.init ? { init: config.init } : {}),
+      ...(config.projSize ? { projSize: config.projSize } : {}),
+      ...(config.peephole ? { peephole: true } : {}),
     });
-    this.head = new Dense({ inFeatures: this.rnn.directions * config.hiddenSize, outFeatures: config.outputSize, rng: rng.fork() });
+    const F = this.rnn.directions * this.rnn.stateSizes.h;
+    this.head = new Dense({ inFeatures: F, outFeatures: config.outputSize, rng: rng.fork() });
   }
 
   /** Features per step entering the recurrent stack. */
@@ -225,7 +241,7 @@ export class SequenceModel {
   /**
    * Runs one chunk from `state`, which it advances to the state after the chunk (packed: each row's
    * state after its own last step); keeps in `cache` what backward needs. Returns the stack's outputs
-   * (T, B, D·H), or (N, D·H) packed, owned by the cache. Inputs are copied.
+   * (T, B, D·R), or (N, D·R) packed, owned by the cache. Inputs are copied.
    */
   forward(input: ModelInput, state: RecurrentState, cache: SequenceCache, options: ModelForwardOptions): Float32Array {
     const { T, B } = input;
@@ -257,7 +273,7 @@ export class SequenceModel {
   backward(cache: SequenceCache, grads: ModelBackwardInput): RecurrentState {
     const rnn = this.rnn;
     const dState = grads.dState ?? null;
-    const F = rnn.directions * rnn.hiddenSize;
+    const F = rnn.directions * rnn.stateSizes.h;
     const outputShape = cache.batchSizes ? [cache.rows, F] : [cache.T, cache.B, F];
     const result = rnn.backward(cache.recurrent, {
       dOutput: grads.dOutput ? new Tensor(grads.dOutput, outputShape) : null,

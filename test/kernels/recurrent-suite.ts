@@ -7,7 +7,8 @@
  * 2. the backend against the reference, both float32, on stacks with H = 35 (not a multiple of 4),
  *    2 layers, bidirectional, ragged masks: outputs, final states, every parameter gradient, dx, dh0
  *    and dc0 agree to rtol 1e-5 plus atol 1e-5 × the tensor's largest magnitude (values that cancel
- *    to near 0 get the tensor's scale, not their own).
+ *    to near 0 get the tensor's scale, not their own). Every cell, and the LSTM with a projection, with
+ *    peepholes and with both.
  * 3. Finite differences of the the backend forward pass agree with its backward pass (float32 check).
  * 4. The same run twice on the backend gives bit-identical results.
  * 5. A layer created on one backend keeps working after a switch to the other (its arrays are then
@@ -28,7 +29,17 @@ import { onBackend } from "../helpers/backend.js";
 import { type FixtureCase, type FixtureTensor, loadRecurrentFixture } from "../helpers/recurrent-fixture.js";
 
 
-function build(mode: CellKind, options: { inputSize: number; hiddenSize: number; numLayers: number; bidirectional: boolean; bias: boolean }): Recurrent {
+interface LayerOptions {
+  inputSize: number;
+  hiddenSize: number;
+  numLayers: number;
+  bidirectional: boolean;
+  bias: boolean;
+  projSize?: number;
+  peephole?: boolean;
+}
+
+function build(mode: CellKind, options: LayerOptions): Recurrent {
   const o = { ...options, seed: 7 };
   switch (mode) {
     case "rnn_tanh": return new RNN({ ...o, nonlinearity: "tanh" });
@@ -43,7 +54,7 @@ type Results = Map<string, Float32Array>;
 
 interface Problem {
   mode: CellKind;
-  options: { inputSize: number; hiddenSize: number; numLayers: number; bidirectional: boolean; bias: boolean };
+  options: LayerOptions;
   T: number;
   B: number;
   weights: Map<string, Tensor>;
@@ -67,7 +78,7 @@ function runOn(k: Kernels, p: Problem, created: Kernels = k): Results {
     for (const param of layer.parameters()) param.zeroGrad();
     const D = p.options.bidirectional ? 2 : 1;
     const L = p.options.numLayers;
-    const H = p.options.hiddenSize;
+    const H = p.options.projSize || p.options.hiddenSize;
     const tensor = (values: number[] | null, shape: number[]): Tensor | null => {
       if (values === null) return null;
       const data = k.allocate(values.length);
@@ -75,14 +86,17 @@ function runOn(k: Kernels, p: Problem, created: Kernels = k): Results {
       return new Tensor(data, shape);
     };
     const state = [L * D, p.B, H];
+    const cellState = [L * D, p.B, p.options.hiddenSize];
     const { output, hN, cN, cache } = layer.forward(tensor(p.x, [p.T, p.B, p.options.inputSize])!, {
-      h0: tensor(p.h0, state), c0: tensor(p.c0, state), mask: tensor(p.mask, [p.T, p.B]),
+      h0: tensor(p.h0, state), c0: tensor(p.c0, cellState), mask: tensor(p.mask, [p.T, p.B]),
     });
     const results: Results = new Map();
     results.set("output", output.data.slice());
     results.set("hN", hN.data.slice());
     if (cN) results.set("cN", cN.data.slice());
-    const grads = layer.backward(cache, { dOutput: tensor(p.dOut, [p.T, p.B, D * H]), dhN: tensor(p.dhN, state), dcN: tensor(p.dcN, state) });
+    const grads = layer.backward(cache, {
+      dOutput: tensor(p.dOut, [p.T, p.B, D * H]), dhN: tensor(p.dhN, state), dcN: tensor(p.dcN, cellState),
+    });
     for (const param of layer.parameters()) results.set(`grad ${param.name}`, param.grad.slice());
     results.set("dx", grads.dx.data.slice());
     results.set("dh0", grads.dh0.data.slice());
@@ -91,11 +105,13 @@ function runOn(k: Kernels, p: Problem, created: Kernels = k): Results {
   });
 }
 
-function randomProblem(mode: CellKind, rng: Rng): Problem {
-  const options = { inputSize: 10, hiddenSize: 35, numLayers: 2, bidirectional: true, bias: true };
+function randomProblem(cell: TestCell, rng: Rng): Problem {
+  const { mode, projSize, peephole } = cell;
+  const options = { inputSize: 10, hiddenSize: 35, numLayers: 2, bidirectional: true, bias: true, projSize, peephole };
   const T = 9;
   const B = 6;
   const H = options.hiddenSize;
+  const R = projSize || H;
   const weights = new Map<string, Tensor>();
   onBackend(referenceKernels, () => {
     for (const param of build(mode, options).parameters()) {
@@ -105,12 +121,13 @@ function randomProblem(mode: CellKind, rng: Rng): Problem {
   const uniform = (n: number): number[] => Array.from({ length: n }, () => Math.fround(rng.uniform(-1, 1)));
   const lengths = [T, 1, 4, T - 1, 6, 2];
   const mask = Array.from({ length: T * B }, (_, i) => (Math.floor(i / B) < lengths[i % B]! ? 1 : 0));
-  const state = 2 * 2 * B * H;
+  const state = 2 * 2 * B * R;
+  const cellState = 2 * 2 * B * H;
   const lstm = mode === "lstm";
   return {
     mode, options, T, B, weights, mask,
-    x: uniform(T * B * options.inputSize), h0: uniform(state), c0: lstm ? uniform(state) : null,
-    dOut: uniform(T * B * 2 * H), dhN: uniform(state), dcN: lstm ? uniform(state) : null,
+    x: uniform(T * B * options.inputSize), h0: uniform(state), c0: lstm ? uniform(cellState) : null,
+    dOut: uniform(T * B * 2 * R), dhN: uniform(state), dcN: lstm ? uniform(cellState) : null,
   };
 }
 
@@ -143,6 +160,21 @@ function assertScaledClose(a: Float32Array, b: Float32Array, what: string, rtol:
 
 const MODES: CellKind[] = ["rnn_tanh", "rnn_relu", "lstm", "gru"];
 
+/** A cell under test: a kind, and for the LSTM its variants. */
+interface TestCell {
+  name: string;
+  mode: CellKind;
+  projSize?: number;
+  peephole?: boolean;
+}
+
+const CELLS: TestCell[] = [
+  ...MODES.map((mode) => ({ name: mode, mode })),
+  { name: "lstm (projection)", mode: "lstm", projSize: 13 },
+  { name: "lstm (peepholes)", mode: "lstm", peephole: true },
+  { name: "lstm (projection, peepholes)", mode: "lstm", projSize: 3, peephole: true },
+];
+
 /**
  * Float32 central differences: the loss's own rounding noise (~1e-7 relative, divided by 2·eps)
  * dominates at eps 1e-3, and the fast backends' activations round a little more than the reference's, so
@@ -169,9 +201,10 @@ describe(`recurrent layers on ${backend.name}`, () => {
     }
   });
 
-  for (const mode of MODES) {
+  for (const cell of CELLS) {
+    const mode = cell.name;
     it(`${mode}: ${backend.name} equals the reference (2 layers, bidirectional, H = 35, ragged mask)`, (t) => {
-      const problem = randomProblem(mode, new Rng(51));
+      const problem = randomProblem(cell, new Rng(51));
       const fast = runOn(backend, problem);
       const ref = runOn(referenceKernels, problem);
       assert.deepEqual([...fast.keys()], [...ref.keys()]);
@@ -181,20 +214,22 @@ describe(`recurrent layers on ${backend.name}`, () => {
     });
   }
 
-  for (const mode of MODES) {
-    it(`${mode}: finite differences of the ${backend.name} forward agree with its backward`, () => {
+  for (const { name, mode, projSize, peephole } of CELLS) {
+    it(`${name}: finite differences of the ${backend.name} forward agree with its backward`, () => {
       onBackend(backend, () => {
         const rng = new Rng(52);
-        const options = { inputSize: 3, hiddenSize: 5, numLayers: 2, bidirectional: true, bias: true };
-        const layer = build(mode, options);
+        // H = 5: a projection of 3.
+        const options = { inputSize: 3, hiddenSize: 5, numLayers: 2, bidirectional: true, bias: true, peephole };
+        const layer = build(mode, { ...options, projSize: projSize ? 3 : 0 });
         const T = 4;
         const B = 2;
+        const F = 2 * layer.stateSizes.h;
         const x = new Tensor(backend.allocate(T * B * 3).map(() => rng.uniform(-1, 1)), [T, B, 3]);
-        const g = new Float32Array(T * B * 10).map(() => rng.uniform(-1, 1));
+        const g = new Float32Array(T * B * F).map(() => rng.uniform(-1, 1));
         const loss = (): number => dot(layer.forward(x).output.data, g);
         const { cache } = layer.forward(x);
         for (const param of layer.parameters()) param.zeroGrad();
-        const dOutput = new Tensor(backend.allocate(g.length), [T, B, 10]);
+        const dOutput = new Tensor(backend.allocate(g.length), [T, B, F]);
         dOutput.data.set(g);
         const { dx } = layer.backward(cache, { dOutput });
         const dxCopy = dx.data.slice();
@@ -207,8 +242,9 @@ describe(`recurrent layers on ${backend.name}`, () => {
   }
 
   it("a layer created on one backend runs on the other after a switch", () => {
-    for (const mode of MODES) {
-      const problem = randomProblem(mode, new Rng(54));
+    for (const cell of CELLS) {
+      const mode = cell.name;
+      const problem = randomProblem(cell, new Rng(54));
       const fast = runOn(backend, problem);
       const ref = runOn(referenceKernels, problem);
       const fastOnReferenceArrays = runOn(backend, problem, referenceKernels);
@@ -219,8 +255,9 @@ describe(`recurrent layers on ${backend.name}`, () => {
   });
 
   it("bit-identical from run to run", () => {
-    for (const mode of MODES) {
-      const problem = randomProblem(mode, new Rng(53));
+    for (const cell of CELLS) {
+      const mode = cell.name;
+      const problem = randomProblem(cell, new Rng(53));
       const first = runOn(backend, problem);
       const again = runOn(backend, problem);
       for (const [name, values] of first) assertBitIdentical(again.get(name)!, values, `${mode} ${name}`);

@@ -47,6 +47,27 @@ describe("errors: constructor options", () => {
   });
 });
 
+describe("errors: the LSTM's variants", () => {
+  it("projSize is an integer in [1, H), for the LSTM only; peephole is for the LSTM only", () => {
+    for (const P of [H, H + 1, -1, 1.5]) {
+      throwsRange(() => new LSTM({ inputSize: I, hiddenSize: H, projSize: P }),
+        new RegExp(`projSize must be an integer in \\[1, hiddenSize = 6\\) \\(PyTorch's proj_size < hidden_size\\), or 0 for none, got ${P}`));
+    }
+    throwsRange(() => new GRU({ inputSize: I, hiddenSize: H, projSize: 2 }), /projSize and peephole apply to the LSTM only/);
+    throwsRange(() => new RNN({ inputSize: I, hiddenSize: H, peephole: true }), /projSize and peephole apply to the LSTM only/);
+  });
+
+  it("states of the wrong size: h0 and dhN are (L, B, P), c0 and dcN (L, B, H)", () => {
+    const layer = new LSTM({ inputSize: I, hiddenSize: H, numLayers: L, projSize: 2, seed: 1 });
+    throwsRange(() => layer.forward(x(), { h0: state() }), /h0 must have shape \[2, 3, 2\], got \[2, 3, 6\]/);
+    throwsRange(() => layer.forward(x(), { c0: Tensor.zeros([L, B, 2]) }), /c0 must have shape \[2, 3, 6\], got \[2, 3, 2\]/);
+    const { output, hN, cN, cache } = layer.forward(x(), { h0: Tensor.zeros([L, B, 2]), c0: state() });
+    assert.deepEqual([output.shape, hN.shape, cN!.shape], [[T, B, 2], [L, B, 2], [L, B, H]]);
+    throwsRange(() => layer.backward(cache, { dOutput: Tensor.zeros([T, B, H]) }), /dOutput must have shape \[5, 3, 2\]/);
+    throwsRange(() => layer.backward(cache, { dcN: Tensor.zeros([L, B, 2]) }), /dcN must have shape \[2, 3, 6\]/);
+  });
+});
+
 describe("errors: forward arguments", () => {
   it("x must be (T, B, I) with T, B ≥ 1", () => {
     const layer = lstm();

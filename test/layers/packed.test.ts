@@ -4,7 +4,7 @@
  * rows, step t running only its first batchSizes[t] rows) give the same outputs at the real steps, the
  * same final states (each row's state after its own last step), and the same gradients — parameters,
  * dx at the real steps, dh0, dc0 — to 1e-12, including a row that never runs (batchSizes[0] < B) and a
- * per-row truncation (firstStep). Then: a chunk of more than BLOCK_ROWS rows (backward's weight
+ * per-row truncation (firstStep); the LSTM also with a projection and peepholes. Then: a chunk of more than BLOCK_ROWS rows (backward's weight
  * gradients in several blocks) against finite differences; the packed path computes only N rows (the
  * kernels are counted); and malformed batchSizes are refused with a message naming them.
  *
@@ -37,6 +37,9 @@ interface Case {
   H: number;
   /** Per-row first back-propagated step (unidirectional only). */
   firstStep?: number[];
+  /** LSTM variants: P (h has P values), peepholes. */
+  projSize?: number;
+  peephole?: boolean;
 }
 
 /** n zeros from the active backend (float64 under inFloat64). */
@@ -99,20 +102,23 @@ function runOn(c: Case, packed: boolean, seed: number): Results {
   const p = problemOf(c);
   const rng = new Rng(seed);
   const { mode, I: inputSize, H: hiddenSize, L: numLayers, bidirectional } = c;
-  const layer = new Recurrent(mode, { inputSize, hiddenSize, numLayers, bidirectional, seed: 3 });
+  const variants = { projSize: c.projSize ?? 0, peephole: c.peephole ?? false };
+  const layer = new Recurrent(mode, { inputSize, hiddenSize, numLayers, bidirectional, seed: 3, ...variants });
   for (const param of layer.parameters()) fillRandom(param.value, rng, 0.6);
-  const S = c.L * p.D * p.B * c.H;
+  const R = c.projSize || c.H;
+  const S = c.L * p.D * p.B * R;
+  const SC = c.L * p.D * p.B * c.H;
   const x = pack(p, fillRandom(zeros(p.T * p.B * c.I), rng), c.I); // padding ignored: packed, then unpacked below
-  const h0 = new Tensor(fillRandom(zeros(S), rng, 0.5), [c.L * p.D, p.B, c.H]);
-  const c0 = c.mode === "lstm" ? new Tensor(fillRandom(zeros(S), rng, 0.5), h0.shape) : null;
-  const dOut = fillRandom(zeros(p.N * p.D * c.H), rng);
+  const h0 = new Tensor(fillRandom(zeros(S), rng, 0.5), [c.L * p.D, p.B, R]);
+  const c0 = c.mode === "lstm" ? new Tensor(fillRandom(zeros(SC), rng, 0.5), [c.L * p.D, p.B, c.H]) : null;
+  const dOut = fillRandom(zeros(p.N * p.D * R), rng);
   const dhN = new Tensor(fillRandom(zeros(S), rng), h0.shape);
-  const dcN = c0 ? new Tensor(fillRandom(zeros(S), rng), h0.shape) : null;
+  const dcN = c0 ? new Tensor(fillRandom(zeros(SC), rng), c0.shape) : null;
   const input = packed ? new Tensor(x, [p.N, c.I]) : new Tensor(unpack(p, x, c.I), [p.T, p.B, c.I]);
   const { output, hN, cN, cache } = layer.forward(input, {
     h0, c0, ...(packed ? { batchSizes: p.batchSizes } : { mask: new Tensor(p.mask, [p.T, p.B]) }),
   });
-  const F = p.D * c.H;
+  const F = p.D * R;
   const grads: RecurrentBackwardOptions = {
     dOutput: packed ? new Tensor(dOut, [p.N, F]) : new Tensor(unpack(p, dOut, F), [p.T, p.B, F]),
     dhN, dcN, ...(c.firstStep ? { firstStep: Int32Array.from(c.firstStep) } : {}),
@@ -139,7 +145,8 @@ function unpack(p: Problem, packedValues: Float32Array, W: number): Float32Array
 
 function describeCase(c: Case): string {
   const firstStep = c.firstStep ? ` firstStep ${c.firstStep.join("/")}` : "";
-  return `${c.mode} L=${c.L}${c.bidirectional ? " bidirectional" : ""} lengths ${c.lengths.join("/")}${firstStep}`;
+  const variants = `${c.projSize ? ` P=${c.projSize}` : ""}${c.peephole ? " peephole" : ""}`;
+  return `${c.mode}${variants} L=${c.L}${c.bidirectional ? " bidirectional" : ""} lengths ${c.lengths.join("/")}${firstStep}`;
 }
 
 function checkPackedEqualsMasked(c: Case, seed: number): void {
@@ -159,52 +166,61 @@ function checkPackedEqualsMasked(c: Case, seed: number): void {
 }
 
 const modes: CellKind[] = ["rnn_tanh", "rnn_relu", "lstm", "gru"];
+/** The plain cells, and the LSTM with a projection and peepholes. */
+const cells: Array<{ name: string; mode: CellKind; projSize?: number; peephole?: boolean }> = [
+  ...modes.map((mode) => ({ name: mode, mode })),
+  { name: "lstm (projection, peepholes)", mode: "lstm", projSize: 2, peephole: true },
+];
 
 describe("packed rows equal the masked layout (float64)", () => {
-  for (const mode of modes) {
-    it(`${mode}: one layer, rows ending at different steps, one row that never runs`, () => {
-      checkPackedEqualsMasked({ mode, L: 1, bidirectional: false, lengths: [7, 7, 5, 2, 2, 1, 0], I: 3, H: 4 }, 1);
+  for (const { name, ...cell } of cells) {
+    it(`${name}: one layer, rows ending at different steps, one row that never runs`, () => {
+      checkPackedEqualsMasked({ ...cell, L: 1, bidirectional: false, lengths: [7, 7, 5, 2, 2, 1, 0], I: 3, H: 4 }, 1);
     });
-    it(`${mode}: stacked and bidirectional (the reverse direction starts each row at its own end)`, () => {
-      checkPackedEqualsMasked({ mode, L: 2, bidirectional: true, lengths: [6, 4, 4, 1], I: 2, H: 3 }, 2);
+    it(`${name}: stacked and bidirectional (the reverse direction starts each row at its own end)`, () => {
+      checkPackedEqualsMasked({ ...cell, L: 2, bidirectional: true, lengths: [6, 4, 4, 1], I: 2, H: 3 }, 2);
     });
-    it(`${mode}: stacked, with a per-row truncation (firstStep)`, () => {
+    it(`${name}: stacked, with a per-row truncation (firstStep)`, () => {
       const firstStep = [5, 0, 2, 3];
-      checkPackedEqualsMasked({ mode, L: 2, bidirectional: false, lengths: [8, 6, 3, 3], I: 2, H: 3, firstStep }, 3);
+      checkPackedEqualsMasked({ ...cell, L: 2, bidirectional: false, lengths: [8, 6, 3, 3], I: 2, H: 3, firstStep }, 3);
     });
   }
 });
 
 describe("packed rows: backward in blocks, the work done, the refusals", () => {
-  it(`an LSTM chunk of more than BLOCK_ROWS = ${BLOCK_ROWS} rows agrees with finite differences`, () => {
-    inFloat64(() => {
-      const lengths = [700, 700, 650, 600, 600, 500, 400, 300, 200, 100];
-      const c: Case = { mode: "lstm", L: 1, bidirectional: false, lengths, I: 2, H: 2 };
-      const p = problemOf(c);
-      assert.ok(p.N > BLOCK_ROWS + 100, "the chunk needs several blocks");
-      const rng = new Rng(9);
-      const layer = new Recurrent("lstm", { inputSize: 2, hiddenSize: 2, seed: 1 });
-      for (const param of layer.parameters()) fillRandom(param.value, rng, 0.5);
-      const x = new Tensor(fillRandom(zeros(p.N * 2), rng), [p.N, 2]);
-      const dOut = fillRandom(zeros(p.N * 2), rng);
-      const loss = (): number => {
-        const out = layer.forward(x, { batchSizes: p.batchSizes }).output.data;
-        let s = 0;
-        for (let i = 0; i < out.length; i++) s += dOut[i]! * out[i]!;
-        return s;
-      };
-      for (const param of layer.parameters()) param.zeroGrad();
-      const { cache } = layer.forward(x, { batchSizes: p.batchSizes });
-      const g = layer.backward(cache, { dOutput: new Tensor(dOut, [p.N, 2]) });
-      for (const param of layer.parameters()) {
-        const idx = probeIndices(param.size, rng, 6);
-        const numeric = idx.map((i) => numericDerivative(param.value, i, loss));
-        assertClose(idx.map((i) => param.grad[i]!), numeric, `d${param.name}`, 1e-5, 1e-7);
-      }
-      const idx = [0, 1, 2 * (BLOCK_ROWS - 3), 2 * (p.N - 1) + 1];
-      assertClose(idx.map((i) => g.dx.data[i]!), idx.map((i) => numericDerivative(x.data, i, loss)), "dx", 1e-5, 1e-7);
+  for (const variant of [{}, { projSize: 1, peephole: true }]) {
+    const name = "projSize" in variant ? "an LSTM with a projection and peepholes" : "an LSTM";
+    it(`${name}: a chunk of more than BLOCK_ROWS = ${BLOCK_ROWS} rows agrees with finite differences`, () => {
+      inFloat64(() => {
+        const lengths = [700, 700, 650, 600, 600, 500, 400, 300, 200, 100];
+        const c: Case = { mode: "lstm", L: 1, bidirectional: false, lengths, I: 2, H: 2 };
+        const p = problemOf(c);
+        assert.ok(p.N > BLOCK_ROWS + 100, "the chunk needs several blocks");
+        const rng = new Rng(9);
+        const layer = new Recurrent("lstm", { inputSize: 2, hiddenSize: 2, seed: 1, ...variant });
+        const R = layer.stateSizes.h;
+        for (const param of layer.parameters()) fillRandom(param.value, rng, 0.5);
+        const x = new Tensor(fillRandom(zeros(p.N * 2), rng), [p.N, 2]);
+        const dOut = fillRandom(zeros(p.N * R), rng);
+        const loss = (): number => {
+          const out = layer.forward(x, { batchSizes: p.batchSizes }).output.data;
+          let s = 0;
+          for (let i = 0; i < out.length; i++) s += dOut[i]! * out[i]!;
+          return s;
+        };
+        for (const param of layer.parameters()) param.zeroGrad();
+        const { cache } = layer.forward(x, { batchSizes: p.batchSizes });
+        const g = layer.backward(cache, { dOutput: new Tensor(dOut, [p.N, R]) });
+        for (const param of layer.parameters()) {
+          const idx = probeIndices(param.size, rng, 6);
+          const numeric = idx.map((i) => numericDerivative(param.value, i, loss));
+          assertClose(idx.map((i) => param.grad[i]!), numeric, `d${param.name}`, 1e-5, 1e-7);
+        }
+        const idx = [0, 1, 2 * (BLOCK_ROWS - 3), 2 * (p.N - 1) + 1];
+        assertClose(idx.map((i) => g.dx.data[i]!), idx.map((i) => numericDerivative(x.data, i, loss)), "dx", 1e-5, 1e-7);
+      });
     });
-  });
+  }
 
   it("computes only the packed rows: the step kernels see N rows in all, not T·B", () => {
     const lengths = [9, 5, 2, 1];
@@ -338,9 +354,9 @@ describe("packed rows on the fast backends equal the reference's masked layout (
   const backends = [wasmKernels, ...(nativeKernels ? [nativeKernels] : [])];
   const c: Case = { mode: "lstm", L: 2, bidirectional: true, lengths: [9, 8, 6, 4, 1, 1], I: 5, H: 35 };
   for (const backend of backends) {
-    for (const mode of modes) {
-      it(`${mode} on ${backend.name}: 2 layers, bidirectional, H = 35`, () => {
-        const problem = { ...c, mode };
+    for (const { name, ...cell } of [...cells, { name: "lstm (projection)", mode: "lstm" as const, projSize: 13 }]) {
+      it(`${name} on ${backend.name}: 2 layers, bidirectional, H = 35`, () => {
+        const problem = { ...c, ...cell };
         const fast = onBackend(backend, () => runOn(problem, true, 7));
         const reference = onBackend(referenceKernels, () => runOn(problem, false, 7));
         type Pair = [string, ArrayLike<number>, ArrayLike<number>];
@@ -349,7 +365,7 @@ describe("packed rows on the fast backends equal the reference's masked layout (
           ["dh0", fast.dh0, reference.dh0], ...reference.grads.map((g, i): Pair => [`grad ${i}`, fast.grads[i]!, g]),
         ];
         if (reference.cN) pairs.push(["cN", fast.cN!, reference.cN], ["dc0", fast.dc0!, reference.dc0!]);
-        for (const [what, a, e] of pairs) assertScaledClose(a, e, `${mode} on ${backend.name}: ${what}`);
+        for (const [what, a, e] of pairs) assertScaledClose(a, e, `${name} on ${backend.name}: ${what}`);
       });
     }
   }

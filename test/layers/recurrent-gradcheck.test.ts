@@ -1,7 +1,8 @@
 /**
  * Finite-difference gradient checks of every cell through the stacked/bidirectional layer, in
  * float64: the loss L = Σ dOut⊙output + Σ wh⊙hN + Σ wc⊙cN with random weights dOut, wh, wc, so its
- * gradient is exactly what backward computes from (dOutput = dOut, dhN = wh, dcN = wc).
+ * gradient is exactly what backward computes from (dOutput = dOut, dhN = wh, dcN = wc). The LSTM's
+ * variants too: a projection (h of P < H values), peepholes, and both.
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
@@ -23,6 +24,9 @@ interface Case {
   masked: boolean;
   dropout?: number;
   bias?: boolean;
+  /** LSTM variants. */
+  projSize?: number;
+  peephole?: boolean;
 }
 
 function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -46,19 +50,21 @@ function checkCase(c: Case, seed: number): void {
     const rng = new Rng(seed);
     const layer = new Recurrent(c.mode, {
       inputSize: c.I, hiddenSize: c.H, numLayers: c.numLayers, bidirectional: c.bidirectional,
-      dropout: c.dropout ?? 0, bias: c.bias ?? true, seed,
+      dropout: c.dropout ?? 0, bias: c.bias ?? true, seed, projSize: c.projSize ?? 0, peephole: c.peephole ?? false,
     });
     // Larger weights than the default make every term of the gradient matter.
     for (const p of layer.parameters()) fillRandom(p.value, rng, 0.6);
     const D = c.bidirectional ? 2 : 1;
-    const S = c.numLayers * D * c.B * c.H;
+    const R = c.projSize || c.H;
+    const S = c.numLayers * D * c.B * R;
+    const SC = c.numLayers * D * c.B * c.H;
     const x = new Tensor(fillRandom(f64(c.T * c.B * c.I), rng), [c.T, c.B, c.I]);
-    const h0 = new Tensor(fillRandom(f64(S), rng, 0.5), [c.numLayers * D, c.B, c.H]);
-    const c0 = c.mode === "lstm" ? new Tensor(fillRandom(f64(S), rng, 0.5), h0.shape) : null;
+    const h0 = new Tensor(fillRandom(f64(S), rng, 0.5), [c.numLayers * D, c.B, R]);
+    const c0 = c.mode === "lstm" ? new Tensor(fillRandom(f64(SC), rng, 0.5), [c.numLayers * D, c.B, c.H]) : null;
     const mask = c.masked ? randomMask(c.T, c.B, rng) : null;
-    const dOut = fillRandom(f64(c.T * c.B * D * c.H), rng);
+    const dOut = fillRandom(f64(c.T * c.B * D * R), rng);
     const wh = fillRandom(f64(S), rng);
-    const wc = fillRandom(f64(S), rng);
+    const wc = fillRandom(f64(SC), rng);
     const training = (c.dropout ?? 0) > 0;
     const dropoutState = layer.rng.getState();
     const options: RecurrentForwardOptions = { h0, c0, mask, training };
@@ -73,9 +79,9 @@ function checkCase(c: Case, seed: number): void {
     layer.rng.setState(dropoutState);
     const { cache } = layer.forward(x, options);
     const grads = layer.backward(cache, {
-      dOutput: new Tensor(dOut, [c.T, c.B, D * c.H]),
+      dOutput: new Tensor(dOut, [c.T, c.B, D * R]),
       dhN: new Tensor(wh, h0.shape),
-      dcN: c0 ? new Tensor(wc, h0.shape) : null,
+      dcN: c0 ? new Tensor(wc, c0.shape) : null,
     });
 
     const targets: Array<[string, Float32Array, Float32Array]> = [
@@ -99,7 +105,9 @@ function checkCase(c: Case, seed: number): void {
 }
 
 function describeCase(c: Case): string {
-  return `${c.mode} T=${c.T} B=${c.B} I=${c.I} H=${c.H} L=${c.numLayers}${c.bidirectional ? " bi" : ""}${c.masked ? " masked" : ""}${c.dropout ? ` dropout=${c.dropout}` : ""}`;
+  const variants = `${c.projSize ? ` P=${c.projSize}` : ""}${c.peephole ? " peephole" : ""}`;
+  return `${c.mode}${variants} T=${c.T} B=${c.B} I=${c.I} H=${c.H} L=${c.numLayers}${c.bidirectional ? " bi" : ""}` +
+    `${c.masked ? " masked" : ""}${c.dropout ? ` dropout=${c.dropout}` : ""}`;
 }
 
 const modes: CellKind[] = ["rnn_tanh", "rnn_relu", "lstm", "gru"];
@@ -120,6 +128,35 @@ describe("recurrent layers: finite-difference gradients (float64)", () => {
     });
     it(`${mode}: dropout between layers`, () => {
       checkCase({ mode, T: 3, B: 2, I: 3, H: 4, numLayers: 2, bidirectional: true, masked: false, dropout: 0.4 }, 7);
+    });
+  }
+});
+
+/** The LSTM with a projection (P < H), with peepholes, and with both (Sak et al. 2014's LSTMP had peepholes too). */
+const LSTM_VARIANTS: Array<{ name: string; projSize?: number; peephole?: boolean }> = [
+  { name: "projection", projSize: 2 },
+  { name: "peepholes", peephole: true },
+  { name: "projection and peepholes", projSize: 3, peephole: true },
+];
+
+describe("LSTM variants: finite-difference gradients (float64)", () => {
+  for (const v of LSTM_VARIANTS) {
+    const variant = { projSize: v.projSize ?? 0, peephole: v.peephole ?? false };
+    it(`${v.name}: one layer, several shapes`, () => {
+      const P = Math.min(variant.projSize, 1);
+      checkCase({ mode: "lstm", T: 1, B: 1, I: 1, H: 2, numLayers: 1, bidirectional: false, masked: false, ...variant, projSize: P }, 11);
+      checkCase({ mode: "lstm", T: 4, B: 3, I: 5, H: 4, numLayers: 1, bidirectional: false, masked: false, ...variant }, 12);
+      checkCase({ mode: "lstm", T: 6, B: 2, I: 3, H: 7, numLayers: 1, bidirectional: false, masked: false, bias: false, ...variant }, 13);
+    });
+    it(`${v.name}: variable lengths with a mask`, () => {
+      checkCase({ mode: "lstm", T: 5, B: 4, I: 3, H: 4, numLayers: 1, bidirectional: false, masked: true, ...variant }, 14);
+    });
+    it(`${v.name}: stacked and bidirectional, masked`, () => {
+      checkCase({ mode: "lstm", T: 4, B: 3, I: 3, H: 4, numLayers: 2, bidirectional: true, masked: true, ...variant }, 15);
+      checkCase({ mode: "lstm", T: 3, B: 2, I: 2, H: 5, numLayers: 3, bidirectional: false, masked: false, ...variant }, 16);
+    });
+    it(`${v.name}: dropout between layers`, () => {
+      checkCase({ mode: "lstm", T: 3, B: 2, I: 3, H: 4, numLayers: 2, bidirectional: true, masked: false, dropout: 0.4, ...variant }, 17);
     });
   }
 });
