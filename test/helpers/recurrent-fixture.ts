@@ -1,6 +1,7 @@
 /**
  * test/fixtures/recurrent.json, written by test/fixtures/make_fixtures.py with torch 1.13 in float64:
- * nn.RNN / nn.LSTM / nn.GRU models, their inputs, outputs and the gradients of
+ * nn.RNN / nn.LSTM (also with proj_size) / nn.GRU models and the LSTM with peepholes (PeepholeLSTM,
+ * test/fixtures/peephole_lstm.py), their inputs, outputs and the gradients of
  * loss = Σ output·gOut + Σ h_n·gH (+ Σ c_n·gC). Read by the layer parity test and the backends' suite.
  */
 import { readFileSync } from "node:fs";
@@ -23,6 +24,9 @@ export interface FixtureCase {
     T: number;
     B: number;
     lengths: number[] | null;
+    /** The LSTM's variants (absent for the plain cells): P (0 for none), peepholes. */
+    projSize?: number;
+    peephole?: boolean;
   };
   stateDict: Record<string, FixtureTensor>;
   x: FixtureTensor;
@@ -50,4 +54,16 @@ export interface RecurrentFixture {
 /** The fixture, read from the repository (this file runs compiled, from dist/test/helpers/). */
 export function loadRecurrentFixture(): RecurrentFixture {
   return JSON.parse(readFileSync(new URL("../../../test/fixtures/recurrent.json", import.meta.url), "utf8")) as RecurrentFixture;
+}
+
+/** The layer options of a fixture case, as Recurrent takes them (seed 7: every weight is loaded after). */
+export function fixtureLayerOptions(c: FixtureCase): {
+  inputSize: number; hiddenSize: number; numLayers: number; bidirectional: boolean; bias: boolean;
+  projSize: number; peephole: boolean; seed: number;
+} {
+  const o = c.options;
+  return {
+    inputSize: o.inputSize, hiddenSize: o.hiddenSize, numLayers: o.numLayers, bidirectional: o.bidirectional,
+    bias: o.bias, projSize: o.projSize ?? 0, peephole: o.peephole ?? false, seed: 7,
+  };
 }

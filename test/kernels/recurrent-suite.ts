@@ -2,7 +2,7 @@
  * The recurrent layers on a fast backend (wasm-simd, native), run by recurrent-on-wasm.test.ts and
  * test/native/recurrent-on-native.test.ts:
  * 1. PyTorch parity: every case of test/fixtures/recurrent.json (RNN tanh/relu, LSTM, GRU; single,
- *    stacked bidirectional, packed, no bias) run on the backend and compared with the fixture at the
+ *    stacked bidirectional, packed, no bias; the LSTM with a projection and peepholes) run on the backend and compared with the fixture at the
  *    float32 tolerances of test/layers/pytorch-parity.test.ts (rtol 1e-4, atol 1e-5).
  * 2. the backend against the reference, both float32, on stacks with H = 35 (not a multiple of 4),
  *    2 layers, bidirectional, ragged masks: outputs, final states, every parameter gradient, dx, dh0
@@ -26,7 +26,9 @@ import { assertClose } from "../helpers/check.js";
 import { checkGradient, dot } from "../helpers/gradcheck.js";
 import { assertBitIdentical } from "./conformance.js";
 import { onBackend } from "../helpers/backend.js";
-import { type FixtureCase, type FixtureTensor, loadRecurrentFixture } from "../helpers/recurrent-fixture.js";
+import {
+  type FixtureCase, type FixtureTensor, fixtureLayerOptions, loadRecurrentFixture,
+} from "../helpers/recurrent-fixture.js";
 
 
 interface LayerOptions {
@@ -139,7 +141,7 @@ function fixtureProblem(c: FixtureCase): Problem {
   const o = c.options;
   return {
     mode: o.mode, T: o.T, B: o.B, weights,
-    options: { inputSize: o.inputSize, hiddenSize: o.hiddenSize, numLayers: o.numLayers, bidirectional: o.bidirectional, bias: o.bias },
+    options: fixtureLayerOptions(c),
     x: c.x.data, h0: c.h0.data, c0: c.c0?.data ?? null, mask: c.mask?.data ?? null,
     dOut: c.gOut.data, dhN: c.gH.data, dcN: c.gC?.data ?? null,
   };

@@ -22,7 +22,7 @@ import { loadStateDict } from "../../src/tensor/parameter.js";
 import { Rng } from "../../src/tensor/rng.js";
 import { Tensor } from "../../src/tensor/tensor.js";
 import { onBackend } from "../helpers/backend.js";
-import { type FixtureCase, loadRecurrentFixture } from "../helpers/recurrent-fixture.js";
+import { type FixtureCase, fixtureLayerOptions, loadRecurrentFixture } from "../helpers/recurrent-fixture.js";
 import { nativeKernels, wasmKernels } from "../kernels/conformance.js";
 import { assertClose, fillRandom, numericDerivative, probeIndices } from "../helpers/check.js";
 import { inFloat64 } from "../helpers/float64.js";
@@ -321,29 +321,30 @@ describe("packed rows against PyTorch's pack_padded_sequence (float32 tolerances
       const o = c.options;
       const D = o.bidirectional ? 2 : 1;
       const H = o.hiddenSize;
+      const R = o.projSize || H;
       const p = packFixture(c);
-      const { inputSize, numLayers, bidirectional, bias } = o;
-      const layer = new Recurrent(o.mode, { inputSize, hiddenSize: H, numLayers, bidirectional, bias });
+      const layer = new Recurrent(o.mode, fixtureLayerOptions(c));
       const weights = new Map<string, Tensor>();
       for (const [name, t] of Object.entries(c.stateDict)) weights.set(name, new Tensor(Float32Array.from(t.data), t.shape));
       loadStateDict(layer, weights);
-      const state = [o.numLayers * D, o.B, H];
-      const h0 = new Tensor(p.rowsTo(c.h0.data, H, false), state);
-      const c0 = c.c0 ? new Tensor(p.rowsTo(c.c0.data, H, false), state) : null;
+      const state = [o.numLayers * D, o.B, R];
+      const cellState = [o.numLayers * D, o.B, H];
+      const h0 = new Tensor(p.rowsTo(c.h0.data, R, false), state);
+      const c0 = c.c0 ? new Tensor(p.rowsTo(c.c0.data, H, false), cellState) : null;
       const x = new Tensor(p.pack(c.x.data, p.I), [p.N, p.I]);
       const { output, hN, cN, cache } = layer.forward(x, { h0, c0, batchSizes: p.batchSizes });
       const g = layer.backward(cache, {
-        dOutput: new Tensor(p.pack(c.gOut.data, D * H), [p.N, D * H]),
-        dhN: new Tensor(p.rowsTo(c.gH.data, H, false), state),
-        dcN: c.gC ? new Tensor(p.rowsTo(c.gC.data, H, false), state) : null,
+        dOutput: new Tensor(p.pack(c.gOut.data, D * R), [p.N, D * R]),
+        dhN: new Tensor(p.rowsTo(c.gH.data, R, false), state),
+        dcN: c.gC ? new Tensor(p.rowsTo(c.gC.data, H, false), cellState) : null,
       });
       const close = (actual: ArrayLike<number>, expected: number[], what: string): void =>
         assertClose(actual, expected, `${c.name} ${what}`, 1e-4, 1e-5);
-      close(p.unpack(output.data, D * H), c.output.data, "output");
-      close(p.rowsTo(hN.data, H, true), c.hN.data, "hN");
+      close(p.unpack(output.data, D * R), c.output.data, "output");
+      close(p.rowsTo(hN.data, R, true), c.hN.data, "hN");
       if (c.cN) close(p.rowsTo(cN!.data, H, true), c.cN.data, "cN");
       close(p.unpack(g.dx.data, p.I), c.dx.data, "dx");
-      close(p.rowsTo(g.dh0.data, H, true), c.dh0.data, "dh0");
+      close(p.rowsTo(g.dh0.data, R, true), c.dh0.data, "dh0");
       if (c.dc0) close(p.rowsTo(g.dc0!.data, H, true), c.dc0.data, "dc0");
       for (const param of layer.parameters()) close(param.grad, c.grads[param.name]!.data, `grad ${param.name}`);
     });

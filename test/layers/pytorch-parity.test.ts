@@ -1,7 +1,9 @@
 /**
  * Parity with PyTorch: test/fixtures/recurrent.json (written by test/fixtures/make_fixtures.py with
- * torch 1.13 in float64) holds nn.RNN (tanh, relu), nn.LSTM and nn.GRU models, their inputs, outputs
- * and the gradients of loss = Σ output·gOut + Σ h_n·gH (+ Σ c_n·gC). Each case is rebuilt here with
+ * torch 1.13 in float64) holds nn.RNN (tanh, relu), nn.LSTM and nn.GRU models, the LSTM with a
+ * projection (nn.LSTM's proj_size) and with peepholes (PeepholeLSTM in test/fixtures/peephole_lstm.py,
+ * autograd on the documented equations), their inputs, outputs and the gradients of
+ * loss = Σ output·gOut + Σ h_n·gH (+ Σ c_n·gC). Each case is rebuilt here with
  * the same options, the PyTorch state_dict is loaded unchanged with `loadStateDict` (so names,
  * shapes, layouts and gate orders must match), and forward + backward are compared:
  *   float64 backend: rtol 1e-9, atol 1e-11 (the fixture's results are rounded to 10 significant digits;
@@ -11,11 +13,13 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { GRU, LSTM, RNN, type Recurrent } from "../../src/layers/recurrent.js";
+import { Recurrent } from "../../src/layers/recurrent.js";
 import { loadStateDict, stateDict } from "../../src/tensor/parameter.js";
 import { Tensor } from "../../src/tensor/tensor.js";
 import { assertClose } from "../helpers/check.js";
-import { type FixtureCase, type FixtureTensor, loadRecurrentFixture } from "../helpers/recurrent-fixture.js";
+import {
+  type FixtureCase, type FixtureTensor, fixtureLayerOptions, loadRecurrentFixture,
+} from "../helpers/recurrent-fixture.js";
 import { f64, inFloat64 } from "../helpers/float64.js";
 
 const fixture = loadRecurrentFixture();
@@ -32,17 +36,7 @@ const FLOAT64: Precision = { label: "float64", rtol: 1e-9, atol: 1e-11, run: inF
 const FLOAT32: Precision = { label: "float32", rtol: 1e-4, atol: 1e-5, run: (body) => body(), array: (v) => Float32Array.from(v) };
 
 function buildLayer(c: FixtureCase): Recurrent {
-  const o = c.options;
-  const options = {
-    inputSize: o.inputSize, hiddenSize: o.hiddenSize, numLayers: o.numLayers,
-    bidirectional: o.bidirectional, bias: o.bias, seed: 7,
-  };
-  switch (o.mode) {
-    case "rnn_tanh": return new RNN({ ...options, nonlinearity: "tanh" });
-    case "rnn_relu": return new RNN({ ...options, nonlinearity: "relu" });
-    case "lstm": return new LSTM(options);
-    case "gru": return new GRU(options);
-  }
+  return new Recurrent(c.options.mode, fixtureLayerOptions(c));
 }
 
 /** Loads the fixture's weights; `perturb` adds to one element of one parameter (for the negative control). */
@@ -99,27 +93,38 @@ function checkCase(c: FixtureCase, p: Precision, perturb?: { name: string; index
 }
 
 describe(`PyTorch parity (fixture from torch ${fixture.torch}, ${fixture.dtype})`, () => {
-  it("the fixture covers every mode and case kind", () => {
-    assert.equal(fixture.cases.length, 20);
+  it("the fixture covers every mode and case kind, and the LSTM's variants", () => {
+    assert.equal(fixture.cases.length, 27);
     for (const mode of ["rnn_tanh", "rnn_relu", "lstm", "gru"]) {
       for (const kind of ["single", "stacked_bi", "packed", "packed_uni", "nobias"]) {
         assert.ok(fixture.cases.some((c) => c.name === `${mode}_${kind}`), `${mode}_${kind} missing`);
       }
     }
+    const variants = [
+      "proj_single", "proj_stacked_bi", "proj_packed", "peephole_single", "peephole_stacked_bi", "peephole_packed",
+      "peephole_proj_packed",
+    ];
+    for (const kind of variants) assert.ok(fixture.cases.some((c) => c.name === `lstm_${kind}`), `lstm_${kind} missing`);
+    const proj = fixture.cases.find((c) => c.name === "lstm_proj_stacked_bi")!;
+    assert.deepEqual(proj.stateDict["weight_hr_l1_reverse"]!.shape, [2, 4], "PyTorch's weight_hr: (P, H)");
+    assert.deepEqual(proj.hN.shape, [4, 2, 2], "PyTorch's h_n: (L·D, B, P)");
+    assert.deepEqual(proj.cN!.shape, [4, 2, 4], "PyTorch's c_n: (L·D, B, H)");
   });
 
   for (const c of fixture.cases) {
     const o = c.options;
-    const label = `${c.name}: L=${o.numLayers}${o.bidirectional ? " bi" : ""}${o.bias ? "" : " no bias"}` +
+    const variants = `${o.projSize ? ` P=${o.projSize}` : ""}${o.peephole ? " peephole" : ""}`;
+    const label = `${c.name}: L=${o.numLayers}${o.bidirectional ? " bi" : ""}${o.bias ? "" : " no bias"}${variants}` +
       `${o.lengths ? ` lengths [${o.lengths.join(", ")}] of T=${o.T}` : ""}`;
     it(`${label} (float64)`, () => checkCase(c, FLOAT64));
     it(`${label} (float32)`, () => checkCase(c, FLOAT32));
   }
 
   it("negative control: a perturbed weight (1e-6 on one element) is caught", () => {
-    for (const name of ["lstm_packed", "gru_stacked_bi"]) {
+    for (const name of ["lstm_packed", "gru_stacked_bi", "lstm_proj_packed", "lstm_peephole_packed"]) {
       const c = fixture.cases.find((k) => k.name === name)!;
-      for (const param of ["weight_hh_l0_reverse", "bias_ih_l1"]) {
+      const extra = c.options.projSize ? "weight_hr_l0_reverse" : c.options.peephole ? "weight_peephole_l1" : "bias_ih_l1";
+      for (const param of ["weight_hh_l0_reverse", extra]) {
         assert.throws(
           () => checkCase(c, FLOAT64, { name: param, index: 2, delta: 1e-6 }),
           (e: unknown) => e instanceof assert.AssertionError,
