@@ -3,14 +3,16 @@
  * with the estimate and the limit when it cannot fit (limits.ts): `--layers 1000000` or a config.json
  * with `"numLayers": 10000000` fail at once with one line, not after minutes of allocation.
  *
- * Floats of 4 bytes. G gates (1 RNN, 3 GRU, 4 LSTM), H hidden, L layers, D directions, I input size
- * (E, the embedding size, for tokens), V vocabulary, O outputs:
+ * Floats of 4 bytes. G gates (1 RNN, 3 GRU, 4 LSTM), H hidden, R = H or the LSTM's projection P, L
+ * layers, D directions, I input size (E, the embedding size, for tokens), V vocabulary, O outputs:
  *
- *   parameters   V·E + L·D·(G·H·(I_l + H) + 2·G·H) + O·(D·H + 1),  I_0 = I, I_l = D·H after
+ *   parameters   V·E + L·D·(G·H·(I_l + R) + 2·G·H + P·H + 3H [peepholes]) + O·(D·R + 1),
+ *                I_0 = I, I_l = D·R after
  *   training     + gradients (as many) + optimizer state (0–2 per parameter, by optimizer)
- *   activations  steps · B · (L·D·(G + 4)·H + I + 2·O): the gates, states and outputs each layer keeps
- *                for back-propagation, the input, and logits with their gradient, over the steps held
- *                at once (training: a chunk and the kept window; inference: one chunk)
+ *   activations  steps · B · (L·D·(G + 5)·H + I + 2·O): the gates, states and outputs each layer keeps
+ *                for back-propagation (an upper bound with R ≤ H), the input, and logits with their
+ *                gradient, over the steps held at once (training: a chunk and the kept window; inference:
+ *                one chunk)
  *   overhead     1 KiB per parameter tensor (its objects and caches), which is what a very deep stack
  *                of tiny layers costs
  */
@@ -53,14 +55,16 @@ export function estimateMemory(config: ModelConfig, use: MemoryUse): MemoryEstim
   const I = tokens ? Number(config.embeddingDim ?? config.hiddenSize) : Number(config.inputSize);
   const V = tokens ? Number(config.vocabSize) : 0;
   const O = Number(config.outputSize);
-  const layer = (inputs: number): number => G * H * (inputs + H) + 2 * G * H;
-  const recurrent = D * (layer(I) + (L - 1) * layer(D * H));
-  const count = V * I + recurrent + O * (D * H + 1);
+  const P = Number(config.projSize ?? 0);
+  const R = P > 0 ? P : H;
+  const layer = (inputs: number): number => G * H * (inputs + R) + 2 * G * H + P * H + (config.peephole ? 3 * H : 0);
+  const recurrent = D * (layer(I) + (L - 1) * layer(D * R));
+  const count = V * I + recurrent + O * (D * R + 1);
   const parameters = FLOAT * count;
   const training = use.optimizer !== null;
   const gradients = training ? parameters : 0;
   const optimizerState = training ? STATE_PER_PARAMETER[use.optimizer!] * parameters : 0;
-  const perStep = L * D * (G + 4) * H + I + 2 * O;
+  const perStep = L * D * (G + 5) * H + I + 2 * O;
   const activations = FLOAT * use.steps * use.batch * perStep * (training ? 2 : 1);
   const overhead = TENSOR_OVERHEAD * (4 * L * D + 3);
   return { parameters, gradients, optimizerState, activations, overhead, total: parameters + gradients + optimizerState + activations + overhead };

@@ -149,6 +149,14 @@ function firstNonFinite(tensors: ReadonlyMap<string, Tensor>): { name: string; i
   return null;
 }
 
+/**
+ * The tensors of a kept segment's weight copy (CellWeights) in checkpoint.safetensors, each
+ * `trainer.segment.{n}.weights.{cell}.{suffix}`; the optional ones are flagged in the metadata under
+ * their suffix (a checkpoint written before the LSTM's variants has no "hr" or "peephole" flag: none).
+ */
+const REQUIRED_WEIGHTS = [["weightIh", "ih"], ["weightHh", "hh"]] as const;
+const OPTIONAL_WEIGHTS = [["biasIh", "bih"], ["biasHh", "bhh"], ["weightHr", "hr"], ["peephole", "peephole"]] as const;
+
 const nanToNull = (xs: number[]): Array<number | null> => xs.map((x) => (Number.isNaN(x) ? null : x));
 const nullToNaN = (xs: unknown, what: string): number[] => {
   if (!Array.isArray(xs) || xs.some((x) => x !== null && typeof x !== "number")) throw new RangeError(`${what} must be an array of numbers`);
@@ -180,15 +188,17 @@ export function saveCheckpoint(dir: string, model: SequenceModel, optimizer: Opt
     vector(`${prefix}.input`, seg.input);
     if (seg.mask) vector(`${prefix}.mask`, seg.mask);
     seg.weights?.forEach((w, i) => {
-      vector(`${prefix}.weights.${i}.ih`, w.weightIh);
-      vector(`${prefix}.weights.${i}.hh`, w.weightHh);
-      if (w.biasIh) vector(`${prefix}.weights.${i}.bih`, w.biasIh);
-      if (w.biasHh) vector(`${prefix}.weights.${i}.bhh`, w.biasHh);
+      for (const [field, suffix] of [...REQUIRED_WEIGHTS, ...OPTIONAL_WEIGHTS]) {
+        const values = w[field];
+        if (values) vector(`${prefix}.weights.${i}.${suffix}`, values);
+      }
     });
+    const flags = (w: CellWeights): Record<string, boolean> =>
+      Object.fromEntries(OPTIONAL_WEIGHTS.map(([field, suffix]) => [suffix, (w[field] ?? null) !== null]));
     return {
       start: seg.start, T: seg.T, version: seg.version, resetRows: seg.resetRows, dropoutRng: nanToNull(seg.dropoutRng),
       hasC0: seg.c0 !== null, hasIds: seg.ids !== null, hasMask: seg.mask !== null,
-      weights: seg.weights ? seg.weights.map((w) => ({ bih: w.biasIh !== null, bhh: w.biasHh !== null })) : null,
+      weights: seg.weights ? seg.weights.map(flags) : null,
     };
   });
   const trainerMeta = {
@@ -237,10 +247,14 @@ export function loadCheckpoint(dir: string, model: SequenceModel, optimizer: Opt
     const segments: SegmentState[] = t.segments.map((s, n) => {
       const prefix = `trainer.segment.${n}`;
       const weights = Array.isArray(s.weights)
-        ? (s.weights as Array<{ bih: boolean; bhh: boolean }>).map((w, i): CellWeights => ({
-            weightIh: need(`${prefix}.weights.${i}.ih`), weightHh: need(`${prefix}.weights.${i}.hh`),
-            biasIh: w.bih ? need(`${prefix}.weights.${i}.bih`) : null, biasHh: w.bhh ? need(`${prefix}.weights.${i}.bhh`) : null,
-          }))
+        ? (s.weights as Array<Record<string, unknown>>).map((w, i): CellWeights => {
+            const part = (suffix: string): Float32Array => need(`${prefix}.weights.${i}.${suffix}`);
+            const optional = (suffix: string): Float32Array | null => (w?.[suffix] === true ? part(suffix) : null);
+            return Object.fromEntries([
+              ...REQUIRED_WEIGHTS.map(([field, suffix]) => [field, part(suffix)]),
+              ...OPTIONAL_WEIGHTS.map(([field, suffix]) => [field, optional(suffix)]),
+            ]) as unknown as CellWeights;
+          })
         : null;
       return {
         start: s.start as number, T: s.T as number, version: s.version as number, resetRows: (s.resetRows as number[]) ?? [],

@@ -56,6 +56,9 @@ const SETTINGS = {
   valFraction: number("probability", 0.1, "fraction held out for validation when there is no --val"),
   cell: choice(CELL_NAMES, "lstm"),
   hidden: integer(128, 1, "hidden units per layer"),
+  proj: integer(0, 0, "lstm: project each layer's output to this many values, fewer than --hidden (LSTMP, " +
+    "Sak et al. 2014; PyTorch's proj_size); 0: none"),
+  peephole: boolean("lstm: peephole connections, the gates see the cell state (Gers & Schmidhuber 2000)"),
   layers: integer(1, 1, "stacked recurrent layers"),
   bidirectional: boolean("a second stack reads each sequence backwards (whole sequences only: --mode full)"),
   dropout: number("probability", 0, "dropout between stacked layers"),

@@ -23,7 +23,7 @@ import {
   CHECKPOINT_FILE, CONFIG_FILE, type EpochRecord, MODEL_FILE, type RunConfig, type RunProgress, loadCheckpoint, loadWeights, readConfig,
   saveCheckpoint, saveModel, writeConfig, writeMetrics,
 } from "./run-directory.js";
-import { RESUMABLE_SETTINGS, type SettingKey, type TrainSettings, flagOf } from "./settings.js";
+import { DEFAULT_SETTINGS, RESUMABLE_SETTINGS, type SettingKey, type TrainSettings, flagOf } from "./settings.js";
 import { RunLock } from "./run-lock.js";
 import { type DataSpec, type PreparedData, languageModelSteps, prepareTraining } from "./tasks.js";
 
@@ -50,13 +50,26 @@ function modelConfig(settings: TrainSettings, data: PreparedData): ModelConfig {
     cell: settings.cell, ...input, hiddenSize: settings.hidden, numLayers: settings.layers,
     bidirectional: settings.bidirectional, dropout: settings.dropout, outputSize: data.outputSize,
     objective: data.objective, seed: settings.seed,
+    // Only when set, so that a plain model's config.json is as before.
+    ...(settings.proj > 0 ? { projSize: settings.proj } : {}),
+    ...(settings.peephole ? { peephole: true } : {}),
   };
+}
+
+/** --proj and --peephole are the LSTM's: refused before any data is read for another cell or a --proj ≥ --hidden. */
+function checkLstmVariants(settings: TrainSettings): void {
+  const variant = settings.proj > 0 ? `--proj ${settings.proj}` : settings.peephole ? "--peephole" : null;
+  if (variant && settings.cell !== "lstm") throw new UsageError(`${variant} applies to --cell lstm, not ${settings.cell}`);
+  if (settings.proj >= settings.hidden && settings.proj > 0) {
+    throw new UsageError(`--proj ${settings.proj} must be smaller than --hidden ${settings.hidden} (a projection reduces the output)`);
+  }
 }
 
 /** The flags that size a model, for messages about its size. */
 function describeSize(settings: TrainSettings, config: ModelConfig): string {
   const input = config.vocabSize !== undefined ? `a vocabulary of ${config.vocabSize}, --embedding ${settings.embedding}` : `${config.inputSize} inputs`;
-  return `--cell ${settings.cell} --hidden ${settings.hidden} --layers ${settings.layers}${settings.bidirectional ? " --bidirectional" : ""} ` +
+  const proj = settings.proj > 0 ? ` --proj ${settings.proj}` : "";
+  return `--cell ${settings.cell} --hidden ${settings.hidden}${proj} --layers ${settings.layers}${settings.bidirectional ? " --bidirectional" : ""} ` +
     `(${input}, ${config.outputSize} outputs, --batch ${settings.batch})`;
 }
 
@@ -74,6 +87,7 @@ function optimizerFor(settings: TrainSettings, model: SequenceModel): Optimizer 
 
 export async function runTraining({ settings, resume, progress }: TrainRun): Promise<void> {
   const dir = resume ?? settings.out;
+  checkLstmVariants(settings);
   const schedule = trainingSchedule(settings);
   const lock = RunLock.acquire(dir);
   const interrupts = new Interrupts();
@@ -301,7 +315,8 @@ function describeEpoch(r: EpochRecord, epochs: number): string {
 
 /** Settings of a run to resume: its saved settings, with only the flags that may change (epochs, limits). */
 export function resumeSettings(dir: string, overrides: Partial<TrainSettings>): TrainSettings {
-  const saved = readConfig(dir).training;
+  // A run saved before a setting existed had its default.
+  const saved = { ...DEFAULT_SETTINGS, ...readConfig(dir).training };
   for (const [key, value] of Object.entries(overrides) as Array<[SettingKey, unknown]>) {
     if (RESUMABLE_SETTINGS.includes(key)) continue;
     if (JSON.stringify(value) !== JSON.stringify(saved[key])) {

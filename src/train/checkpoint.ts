@@ -154,5 +154,6 @@ function copyWeights(w: CellWeights): CellWeights {
   return {
     weightIh: w.weightIh.slice(), weightHh: w.weightHh.slice(),
     biasIh: w.biasIh?.slice() ?? null, biasHh: w.biasHh?.slice() ?? null,
+    weightHr: w.weightHr?.slice() ?? null, peephole: w.peephole?.slice() ?? null,
   };
 }

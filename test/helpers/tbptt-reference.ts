@@ -46,6 +46,10 @@ interface RefModel {
   L: number;
   D: number;
   H: number;
+  /** The LSTM's projection P (h has P values), or 0. */
+  P: number;
+  /** The LSTM's peepholes. */
+  peephole: boolean;
   O: number;
   /** Embedding dimension (token input). */
   E: number;
@@ -91,9 +95,16 @@ function get(W: Weights, name: string): Float64Array {
   return v;
 }
 
-/** One cell step of PyTorch's RNN(tanh) / LSTM (i, f, g, o) / GRU (r, z, n). */
+/** R: the values of h and of the outputs (the LSTM's projection P, else H). */
+const widthOf = (m: RefModel): number => (m.P > 0 ? m.P : m.H);
+
+/**
+ * One cell step of PyTorch's RNN(tanh) / LSTM (i, f, g, o) / GRU (r, z, n); the LSTM with peepholes
+ * (i, f see c_{t−1} through p_i, p_f; o sees c_t through p_o) and with a projection h = W_hr·(o⊙tanh c).
+ */
 function cellStep(m: RefModel, W: Weights, suffix: string, x: readonly number[], h: readonly number[], c: readonly number[]): LayerState {
   const H = m.H;
+  const R = widthOf(m);
   const G = (m.cell === "lstm" ? 4 : m.cell === "gru" ? 3 : 1) * H;
   const In = x.length;
   const Wih = get(W, `rnn.weight_ih${suffix}`);
@@ -101,28 +112,29 @@ function cellStep(m: RefModel, W: Weights, suffix: string, x: readonly number[],
   const bih = get(W, `rnn.bias_ih${suffix}`);
   const bhh = get(W, `rnn.bias_hh${suffix}`);
   assert.equal(Wih.length, G * In);
-  assert.equal(Whh.length, G * H);
+  assert.equal(Whh.length, G * R);
   const gi = zeros(G);
   const gh = zeros(G);
   for (let j = 0; j < G; j++) {
     let a = bih[j]!;
     for (let k = 0; k < In; k++) a += Wih[j * In + k]! * x[k]!;
     let b = bhh[j]!;
-    for (let k = 0; k < H; k++) b += Whh[j * H + k]! * h[k]!;
+    for (let k = 0; k < R; k++) b += Whh[j * R + k]! * h[k]!;
     gi[j] = a;
     gh[j] = b;
   }
   const hNew = zeros(H);
   const cNew = zeros(H);
+  const p = m.peephole ? get(W, `rnn.weight_peephole${suffix}`) : null;
   for (let j = 0; j < H; j++) {
     if (m.cell === "rnn") {
       hNew[j] = Math.tanh(gi[j]! + gh[j]!);
     } else if (m.cell === "lstm") {
-      const i = sigmoid(gi[j]! + gh[j]!);
-      const f = sigmoid(gi[H + j]! + gh[H + j]!);
+      const i = sigmoid(gi[j]! + gh[j]! + (p ? p[j]! * c[j]! : 0));
+      const f = sigmoid(gi[H + j]! + gh[H + j]! + (p ? p[H + j]! * c[j]! : 0));
       const g = Math.tanh(gi[2 * H + j]! + gh[2 * H + j]!);
-      const o = sigmoid(gi[3 * H + j]! + gh[3 * H + j]!);
       cNew[j] = f * c[j]! + i * g;
+      const o = sigmoid(gi[3 * H + j]! + gh[3 * H + j]! + (p ? p[2 * H + j]! * cNew[j]! : 0));
       hNew[j] = o * Math.tanh(cNew[j]!);
     } else {
       const r = sigmoid(gi[j]! + gh[j]!);
@@ -131,11 +143,20 @@ function cellStep(m: RefModel, W: Weights, suffix: string, x: readonly number[],
       hNew[j] = (1 - z) * n + z * h[j]!;
     }
   }
-  return { h: hNew, c: cNew };
+  if (m.P === 0) return { h: hNew, c: cNew };
+  const Whr = get(W, `rnn.weight_hr${suffix}`);
+  assert.equal(Whr.length, m.P * H);
+  const projected = zeros(m.P);
+  for (let q = 0; q < m.P; q++) for (let j = 0; j < H; j++) projected[q]! += Whr[q * H + j]! * hNew[j]!;
+  return { h: projected, c: cNew };
+}
+
+function zeroLayerState(m: RefModel): LayerState {
+  return { h: zeros(widthOf(m)), c: zeros(m.H) };
 }
 
 function zeroRowState(m: RefModel): RowState {
-  return Array.from({ length: m.L }, () => ({ h: zeros(m.H), c: zeros(m.H) }));
+  return Array.from({ length: m.L }, () => zeroLayerState(m));
 }
 
 /** The input vector of row b at a step: an embedding row (of that step's weights) or the features. */
@@ -148,7 +169,7 @@ function stepInput(m: RefModel, W: Weights, s: StreamStep, b: number): number[] 
 
 /** The unidirectional stack over one step of one row: (top output, new state). Masked: carried, output 0. */
 function stackStep(m: RefModel, W: Weights, x0: number[], state: RowState, real: boolean): { out: number[]; state: RowState } {
-  if (!real) return { out: zeros(m.H), state };
+  if (!real) return { out: zeros(widthOf(m)), state };
   let x: readonly number[] = x0;
   const next: LayerState[] = [];
   for (let l = 0; l < m.L; l++) {
@@ -290,18 +311,18 @@ class Reference {
         const out: number[][] = Array.from({ length: T }, () => []);
         for (const reverse of [false, true]) {
           const suffix = `_l${l}${reverse ? "_reverse" : ""}`;
-          let st: LayerState = { h: zeros(m.H), c: zeros(m.H) };
+          let st = zeroLayerState(m);
           for (let k = 0; k < T; k++) {
             const t = reverse ? T - 1 - k : k;
             const s = this.steps[g0 + t]!;
-            if (!reverse && s.reset[b]) st = { h: zeros(m.H), c: zeros(m.H) };
+            if (!reverse && s.reset[b]) st = zeroLayerState(m);
             if (s.mask[b] === 1) {
               st = cellStep(m, W, suffix, input[t]!, st.h, st.c);
               out[t]!.push(...st.h);
             } else {
-              out[t]!.push(...zeros(m.H));
+              out[t]!.push(...zeros(widthOf(m)));
             }
-            if (reverse && s.reset[b]) st = { h: zeros(m.H), c: zeros(m.H) };
+            if (reverse && s.reset[b]) st = zeroLayerState(m);
           }
         }
         input = out;
@@ -465,6 +486,7 @@ function refModelOf(c: Case): RefModel {
   assert.ok(cell === "rnn" || cell === "lstm" || cell === "gru");
   return {
     cell, L: c.model.numLayers ?? 1, D: c.model.bidirectional ? 2 : 1, H: c.model.hiddenSize,
+    P: c.model.projSize ?? 0, peephole: c.model.peephole ?? false,
     O: c.model.outputSize, E: c.model.embeddingDim ?? c.model.hiddenSize, objective: c.model.objective,
   };
 }

@@ -112,4 +112,15 @@ describe("the memory estimate", () => {
       }
     }
   });
+
+  it("counts the LSTM's projection and peepholes", () => {
+    for (const variant of [{ projSize: 3 }, { peephole: true }, { projSize: 2, peephole: true }]) {
+      const config = {
+        cell: "lstm" as const, inputSize: 4, hiddenSize: 6, numLayers: 2, bidirectional: true, outputSize: 2,
+        objective: "regression" as const, ...variant,
+      };
+      const estimate = estimateMemory(config, { optimizer: null, batch: 1, steps: 1 });
+      assert.equal(estimate.parameters, 4 * new SequenceModel(config).parameterCount, JSON.stringify(variant));
+    }
+  });
 });

@@ -203,9 +203,58 @@ const bidirectionalStarts: Case = (() => {
   };
 })();
 
+// The LSTM's variants: a projection (weight_hr, h of P < H values) and peepholes (weight_peephole),
+// whose weights the window must keep from each chunk's time as it keeps the others.
+const variantOverlapping: Case = (() => {
+  const T = 9, B = 2, V = 4;
+  return {
+    name: "LSTM with a projection (P = 2, H = 3) and peepholes, 2 layers, TBPTT(2, 5): stale weight_hr and peepholes",
+    model: {
+      cell: "lstm", vocabSize: V, embeddingDim: 2, hiddenSize: 3, projSize: 2, peephole: true, numLayers: 2,
+      outputSize: V, objective: "classes", seed: 12,
+    },
+    trainer: { k1: 2, k2: 5, lossScale: "mean" },
+    k1: 2, k2: 5,
+    batches: [{ T, B, ids: ints(T * B, V), stepTargets: ints(T * B, V) }],
+    expectedUpdates: 5,
+  };
+})();
+
+const peepholeManyToOne: Case = (() => {
+  const T = 8, B = 3, I = 2;
+  return {
+    name: "peephole LSTM, features, binary, last step + lossEveryChunk, lengths 8/5/3, TBPTT(3, 3)",
+    model: { cell: "lstm", inputSize: I, hiddenSize: 3, peephole: true, outputSize: 1, objective: "binary", seed: 13 },
+    trainer: { k1: 3, k2: 3, lossAt: "last-step", lossEveryChunk: true, lossScale: "sum" },
+    k1: 3, k2: 3,
+    batches: [
+      { T, B, features: uniforms(T * B * I), mask: maskOf(T, [8, 5, 3]), sequenceTargets: Float32Array.from([1, 0, 1]) },
+    ],
+    expectedUpdates: 3,
+  };
+})();
+
+const projectedBidirectional: Case = (() => {
+  const B = 3, V = 5;
+  const batch = (T: number, lengths: number[]): Batch => ({ T, B, ids: ints(T * B, V), mask: maskOf(T, lengths), stepTargets: ints(T * B, V) });
+  return {
+    name: 'mode "full": 2-layer bidirectional LSTM with a projection (P = 1, H = 2), a mask, two batches',
+    model: {
+      cell: "lstm", vocabSize: V, embeddingDim: 2, hiddenSize: 2, projSize: 1, numLayers: 2, bidirectional: true,
+      outputSize: V, objective: "classes", seed: 14,
+    },
+    trainer: { mode: "full", lossScale: "mean" },
+    k1: Infinity, k2: Infinity,
+    batches: [batch(5, [5, 3, 2]), batch(4, [2, 4, 1])],
+    expectedUpdates: 2,
+    lr: 2,
+  };
+})();
+
 const cases = [
   lstmEveryStep, gruOverlapping, rnnShortK2, lstmManyToOne, gruLastStepSkips, gruRegressionStarts,
-  lstmOnlineBinary, fullBidirectional, continuing, continuingShort,
+  lstmOnlineBinary, fullBidirectional, continuing, continuingShort, variantOverlapping, peepholeManyToOne,
+  projectedBidirectional,
 ];
 
 describe("TBPTT(k1, k2): the applied gradient equals the definition's, by brute force", () => {
@@ -267,6 +316,7 @@ describe("the same, through the input table (V ≤ T·B/2: the first layer works
 
 describe("the brute-force comparison can fail (deliberately wrong references disagree with the trainer)", () => {
   it("back-propagating through older steps with the weights of the update time", () => assertDisagrees(gruOverlapping, "current-weights"));
+  it("the same for the LSTM's projection and peepholes", () => assertDisagrees(variantOverlapping, "current-weights"));
   it("no cut (full BPTT instead of k2 steps)", () => assertDisagrees(gruOverlapping, "no-cut"));
   it("the cut one step too late", () => assertDisagrees(gruOverlapping, "cut-one-later"));
   it("the cut one step too early", () => assertDisagrees(gruRegressionStarts, "cut-one-earlier"));

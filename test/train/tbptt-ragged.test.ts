@@ -5,7 +5,7 @@
  * equals the definition's (computed by the independent masked reference in float64, by central
  * differences) to 1e-6, for every parameter element. The rows are given out of order (the trainer
  * sorts them), with resets inside rows (starts), k2 > k1, k2 < k1, stacked and bidirectional stacks,
- * the input table, and TBPTT(∞, k2) with the loss at the end, where each row's steps before its last
+ * the LSTM with a projection and peepholes, the input table, and TBPTT(∞, k2) with the loss at the end, where each row's steps before its last
  * k2 run forward keeping nothing (heads) and only its last k2 steps are kept (tails).
  *
  * Then: the packed path does the work of the real tokens only (the step kernels are counted), and the
@@ -184,9 +184,40 @@ const tableEveryStep: Case = (() => {
   };
 })();
 
+const variantOverlapping: Case = (() => {
+  const V = 5;
+  const batch = raggedTokens([6, 9, 2, 9, 4], V);
+  return {
+    name: "LSTM with a projection (P = 2, H = 3) and peepholes, 2 layers, TBPTT(2, 5), every-step, lengths 6/9/2/9/4, starts",
+    model: {
+      cell: "lstm", vocabSize: V, embeddingDim: 2, hiddenSize: 3, projSize: 2, peephole: true, numLayers: 2,
+      outputSize: V, objective: "classes", seed: 43,
+    },
+    trainer: { k1: 2, k2: 5, lossScale: "mean" },
+    k1: 2, k2: 5,
+    batches: [{ ...batch, stepTargets: ints(batch.T * batch.B, V), starts: startsOf(batch.T, batch.B, [[3, 1], [5, 3]]) }],
+    expectedUpdates: 5,
+  };
+})();
+
+const variantTails: Case = (() => {
+  const V = 6;
+  return {
+    name: "bidirectional LSTM with a projection (P = 1) and peepholes, mode full, last step, lengths 3/7/5",
+    model: {
+      cell: "lstm", vocabSize: V, embeddingDim: 2, hiddenSize: 2, projSize: 1, peephole: true, bidirectional: true,
+      outputSize: 3, objective: "classes", seed: 44,
+    },
+    trainer: { mode: "full", lossAt: "last-step", lossScale: "sum" },
+    k1: Infinity, k2: Infinity,
+    batches: [{ ...raggedTokens([3, 7, 5], V), sequenceTargets: Int32Array.from([2, 0, 1]) }],
+    expectedUpdates: 1,
+  };
+})();
+
 const cases = [
   overlapping, shortK2, tails, tailsWithStarts, everyStepInfinite, bidirectional, bidirectionalLastStep, everyChunk, denseTails,
-  tableTails, tableEveryStep,
+  tableTails, tableEveryStep, variantOverlapping, variantTails,
 ];
 
 describe("TBPTT(k1, k2) on ragged (packed) batches: the applied gradient equals the definition's, by brute force", () => {
