@@ -5,7 +5,7 @@
  */
 import { kernels } from "../kernels/index.js";
 import type {
-  BackwardInput, BackwardOutput, Cell, CellKind, CellOptions, ChunkInput, StateSizes, StepState,
+  BackwardInput, BackwardOutput, Cell, CellKind, CellOptions, ChunkInput, StateSizes, StepState, TangentStep,
 } from "./cell.js";
 import type { ChunkCache } from "./chunk-cache.js";
 import { CellParameters } from "./parameters.js";
@@ -81,6 +81,7 @@ export abstract class BaseCell<C extends ChunkCache> implements Cell<C> {
   abstract forward(input: ChunkInput, cache?: C): C;
   abstract backward(cache: C, grads: BackwardInput): BackwardOutput;
   abstract step(B: number, proj: Float32Array, state: StepState, out: Float32Array, scratch: C): void;
+  abstract tangent(cache: C, t: number, step: TangentStep): void;
 
   finalState(cache: C): { h: Float32Array; c: Float32Array | null } {
     return { h: cache.hN.reserve(cache.B * this.hiddenSize), c: null };
@@ -157,5 +158,26 @@ export abstract class BaseCell<C extends ChunkCache> implements Cell<C> {
       const BH = frame.B * this.hiddenSize;
       frame.norms[t] = kernels().sumSquares(BH, frame.dh, 0, frame.dOut, t * BH);
     }
+  }
+
+  /**
+   * The tangent of the gate pre-activations of step t for B rows: pre (B, G·H) = ḣ_{t−1}·W_hhᵀ
+   * (+ ẋ_t·W_ihᵀ when the input has a tangent), with the current weights. `part` selects what a cell
+   * keeps apart (the GRU's input and hidden sides): "both" sums them.
+   */
+  protected tangentPreActivations(B: number, step: TangentStep, pre: Float32Array, part: "both" | "hidden" | "input"): void {
+    const k = kernels();
+    const H = this.hiddenSize;
+    const G = this.gateSize;
+    const I = this.inputSize;
+    if (part !== "input") k.gemm(false, true, B, G, H, step.h, 0, H, this.params.weightHh.value, 0, H, false, pre, 0, G);
+    if (part === "hidden") return;
+    if (step.x) k.gemm(false, true, B, G, I, step.x, 0, I, this.params.weightIh.value, 0, I, part === "both", pre, 0, G);
+    else if (part === "input") pre.fill(0, 0, B * G);
+  }
+
+  /** Whether row b takes step t (mask 1 or no mask): a masked row carries its state, and its tangent, unchanged. */
+  protected takesStep(cache: C, t: number, b: number): boolean {
+    return cache.mask === null || cache.mask[t * cache.B + b] !== 0;
   }
 }

@@ -11,6 +11,10 @@
  *   dL/dc_{t−1} = δc ⊙ f      dL/dh_{t−1} = δgates · W_hh
  *   dW_ih += Σ_t δgatesᵀ·x_t   dW_hh += Σ_t δgatesᵀ·h_{t−1}   db_ih = db_hh += Σ_t δgates
  *
+ * Tangent (forward mode, the weights fixed), with ṗre = W_hh·ḣ_{t−1} + W_ih·ẋ_t (4H):
+ *   i̇ = i(1−i)ṗre_i   ḟ = f(1−f)ṗre_f   ġ = (1−g²)ṗre_g   ȯ = o(1−o)ṗre_o
+ *   ċ_t = ḟ⊙c_{t−1} + f⊙ċ_{t−1} + i̇⊙g + i⊙ġ      ḣ_t = ȯ⊙tanh(c_t) + o⊙(1 − tanh²c_t)⊙ċ_t
+ *
  * Shapes: x (T, B, I), h and c (B, H), weight_ih (4H, I), weight_hh (4H, H), biases (4H).
  * Saved per chunk, besides hPrev, out and hN (chunk-cache.ts): gates (T, B, 4H) activations, c (T, B, H)
  * the cell state after step t, c0 (B, H). Backward adds into the parameters' grad; it never zeroes them.
@@ -19,7 +23,8 @@ import { kernels } from "../kernels/index.js";
 import { ReusableBuffer } from "../tensor/buffers.js";
 import { BaseCell } from "./base.js";
 import {
-  type BackwardInput, type BackwardOutput, type CellOptions, type ChunkInput, NO_DX, type StepState, gateCount,
+  type BackwardInput, type BackwardOutput, type CellOptions, type ChunkInput, NO_DX, type StepState, type TangentStep,
+  gateCount,
 } from "./cell.js";
 import { ChunkCache } from "./chunk-cache.js";
 import { accumulateChunkGradients, projectChunkInputs } from "./input-projection.js";
@@ -39,6 +44,8 @@ export class LSTMCache extends ChunkCache {
   /** (B, H) the new h and c of `step`. */
   readonly stepH = new ReusableBuffer();
   readonly stepC = new ReusableBuffer();
+  /** (B, 4H) ṗre, the scratch of `tangent`. */
+  readonly tangentGates = new ReusableBuffer();
 }
 
 export class LSTMCell extends BaseCell<LSTMCache> {
@@ -127,5 +134,46 @@ export class LSTMCell extends BaseCell<LSTMCache> {
     k.lstmStepForward(B, H, proj, 0, c, cOffset, h, hOffset, null, 0, nextC, 0, nextH, 0, out, 0);
     c.set(nextC, cOffset);
     h.set(nextH, hOffset);
+  }
+
+  /** The equations in the file header, from the activations i, f, g, o and c_{t−1}, c_t that forward saved. */
+  tangent(cache: LSTMCache, t: number, step: TangentStep): void {
+    const { T, B } = cache;
+    const H = this.hiddenSize;
+    const G = 4 * H;
+    const BH = B * H;
+    const gates = cache.gates.reserve(T * B * G);
+    const c = cache.c.reserve(T * BH);
+    const dPre = cache.tangentGates.reserve(B * G);
+    const s = this.reverse ? T - 1 - t : t;
+    const cPrev = s > 0 ? c : cache.c0.reserve(BH);
+    const cPrevOffset = s > 0 ? this.time(s - 1, T) * BH : 0;
+    const dcIn = step.c!;
+    const dcOut = step.cOut!;
+    this.tangentPreActivations(B, step, dPre, "both");
+    for (let b = 0; b < B; b++) {
+      const real = this.takesStep(cache, t, b);
+      const row = (t * B + b) * G;
+      for (let j = 0; j < H; j++) {
+        const n = b * H + j;
+        if (!real) {
+          step.hOut[n] = step.h[n]!;
+          dcOut[n] = dcIn[n]!;
+          continue;
+        }
+        const i = gates[row + j]!;
+        const f = gates[row + H + j]!;
+        const g = gates[row + 2 * H + j]!;
+        const o = gates[row + 3 * H + j]!;
+        const di = i * (1 - i) * dPre[b * G + j]!;
+        const df = f * (1 - f) * dPre[b * G + H + j]!;
+        const dg = (1 - g * g) * dPre[b * G + 2 * H + j]!;
+        const dout = o * (1 - o) * dPre[b * G + 3 * H + j]!;
+        const dc = df * cPrev[cPrevOffset + n]! + f * dcIn[n]! + di * g + i * dg;
+        const tc = Math.tanh(c[t * BH + n]!);
+        dcOut[n] = dc;
+        step.hOut[n] = dout * tc + o * (1 - tc * tc) * dc;
+      }
+    }
   }
 }

@@ -1,0 +1,82 @@
+/**
+ * Every cell's `tangent` (forward mode, the weights fixed) against central differences of its own
+ * forward, in float64: for random tangents ḣ, ċ, ẋ of the state entering step t and of its input,
+ *
+ *   tangent(t; ḣ, ċ, ẋ) = (F(s + εv, x + εẋ) − F(s − εv, x − εẋ)) / 2ε,   v = (ḣ, ċ),
+ *
+ * at t = 0 and at t = 1 of a 2-step chunk (the saved state of an inner step), with one row masked at
+ * step 1 (its tangent passes unchanged), and without an input tangent (ẋ = 0, a layer reading data).
+ */
+import { describe, it } from "node:test";
+import type { Cell, CellKind, ChunkCache } from "../../src/cells/cell.js";
+import { createCell } from "../../src/cells/index.js";
+import { initializeCell } from "../../src/cells/init.js";
+import { Rng } from "../../src/tensor/rng.js";
+import { assertClose, fillRandom } from "../helpers/check.js";
+import { f64, inFloat64 } from "../helpers/float64.js";
+
+const T = 2;
+const B = 3;
+const I = 4;
+const H = 5;
+const EPS = 1e-5;
+
+/** The state after one step of B rows from (h, c) with input x and the mask of step `t` of `mask`. */
+function stepFrom(cell: Cell, h: Float32Array, c: Float32Array | null, x: Float32Array, mask: Float32Array | null): { h: Float32Array; c: Float32Array | null } {
+  const cache = cell.forward({ x, T: 1, B, h0: h, c0: c, mask });
+  const final = cell.finalState(cache);
+  return { h: final.h.slice(), c: final.c ? final.c.slice() : null };
+}
+
+function axpy(a: Float32Array, s: number, v: Float32Array): Float32Array {
+  const out = f64(a.length);
+  for (let i = 0; i < a.length; i++) out[i] = a[i]! + s * v[i]!;
+  return out;
+}
+
+function checkCell(kind: CellKind, withInputTangent: boolean): void {
+  inFloat64(() => {
+    const rng = new Rng(kind.length * 31 + (withInputTangent ? 1 : 0));
+    const cell = createCell(kind, { inputSize: I, hiddenSize: H });
+    initializeCell(kind, cell.params, H, rng);
+    for (const p of cell.params.list()) fillRandom(p.value, rng, 0.8);
+    const lstm = cell.stateSizes.c > 0;
+    const x = fillRandom(f64(T * B * I), rng);
+    const h0 = fillRandom(f64(B * H), rng, 0.5);
+    const c0 = lstm ? fillRandom(f64(B * H), rng, 0.5) : null;
+    const mask = f64(T * B).fill(1);
+    mask[1 * B + 2] = 0; // row 2 ends after step 0
+    const cache: ChunkCache = cell.forward({ x, T, B, h0, c0, mask });
+    // The states entering each step, as forward saved them.
+    const hPrev = cache.hPrev.reserve(T * B * H).slice();
+    const c = lstm ? (cache as unknown as { c: { reserve(n: number): Float32Array } }).c.reserve(T * B * H).slice() : null;
+    for (let t = 0; t < T; t++) {
+      const hIn = hPrev.subarray(t * B * H, (t + 1) * B * H).slice() as Float32Array;
+      const cIn = lstm ? (t === 0 ? c0! : c!.subarray(0, B * H).slice() as Float32Array) : null;
+      const xt = x.subarray(t * B * I, (t + 1) * B * I).slice() as Float32Array;
+      const maskT = mask.subarray(t * B, (t + 1) * B).slice() as Float32Array;
+      const dh = fillRandom(f64(B * H), rng);
+      const dc = lstm ? fillRandom(f64(B * H), rng) : null;
+      const dx = withInputTangent ? fillRandom(f64(B * I), rng) : null;
+      const step = { h: dh, c: dc, x: dx, hOut: f64(B * H), cOut: lstm ? f64(B * H) : null };
+      cell.tangent(cache, t, step);
+      const zeroX = f64(B * I);
+      const plus = stepFrom(cell, axpy(hIn, EPS, dh), cIn && axpy(cIn, EPS, dc!), axpy(xt, EPS, dx ?? zeroX), maskT);
+      const minus = stepFrom(cell, axpy(hIn, -EPS, dh), cIn && axpy(cIn, -EPS, dc!), axpy(xt, -EPS, dx ?? zeroX), maskT);
+      const numeric = (a: Float32Array, b: Float32Array) => Float64Array.from(a, (v, i) => (v - b[i]!) / (2 * EPS));
+      assertClose(step.hOut, numeric(plus.h, minus.h), `${kind} ḣ at t = ${t}`, 1e-6, 1e-9);
+      if (lstm) assertClose(step.cOut!, numeric(plus.c!, minus.c!), `${kind} ċ at t = ${t}`, 1e-6, 1e-9);
+      if (t === 1) {
+        // The masked row carries its tangent.
+        assertClose(step.hOut.subarray(2 * H, 3 * H), dh.subarray(2 * H, 3 * H), `${kind} masked row`, 0, 0);
+      }
+    }
+  });
+}
+
+describe("cell tangents (forward mode) against central differences of forward, float64", () => {
+  for (const kind of ["rnn_tanh", "rnn_relu", "lstm", "gru"] as const) {
+    it(`${kind}, with an input tangent`, () => checkCell(kind, true));
+    it(`${kind}, without one (a first layer)`, () => checkCell(kind, false));
+  }
+});
