@@ -32,7 +32,7 @@ import type { LossPlacement } from "./loss-positions.js";
 import type { SequenceModel } from "./model.js";
 import { type Schedule, type ScheduleOptions, resolveSchedule } from "./schedule.js";
 import { validateTrainingBatch } from "./validate-batch.js";
-import { TruncationWindow } from "./window.js";
+import { type ModeWindow, createWindow } from "./modes/index.js";
 
 export type { SegmentState, TrainerState } from "./checkpoint.js";
 
@@ -53,6 +53,8 @@ export interface TrainerOptions extends ScheduleOptions {
   onUpdate?: (info: UpdateInfo) => void;
   /** Called with the final (clipped) gradient in the parameters' grad, just before the optimizer applies it. */
   beforeStep?: (info: UpdateInfo) => void;
+  /** Seeds the random draws of modes "uoro" (signs) and "artbp" (truncation lengths). Default: the model's seed. */
+  seed?: number;
 }
 
 export interface UpdateInfo {
@@ -87,8 +89,8 @@ export class Trainer {
   readonly gradientFlow: GradientFlow | null;
   private readonly params: Parameter[];
   private readonly lossAt: LossPlacement;
-  /** The kept activations and the carried state. */
-  private readonly window: TruncationWindow;
+  /** The kept activations and the carried state: TBPTT's window or a mode's (src/train/modes/). */
+  private readonly window: ModeWindow;
   private readonly loss: ChunkLoss;
   private updates = 0;
   private lastBatchMasked = false;
@@ -101,6 +103,9 @@ export class Trainer {
     this.optimizer = optimizer;
     this.schedule = resolveSchedule(options);
     this.options = Object.freeze({ ...options });
+    const modeOptions = { seed: options.seed ?? model.config.seed ?? 0, diagnostics: options.diagnostics ?? false };
+    // The modes beyond TBPTT refuse first: their messages give the cost (bidirectional models included).
+    const window = createWindow(model, this.schedule, modeOptions);
     const lossAt = options.lossAt ?? "every-step";
     if (lossAt !== "every-step" && lossAt !== "last-step") {
       throw new RangeError(`lossAt must be "every-step" or "last-step", got ${JSON.stringify(lossAt)}`);
@@ -125,7 +130,7 @@ export class Trainer {
     }
     this.lossAt = lossAt;
     this.params = model.parameters();
-    this.window = new TruncationWindow(model);
+    this.window = window;
     this.loss = new ChunkLoss(model);
     this.gradientFlow = options.diagnostics ? new GradientFlow(model.rnn.numLayers) : null;
   }
@@ -135,6 +140,11 @@ export class Trainer {
     return this.updates;
   }
 
+  /** The truncation the next update uses: k2, or for k2 "adaptive" the last one chosen. */
+  get currentK2(): number {
+    return "k2" in this.window && typeof this.window.k2 === "number" ? this.window.k2 : this.schedule.k2;
+  }
+
   /** Forgets the carried state and the kept activations: the next batch starts from zero. */
   resetState(): void {
     this.window.reset();
@@ -142,7 +152,9 @@ export class Trainer {
 
   /** A copy of what the trainer carries between batches (see TrainerState). */
   exportState(): TrainerState {
-    return exportTrainerState(this.window, { updates: this.updates, lastBatchMasked: this.lastBatchMasked });
+    const state = exportTrainerState(this.window, { updates: this.updates, lastBatchMasked: this.lastBatchMasked });
+    const mode = this.window.exportMode?.();
+    return mode ? { ...state, mode } : state;
   }
 
   /**
@@ -151,7 +163,11 @@ export class Trainer {
    * continues exactly as if it had not stopped. Checked against the model; a mismatch is a RangeError.
    */
   importState(state: TrainerState): void {
+    if (state.mode && !this.window.importMode) {
+      throw new RangeError(`trainer state: a checkpoint of mode "${state.mode.kind}" does not match this trainer (TBPTT)`);
+    }
     const counters = importTrainerState(this.window, state);
+    this.window.importMode?.(state.mode);
     this.updates = counters.updates;
     this.lastBatchMasked = counters.lastBatchMasked;
   }
@@ -163,7 +179,9 @@ export class Trainer {
     const everyChunk = this.options.lossEveryChunk ?? false;
     const window = this.window;
     const carried = { batchSize: window.batchSize, lastBatchMasked: this.lastBatchMasked };
-    validateTrainingBatch(this.model, batch, lossAt, everyChunk, k2, carried);
+    // The online modes keep nothing that grows with the stream: it may continue across batches.
+    const online = this.schedule.method === "rtrl" || this.schedule.method === "uoro";
+    validateTrainingBatch(this.model, batch, lossAt, everyChunk, online ? 1 : k2, carried);
     const { T, B } = batch;
     if (!batch.continues) {
       window.allocate(B);
@@ -182,8 +200,8 @@ export class Trainer {
     const batchStart = window.streamTime;
     const rowEnds = this.rowEnds;
 
-    for (let start = 0; start < T; start += Math.min(k1, T)) {
-      const end = Math.min(start + k1, T);
+    for (let start = 0, end = 0; start < T; start = end) {
+      end = window.chunkEnd?.(start, T) ?? Math.min(start + k1, T);
       // This chunk's update comes at its end, or earlier for a row whose sequence ends in it: no update
       // reaches a segment that ends at or before its cut. Pruned here, not after the previous chunk:
       // at a batch's end the next chunk's length (the next batch's T) is not known yet.
