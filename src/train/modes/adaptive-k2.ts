@@ -3,42 +3,48 @@
  * tolerance δ, after Aicher, Foti & Fox (2019, arXiv 1905.07473, "Adaptively truncating
  * backpropagation through time to control gradient bias").
  *
- * Now and then (every PROBE_EVERY updates, once the window holds maxK2 steps or the longest sequence
- * seen) an update back-propagates the whole window, maxK2 steps, and measures on the way
- * φ_ℓ = ‖∂L/∂s_{t−ℓ}‖ for every lag ℓ (the diagnostics of diagnostics.ts, all layers, L2 over the
- * batch and the units). Truncating at k2 drops the parameter gradient's terms of lags ℓ ≥ k2, each
- * of the form (∂L/∂s_{t−ℓ})·∂⁺s_{t−ℓ}/∂θ, so their size is bounded by about Σ_{ℓ ≥ k2} φ_ℓ. Then
+ * Now and then (a probe of PROBE_UPDATES consecutive updates every PROBE_EVERY) the updates
+ * measure what truncation costs them. Each back-propagates the whole window, W = min(maxK2, the
+ * history) steps, giving g_W (the recurrent parameters' gradient, which the update applies), then
+ * again with k2 = k for each candidate k < W of a geometric grid (1, 2, 3, 4, 6, 8, 11, 16, …),
+ * giving g_k. Over the probe's updates u:
  *
- *   bias(k2) = Σ_{ℓ=k2}^{m−1} φ_ℓ + tail,   total = Σ_{ℓ=0}^{m−1} φ_ℓ + tail,
- *   k2 = the smallest with bias(k2) ≤ δ·total                   (maxK2 when none is)
+ *   bias(k) = √(Σ_u ‖g_W,u − g_k,u‖² / Σ_u ‖g_W,u‖²) + tail,     k2 = the smallest k with bias(k) ≤ δ
  *
- * over the m measured lags. The tail is 0 when the probe reached the sequence's start; when it
- * stopped at maxK2, it extrapolates the decay geometrically: φ_ℓ ≈ φ_{m−1}·β^{ℓ−m+1} with log β the
- * least-squares slope of log φ over the older half of the lags (Aicher et al.'s estimate), tail =
- * φ_{m−1}·β/(1 − β), infinite when β ≥ 1 (no decay: no truncation is safe). The updates in between
- * use that k2. The probe's update applies its own (less truncated) gradient.
+ * The tail is what lies beyond W: 0 when the probe reached the sequence's start; else Aicher et al.'s
+ * extrapolation of the decay of φ_ℓ = ‖∂L/∂s_{t−ℓ}‖ (measured on the way, all layers): φ_ℓ ≈
+ * φ_{W−1}·β^{ℓ−W+1}, log β the least-squares slope of log φ over the older half of the lags, as a
+ * share of all the norms, (φ_{W−1}·β/(1 − β)) / (Σ_ℓ φ_ℓ + that), or all of it (1) when β ≥ 1. When the
+ * tail alone exceeds δ, no truncation within maxK2 is safe: k2 = maxK2. Where Aicher et al. bound
+ * the parameter gradient's bias through the state norms φ, this measures it: on the task of
+ * test/train/adaptive-k2.test.ts the state norms alone chose a k2 whose bias was 3 times δ (the
+ * losses' gradients partly cancel, the dropped terms do not). Averaging over a probe of several
+ * updates, not one, keeps the choice from following one update's noise.
  *
- * Until the first probe, k2 = maxK2. Memory: maxK2 steps (the window must hold what a probe reads);
- * time: k2 steps per update, maxK2 for a probe. test/train/adaptive-k2.test.ts measures the bias of the
- * chosen k2 against the exact gradient.
+ * A probe starts at the first update of a stream (a batch that does not continue) or once the window
+ * holds maxK2 steps, so that its updates see the histories training sees. Until the first probe
+ * ends, k2 = maxK2. Memory: maxK2 steps (the window must hold what a probe reads). Time: k2 steps
+ * per update; a probe's update about 3·maxK2 (the grid's lengths sum to about twice the largest).
  */
 import { GradientFlow } from "../diagnostics.js";
 import type { ModeState } from "../checkpoint.js";
 import type { SequenceModel } from "../model.js";
+import type { Parameter } from "../../tensor/parameter.js";
 import { TruncationWindow } from "../window.js";
 
-/** Updates between two probes. */
-export const PROBE_EVERY = 50;
+/** Updates from the start of one probe to the start of the next, and the updates a probe measures. */
+export const PROBE_EVERY = 200;
+export const PROBE_UPDATES = 16;
 
 /** What the last probe measured and chose. */
 export interface TruncationEstimate {
-  /** φ_ℓ for ℓ = 0 … m − 1. */
-  norms: number[];
-  /** The extrapolated Σ_{ℓ ≥ m} φ_ℓ (0 when the probe reached the sequence's start). */
+  /** The candidates k and their measured bias(k) (tail included). */
+  candidates: number[];
+  bias: number[];
+  /** The largest share of the gradient beyond W over the probe's updates (0 when each reached its sequence's start). */
   tail: number;
-  /** The chosen k2 and its estimated relative bias bias(k2)/total. */
+  /** The chosen k2. */
   k2: number;
-  relativeBias: number;
 }
 
 /** A GradientFlow that also passes what it records to the user's diagnostics, if any. */
@@ -59,72 +65,146 @@ export class AdaptiveWindow extends TruncationWindow {
   readonly tolerance: number;
   /** The truncation the next ordinary update uses. */
   k2: number;
-  /** What the last probe measured, or null before the first. */
+  /** What the last probe measured, or null before the first ends. */
   estimate: TruncationEstimate | null = null;
+  /** The candidates: a geometric grid up to maxK2. */
+  readonly candidates: number[];
+  /** Updates since the last probe started (PROBE_EVERY: due), and since the stream was last reset. */
   private sinceProbe = PROBE_EVERY;
-  /** The longest stream time reached before a reset (−1: none yet). */
-  private longestRun = -1;
+  private sinceReset = 0;
+  /** The probe under way: its updates so far, Σ_u ‖g_W,u − g_k,u‖² per candidate, Σ_u ‖g_W,u‖², the largest tail. */
+  private probed = 0;
+  private errors: number[];
+  private fullSquared = 0;
+  private tail = 0;
+  /** The parameters truncation affects (all but the head's), and scratch of their size. */
+  private readonly params: Parameter[];
+  private readonly before: Float64Array;
+  private readonly full: Float64Array;
 
   constructor(model: SequenceModel, options: { maxK2: number; tolerance: number }) {
     super(model);
     this.maxK2 = options.maxK2;
     this.tolerance = options.tolerance;
     this.k2 = options.maxK2;
+    this.candidates = geometricGrid(options.maxK2);
+    this.errors = this.candidates.map(() => 0);
+    const head = new Set(model.head.parameters());
+    this.params = model.parameters().filter((p) => !head.has(p));
+    const size = this.params.reduce((n, p) => n + p.size, 0);
+    this.before = new Float64Array(size);
+    this.full = new Float64Array(size);
   }
 
   override reset(): void {
-    this.longestRun = Math.max(this.longestRun, this.streamTime);
     super.reset();
+    this.sinceReset = 0;
   }
 
   override backward(rowEnds: Int32Array, _k2: number, updates: number, flow: GradientFlow | null): void {
-    const reach = this.longestRun > 0 ? Math.min(this.maxK2, this.longestRun) : this.maxK2;
+    const starts = this.sinceProbe >= PROBE_EVERY && (this.sinceReset === 0 || this.streamTime >= this.maxK2);
     this.sinceProbe++;
-    if (this.sinceProbe < PROBE_EVERY || this.streamTime < reach) {
+    this.sinceReset++;
+    if (this.probed === 0 && !starts) {
       super.backward(rowEnds, this.k2, updates, flow);
       return;
     }
-    const probe = new ProbeFlow(this.model.rnn.numLayers, flow);
-    super.backward(rowEnds, this.maxK2, updates, probe);
-    this.estimate = chooseTruncation(probe.report().norms, this.streamTime > this.maxK2, this.tolerance, this.maxK2);
-    this.k2 = this.estimate.k2;
-    this.sinceProbe = 0;
+    if (this.probed === 0) this.sinceProbe = 1;
+    this.measure(rowEnds, updates, flow);
+    if (++this.probed === PROBE_UPDATES) this.decide();
+  }
+
+  /** One probe update (see the file header); leaves g_W added into the parameters' grad. */
+  private measure(rowEnds: Int32Array, updates: number, flow: GradientFlow | null): void {
+    const W = Math.min(this.maxK2, this.streamTime);
+    const { before, full } = this;
+    this.readGradients(before);
+    const measured = new ProbeFlow(this.model.rnn.numLayers, flow);
+    super.backward(rowEnds, W, updates, measured);
+    this.readGradients(full);
+    for (let i = 0; i < full.length; i++) {
+      full[i]! -= before[i]!;
+      this.fullSquared += full[i]! ** 2;
+    }
+    this.tail = Math.max(this.tail, measuredTail(measured.report().norms, this.streamTime > W).tail);
+    this.candidates.forEach((k, c) => {
+      if (k >= W) return;
+      this.writeGradients(before, null);
+      super.backward(rowEnds, k, updates, null);
+      let i = 0;
+      for (const p of this.params) for (let j = 0; j < p.size; j++, i++) this.errors[c]! += (p.grad[j]! - before[i]! - full[i]!) ** 2;
+    });
+    this.writeGradients(before, full);
+  }
+
+  /** The end of a probe: the smallest candidate within the tolerance. */
+  private decide(): void {
+    const bias = this.errors.map((e) => (this.fullSquared === 0 ? 0 : Math.sqrt(e / this.fullSquared)) + this.tail);
+    const within = this.candidates.find((_, c) => bias[c]! <= this.tolerance);
+    this.k2 = within ?? this.maxK2;
+    this.estimate = { candidates: [...this.candidates], bias, tail: this.tail, k2: this.k2 };
+    this.probed = 0;
+    this.errors = this.candidates.map(() => 0);
+    this.fullSquared = 0;
+    this.tail = 0;
+  }
+
+  /** The grad of the parameters truncation affects, into `out`. */
+  private readGradients(out: Float64Array): void {
+    let i = 0;
+    for (const p of this.params) for (let j = 0; j < p.size; j++) out[i++] = p.grad[j]!;
+  }
+
+  /** grad = base (+ add). */
+  private writeGradients(base: Float64Array, add: Float64Array | null): void {
+    let i = 0;
+    for (const p of this.params) for (let j = 0; j < p.size; j++, i++) p.grad[j] = base[i]! + (add ? add[i]! : 0);
   }
 
   exportMode(): ModeState {
-    return { kind: this.kind, arrays: {}, values: { k2: this.k2, sinceProbe: this.sinceProbe, longestRun: this.longestRun } };
+    return {
+      kind: this.kind, arrays: {},
+      values: {
+        k2: this.k2, sinceProbe: this.sinceProbe, sinceReset: this.sinceReset, probed: this.probed,
+        errors: [...this.errors], fullSquared: this.fullSquared, tail: this.tail,
+      },
+    };
   }
 
   importMode(state: ModeState | undefined): void {
     if (!state || state.kind !== this.kind) {
       throw new RangeError(`trainer state: a checkpoint of ${state ? `mode "${state.kind}"` : "TBPTT"} does not match this trainer (k2 "adaptive")`);
     }
-    const { k2, sinceProbe, longestRun } = state.values;
+    const { k2, sinceProbe, sinceReset, probed, errors, fullSquared, tail } = state.values;
     const integer = (v: unknown, min: number): v is number => Number.isSafeInteger(v) && (v as number) >= min;
-    if (!integer(k2, 1) || k2 > this.maxK2 || !integer(sinceProbe, 0) || !integer(longestRun, -1)) {
-      throw new RangeError('trainer state: the settings of k2 "adaptive" are malformed or do not match maxK2');
+    const measures = Array.isArray(errors) && errors.length === this.candidates.length && errors.every((e) => e >= 0);
+    if (!integer(k2, 1) || k2 > this.maxK2 || !integer(sinceProbe, 0) || !integer(sinceReset, 0) || !integer(probed, 0)
+      || probed >= PROBE_UPDATES || !measures || typeof fullSquared !== "number" || !(fullSquared >= 0) || typeof tail !== "number" || !(tail >= 0)) {
+      throw new RangeError('trainer state: the state of k2 "adaptive" is malformed or does not match maxK2');
     }
-    this.k2 = k2;
-    this.sinceProbe = sinceProbe;
-    this.longestRun = longestRun;
+    Object.assign(this, { k2, sinceProbe, sinceReset, probed, errors: [...errors], fullSquared, tail });
   }
 }
 
+/** 1, 2, 3, 4, 6, 8, 11, 16, … (√2 apart, rounded, distinct) below maxK2. */
+function geometricGrid(maxK2: number): number[] {
+  const grid: number[] = [];
+  for (let x = 1; Math.round(x) < maxK2; x *= Math.SQRT2) if (!grid.includes(Math.round(x))) grid.push(Math.round(x));
+  return grid;
+}
+
 /**
- * The rule in the file header. `normsByLayer[l][ℓ]`: ‖∂L/∂h_{t−ℓ}‖ of layer l; `cutByWindow`: the probe
- * stopped at maxK2 rather than at the sequence's start, so the older lags are extrapolated.
+ * φ_ℓ = ‖∂L/∂s_{t−ℓ}‖ over all layers from `normsByLayer[l][ℓ]`, and the share of the gradient beyond
+ * the measured lags (see the file header): 0 unless `cutByWindow` (the probe stopped before the
+ * sequence's start).
  */
-export function chooseTruncation(normsByLayer: number[][], cutByWindow: boolean, tolerance: number, maxK2: number): TruncationEstimate {
+export function measuredTail(normsByLayer: number[][], cutByWindow: boolean): { norms: number[]; tail: number } {
   const m = Math.max(0, ...normsByLayer.map((n) => n.length));
   const norms = Array.from({ length: m }, (_, lag) => Math.sqrt(normsByLayer.reduce((s, n) => s + (n[lag] ?? 0) ** 2, 0)));
-  const tail = cutByWindow ? geometricTail(norms) : 0;
-  const total = norms.reduce((a, b) => a + b, 0) + tail;
-  let bias = tail;
-  let k2 = m;
-  // bias(k) = Σ_{ℓ ≥ k} φ_ℓ + tail, growing as k shrinks: walk down while it stays within δ·total.
-  while (k2 > 1 && bias + norms[k2 - 1]! <= tolerance * total) bias += norms[--k2]!;
-  if (!(bias <= tolerance * total) || total === 0) return { norms, tail, k2: maxK2, relativeBias: total === 0 ? 0 : bias / total };
-  return { norms, tail, k2: Math.min(Math.max(k2, 1), maxK2), relativeBias: bias / total };
+  if (!cutByWindow) return { norms, tail: 0 };
+  const beyond = geometricTail(norms);
+  const total = norms.reduce((a, b) => a + b, 0) + beyond;
+  return { norms, tail: beyond === Infinity ? 1 : total === 0 ? 0 : beyond / total };
 }
 
 /** φ_{m−1}·β/(1 − β), log β the least-squares slope of log φ over the older half of the lags; ∞ if β ≥ 1. */
