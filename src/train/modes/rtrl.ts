@@ -94,11 +94,11 @@ export function checkRtrlCost(model: SequenceModel, n: number, p: number, B: num
   const values = B * n * p;
   if (values <= RTRL_LIMIT) return;
   const { hiddenSize, numLayers } = model.rnn;
-  const rows = B === 1 ? "per sequence" : `for B = ${B} sequences`;
+  const batch = B === 1 ? "" : `, ${count(values)} for B = ${B} sequences`;
   throw new RangeError(
     `mode "rtrl" with hiddenSize ${hiddenSize}, ${numLayers} layer${numLayers === 1 ? "" : "s"} (state n = ${n}, ` +
-      `p = ${count(p)} parameters) keeps n·p = ${count(n * p)} sensitivities per sequence: ${count(values)} ${rows} ` +
-      `(${mebibytes(values)} MiB in float32) and ${count(B * n * n * p)} multiply-adds per step, over the limit of ` +
+      `p = ${count(p)} parameters) keeps n·p = ${count(n * p)} sensitivities per sequence${batch} ` +
+      `(${mebibytes(values)} MiB in float32) and needs ${count(B * n * n * p)} multiply-adds per step, over the limit of ` +
       `${count(RTRL_LIMIT)} values: use mode "uoro" (O(n + p) per sequence, O(p) per step), a smaller hiddenSize or batch`,
   );
 }
