@@ -145,6 +145,11 @@ export class Trainer {
     return "k2" in this.window && typeof this.window.k2 === "number" ? this.window.k2 : this.schedule.k2;
   }
 
+  /** Steps of activations held now, the kept window with the chunk in progress: what memory grows with. */
+  get keptSteps(): number {
+    return this.window.segments.reduce((steps, segment) => steps + segment.T, 0);
+  }
+
   /** Forgets the carried state and the kept activations: the next batch starts from zero. */
   resetState(): void {
     this.window.reset();
