@@ -9,9 +9,9 @@
         "native/src/gemm_avx512.c",
         "native/src/gemm_avx2.c",
         "native/src/gemm_generic.c",
-        "native/src/steps_avx512.c",
-        "native/src/steps_avx2.c",
-        "native/src/steps_generic.c",
+        "native/src/kernels_avx512.c",
+        "native/src/kernels_avx2.c",
+        "native/src/kernels_generic.c",
         "native/src/threads.c"
       ],
       "cflags": ["-O3", "-std=gnu11", "-ffp-contract=off", "-fno-math-errno", "-pthread", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-psabi"],

@@ -103,9 +103,9 @@ async function main(): Promise<void> {
   const c = spec.config;
   installNodeThreads(); // wasm-simd's GEMM threads (BPTT_THREADS, default every core), as `bptt/node` does
   const backend = await selectBackend(spec.backend ?? process.env.BPTT_BACKEND);
-  const k = kernels() as Kernels & { threads?: number; threadsReady?: () => Promise<number> };
+  const k = kernels();
   await k.threadsReady?.();
-  const threads = typeof k.threads === "number" ? k.threads : 1;
+  const threads = k.threads ?? 1;
 
   const ragged = c.task === "ragged" || c.task === "ragged-eval";
   const raggedData = ragged ? raggedBatches(c) : [];
@@ -193,12 +193,11 @@ async function main(): Promise<void> {
   }
   // The wasm backend's own allocator and its count of calls that had to copy (kernels().memoryInUse,
   // slowCalls): allocation there is invisible to V8's statistics.
-  const introspect = k as Kernels & { memoryInUse?: () => number; slowCalls?: () => { copied: number; reference: number } };
   const counters = (): Record<string, number> => {
     const out: Record<string, number> = {};
-    if (typeof introspect.memoryInUse === "function") out.kernelBytes = introspect.memoryInUse();
-    if (typeof introspect.slowCalls === "function") {
-      const slow = introspect.slowCalls();
+    if (k.memoryInUse) out.kernelBytes = k.memoryInUse();
+    if (k.slowCalls) {
+      const slow = k.slowCalls();
       out.copiedCalls = slow.copied;
       out.referenceCalls = slow.reference;
     }

@@ -5,6 +5,9 @@
 //   node scripts/build-native.mjs            build when the sources, flags, compiler settings or Node changed
 //   node scripts/build-native.mjs --force    build regardless
 //
+// First the N-API glue is regenerated from the kernel table (build-glue.mjs), where the table is (a
+// checkout; an installed package compiles the generated files it ships in native/src).
+//
 // A failed build is not a failed install: the script prints one line ("bptt: native backend not built
 // (…); using WebAssembly"), records the reason in build/native-build.json (which `bptt info` shows) and
 // the compiler's output in build/native-build.log, and exits 0. The same failure is not retried (nor
@@ -14,7 +17,7 @@ import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const BUILD = join(ROOT, "build");
@@ -68,7 +71,9 @@ function fail(reason, hash) {
   console.log(`bptt: native backend not built (${reason}); using WebAssembly`);
 }
 
-function main() {
+async function main() {
+  const glue = join(ROOT, "scripts", "build-glue.mjs");
+  if (existsSync(glue)) (await import(pathToFileURL(glue).href)).generateNativeGlue();
   const force = process.argv.includes("--force");
   const hash = buildHash();
   const status = readStatus();
@@ -89,4 +94,4 @@ function main() {
   record(true, "built", hash);
 }
 
-main();
+await main();

@@ -9,12 +9,13 @@
 // The generated file records a SHA-256 of everything that determines the binary (compiler version,
 // flags, the sources, this script); an up-to-date file is left alone, so `npm run build` costs nothing
 // when wasm/ has not changed. The build is deterministic (test/kernels/wasm-build.test.ts rebuilds and
-// compares the bytes).
+// compares the bytes). First it regenerates the backend's glue from the kernel table (build-glue.mjs).
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { generateWasmGlue } from "./build-glue.mjs";
 
 export const ROOT = fileURLToPath(new URL("..", import.meta.url));
 export const OUTPUT = join(ROOT, "src", "kernels", "wasm-binary.ts");
@@ -128,6 +129,7 @@ export function recordedHash() {
 
 async function main(args) {
   const started = Date.now();
+  if (!args.includes("--check")) generateWasmGlue();
   const hash = sourceHash();
   const upToDate = recordedHash() === hash;
   if (args.includes("--check")) {

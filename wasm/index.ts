@@ -1,15 +1,18 @@
 /**
  * The WebAssembly SIMD kernels (AssemblyScript, compiled by scripts/build-wasm.mjs into
  * src/kernels/wasm-binary.ts). No runtime, no allocation: every array lives in the imported memory
- * and is addressed by byte pointers that src/kernels/wasm.ts computes.
+ * and is addressed by byte pointers that the glue computes (src/kernels/wasm-calls.generated.ts, from
+ * the kernel table): each kernel takes the table's arguments in its order, arrays as pointers.
  */
-export { gemm, GEMM_WORKSPACE_BYTES } from "./gemm";
-export { addRowVector, sumRowsInto, sumSquares } from "./elementwise";
-export { gatherRows, scatterAddRows } from "./rows";
-export { rnnStepForward, rnnStepBackward, lstmStepForward, lstmStepBackward, gruStepForward, gruStepBackward } from "./steps";
+// A kernel file exports its kernels only (helpers shared between files live in vector.ts and
+// activations.ts), so that a kernel added to one is exported without a line here.
+export * from "./gemm";
+export * from "./elementwise";
+export * from "./rows";
+export * from "./steps";
+export * from "./softmax";
+export * from "./adam";
 export { activate } from "./activations";
-export { softmaxCrossEntropy, softmaxHits } from "./softmax";
-export { adamStep } from "./adam";
 
 /** The first byte after the module's static data: allocations start above it. */
 export function heapBase(): usize {

@@ -1,12 +1,12 @@
 /**
  * Row gather and scatter-add on a (V, D) table: the embedding lookup and its gradient. The ids are
- * checked against V by the caller (src/kernels/wasm.ts) before any pointer reaches the module.
- * Pointers are byte addresses of the first element.
+ * checked against V by the caller (the glue, src/kernels/wasm-calls.generated.ts) before any pointer
+ * reaches the module. Pointers are byte addresses of the first element.
  */
 import { loadLanes, storeLanes } from "./vector";
 
 /** out[r, :] = table[ids[r], :] for r < N; rows D wide and contiguous. */
-export function gatherRows(N: i32, D: i32, table: usize, ids: usize, out: usize): void {
+export function gatherRows(N: i32, D: i32, V: i32, table: usize, ids: usize, out: usize): void {
   const rowBytes = <usize>D << 2;
   for (let r = 0; r < N; r++) {
     memory.copy(out + <usize>r * rowBytes, table + <usize>load<i32>(ids + (<usize>r << 2)) * rowBytes, rowBytes);
@@ -14,7 +14,7 @@ export function gatherRows(N: i32, D: i32, table: usize, ids: usize, out: usize)
 }
 
 /** table[ids[r], :] += src[r, :] for r = 0 … N−1 in order, skipping rows whose id is skipId. */
-export function scatterAddRows(N: i32, D: i32, src: usize, ids: usize, skipId: i32, table: usize): void {
+export function scatterAddRows(N: i32, D: i32, V: i32, src: usize, ids: usize, skipId: i32, table: usize): void {
   const rowBytes = <usize>D << 2;
   for (let r = 0; r < N; r++) {
     const id = load<i32>(ids + (<usize>r << 2));

@@ -1,5 +1,5 @@
 /*
- * Declarations shared by the native backend's translation units: the GEMM micro-kernels, the step
+ * Declarations shared by the native backend's translation units: the GEMM micro-kernels, the
  * kernels per instruction set, the dispatch table chosen at run time from the CPU's features, and the
  * thread pool.
  *
@@ -31,31 +31,33 @@ extern const micro_kernel micro_kernel_avx512;
 extern const micro_kernel micro_kernel_avx2;
 extern const micro_kernel micro_kernel_generic;
 
-/* ---- step kernels (steps_impl.h), one set per instruction set ---------------------------------- */
+/* ---- kernels, one set per instruction set (kernels_impl.h) ------------------------------------
+ *
+ * BPTT_KERNELS: the kernel table's (kernels.generated.h, from src/kernels/kernels.ts); BPTT_KERNEL_EXTRAS:
+ * the addon's own. X(result, name, (parameters)) each.
+ */
+#include "kernels.generated.h"
+
+#define BPTT_KERNEL_EXTRAS(X)                                                        \
+  /* out = exp | σ | tanh (kind 0 | 1 | 2) of x, for the accuracy tests. */         \
+  X(void, activate, (int kind, long n, const float* x, float* out))                 \
+  /* B = 1 products (gemm.c): c = a·W or a·Wᵀ. */                                   \
+  X(void, gemv, (int transposed, long N, long K, const float* a, const float* w, long ld, int accumulate, float* c))
+
 typedef struct {
-  void (*rnn_forward)(long B, long H, int relu, const float* pre, const float* hPrev, const float* mask, float* h, float* out);
-  void (*rnn_backward)(long B, long H, int relu, const float* h, const float* dOut, const float* mask, float* dh, float* dPre);
-  void (*lstm_forward)(long B, long H, float* gates, const float* cPrev, const float* hPrev, const float* mask, float* c, float* h, float* out);
-  void (*lstm_backward)(long B, long H, const float* gates, const float* cPrev, const float* c, const float* dOut, const float* mask,
-                        float* dh, float* dc, float* dGates);
-  void (*gru_forward)(long B, long H, float* xGates, const float* hGates, const float* hPrev, const float* mask, float* h, float* out);
-  void (*gru_backward)(long B, long H, const float* gates, const float* hGates, const float* hPrev, const float* dOut, const float* mask,
-                       float* dh, float* dXGates, float* dHGates);
-  void (*activate)(int kind, long n, const float* x, float* out);
-  /* B = 1 products (gemm.c): c = a·W or a·Wᵀ. */
-  void (*gemv)(int transposed, long N, long K, const float* a, const float* w, long ld, int accumulate, float* c);
-  /* The fused loss and optimizer kernels (fused_impl.h). */
-  double (*softmax_xent)(long N, long C, const float* logits, const int32_t* targets, const float* weights, long ignoreIndex,
-                         double scale, float* dLogits, long* hits);
-  void (*adam)(long n, float* theta, const float* grad, float* m, float* v, float* vMax, double beta1, double beta2, double eps,
-               double stepSize, double biasCorrection2Sqrt, double l2, double shrink);
-} step_kernels;
+#define BPTT_MEMBER(result, name, parameters) result(*name) parameters;
+  BPTT_KERNELS(BPTT_MEMBER)
+  BPTT_KERNEL_EXTRAS(BPTT_MEMBER)
+#undef BPTT_MEMBER
+} kernel_set;
+
+extern const kernel_set kernels_generic, kernels_avx2, kernels_avx512;
 
 /* ---- dispatch (cpu.c) -------------------------------------------------------------------------- */
 typedef struct {
   const char* isa; /* the instruction set in use: "avx512", "avx2" or "generic" */
   const micro_kernel* gemm;
-  const step_kernels* steps;
+  const kernel_set* kernels;
 } backend_paths;
 
 /* The paths for `isa` ("avx512", "avx2", "generic", or NULL for the best this CPU runs); NULL if the CPU lacks it. */

@@ -1,6 +1,7 @@
 /*
  * Run-time dispatch: the CPU's features (cpuid, and the operating system's support for the wider
- * registers, through __builtin_cpu_supports) choose the GEMM micro-kernel and the step kernels.
+ * registers, through __builtin_cpu_supports) choose the GEMM micro-kernel and the kernel set
+ * (kernels_impl.h, compiled once per instruction set).
  * One binary runs on any x86-64 (AVX-512, else AVX2 + FMA, else the generic C) and elsewhere
  * (generic only).
  */
@@ -8,33 +9,11 @@
 
 #include "bptt_native.h"
 
-#define DECLARE_STEPS(isa)                                                                                                  \
-  void step_rnn_forward_##isa(long, long, int, const float*, const float*, const float*, float*, float*);                   \
-  void step_rnn_backward_##isa(long, long, int, const float*, const float*, const float*, float*, float*);                  \
-  void step_lstm_forward_##isa(long, long, float*, const float*, const float*, const float*, float*, float*, float*);        \
-  void step_lstm_backward_##isa(long, long, const float*, const float*, const float*, const float*, const float*, float*,   \
-                                float*, float*);                                                                            \
-  void step_gru_forward_##isa(long, long, float*, const float*, const float*, const float*, float*, float*);                \
-  void step_gru_backward_##isa(long, long, const float*, const float*, const float*, const float*, const float*, float*,    \
-                               float*, float*);                                                                             \
-  void step_activate_##isa(int, long, const float*, float*);                                                               \
-  void step_gemv_##isa(int, long, long, const float*, const float*, long, int, float*);                                      \
-  double step_softmax_xent_##isa(long, long, const float*, const int32_t*, const float*, long, double, float*, long*);       \
-  void step_adam_##isa(long, float*, const float*, float*, float*, float*, double, double, double, double, double, double,   \
-                       double);                                                                                             \
-  static const step_kernels steps_##isa = {step_rnn_forward_##isa,  step_rnn_backward_##isa, step_lstm_forward_##isa,      \
-                                           step_lstm_backward_##isa, step_gru_forward_##isa, step_gru_backward_##isa,      \
-                                           step_activate_##isa,      step_gemv_##isa,         step_softmax_xent_##isa,     \
-                                           step_adam_##isa};
-
-DECLARE_STEPS(generic)
-static const backend_paths generic_paths = {"generic", &micro_kernel_generic, &steps_generic};
+static const backend_paths generic_paths = {"generic", &micro_kernel_generic, &kernels_generic};
 
 #if defined(__x86_64__)
-DECLARE_STEPS(avx2)
-DECLARE_STEPS(avx512)
-static const backend_paths avx2_paths = {"avx2", &micro_kernel_avx2, &steps_avx2};
-static const backend_paths avx512_paths = {"avx512", &micro_kernel_avx512, &steps_avx512};
+static const backend_paths avx2_paths = {"avx2", &micro_kernel_avx2, &kernels_avx2};
+static const backend_paths avx512_paths = {"avx512", &micro_kernel_avx512, &kernels_avx512};
 
 static int has_avx2(void) { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
 static int has_avx512(void) {

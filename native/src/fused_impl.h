@@ -1,6 +1,6 @@
 /*
- * The fused loss and optimizer kernels, compiled per instruction set like steps_impl.h (the including
- * file defines STEP(name) after selecting its target). kernels.ts states the maths; reference.ts is the
+ * The fused loss and optimizer kernels, compiled per instruction set like steps_impl.h
+ * (kernels_impl.h). kernels.ts states the maths; reference.ts is the
  * specification; the arithmetic follows wasm/softmax.ts and wasm/adam.ts.
  */
 #include <math.h>
@@ -35,7 +35,7 @@ static inline double js_max(double a, double b) {
  * w·(m + log s − z_t), dLogits = e·(scale·w/s) − scale·w·[j = t]. A row whose maximum is ±∞ follows the
  * reference in float64 (logsumexp = m). Returns the loss; *hits counts the rows predicted right.
  */
-double STEP(softmax_xent)(long N, long C, const float* logits, const int32_t* targets, const float* weights, long ignoreIndex,
+double STEP(softmax_cross_entropy)(long N, long C, const float* logits, const int32_t* targets, const float* weights, long ignoreIndex,
                           double scale, float* dLogits, long* hits) {
   double loss = 0;
   long right = 0;
@@ -108,7 +108,7 @@ double STEP(softmax_xent)(long N, long C, const float* logits, const int32_t* ta
  * One Adam/AdamW update in float64 per element, operation for operation as the reference (no
  * contraction: -ffp-contract=off), so every backend gives the same bits. vMax NULL: no amsgrad.
  */
-void STEP(adam)(long n, float* theta, const float* grad, float* m, float* v, float* vMax, double beta1, double beta2, double eps,
+void STEP(adam_step)(long n, float* theta, const float* grad, float* m, float* v, float* vMax, double beta1, double beta2, double eps,
                 double stepSize, double biasCorrection2Sqrt, double l2, double shrink) {
   const double c1 = 1 - beta1, c2 = 1 - beta2;
   if (vMax == NULL) {

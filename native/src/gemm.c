@@ -166,7 +166,7 @@ void gemm(int transA, int transB, long M, long N, long K, const float* A, long l
       for (long k = 0; k < K; k++) row[k] = A[k * lda];
       a = row;
     }
-    active_paths()->steps->gemv(transB, N, K, a, B, ldb, accumulate, C);
+    active_paths()->kernels->gemv(transB, N, K, a, B, ldb, accumulate, C);
     return;
   }
   const micro_kernel* mk = active_paths()->gemm;

@@ -1,7 +1,7 @@
 /*
  * The fused per-step kernels of the three cells, forward above backward for each, written once on
- * 16-lane vectors (vec16.h) and compiled per instruction set: the including file defines STEP(name)
- * (e.g. name##_avx512) after selecting its target. kernels.ts states the maths; reference.ts is the
+ * 16-lane vectors (vec16.h) and compiled per instruction set (kernels_impl.h: STEP(name) names the
+ * instruction set's copy, e.g. step_name_avx512). kernels.ts states the maths; reference.ts is the
  * specification; the arithmetic is operation for operation that of wasm/steps.ts.
  *
  * Pointers address each block's first element; mask is NULL for "every row valid". A row's tail
@@ -18,7 +18,7 @@
 #define LANES(H, j) ((H) - (j) < 16 ? (int)((H) - (j)) : 16)
 
 /* h = act(pre) on valid rows, hPrev on masked rows; out = mask·h. All (B, H). */
-void STEP(rnn_forward)(long B, long H, int relu, const float* pre, const float* hPrev, const float* mask, float* h, float* out) {
+void STEP(rnn_step_forward)(long B, long H, int relu, const float* pre, const float* hPrev, const float* mask, float* h, float* out) {
   for (long b = 0; b < B; b++) {
     const int valid = ROW_VALID(mask, b);
     const long row = b * H;
@@ -39,7 +39,7 @@ void STEP(rnn_forward)(long B, long H, int relu, const float* pre, const float* 
 }
 
 /* g = dh + dOut; dPre = mask·g·act′(h); dh = (1 − mask)·g. All (B, H). */
-void STEP(rnn_backward)(long B, long H, int relu, const float* h, const float* dOut, const float* mask, float* dh, float* dPre) {
+void STEP(rnn_step_backward)(long B, long H, int relu, const float* h, const float* dOut, const float* mask, float* dh, float* dPre) {
   for (long b = 0; b < B; b++) {
     const int valid = ROW_VALID(mask, b);
     const long row = b * H;
@@ -62,7 +62,7 @@ void STEP(rnn_backward)(long B, long H, int relu, const float* h, const float* d
  * gates (B, 4H): pre-activations in, activations (σ, σ, tanh, σ) out. c = f⊙cPrev + i⊙g and
  * h = o⊙tanh(c) on valid rows; masked rows carry cPrev, hPrev; out = mask·h. cPrev … out: (B, H).
  */
-void STEP(lstm_forward)(long B, long H, float* gates, const float* cPrev, const float* hPrev, const float* mask, float* c, float* h, float* out) {
+void STEP(lstm_step_forward)(long B, long H, float* gates, const float* cPrev, const float* hPrev, const float* mask, float* c, float* h, float* out) {
   for (long b = 0; b < B; b++) {
     const int valid = ROW_VALID(mask, b);
     const long row = b * H;
@@ -101,7 +101,7 @@ void STEP(lstm_forward)(long B, long H, float* gates, const float* cPrev, const 
  *   dGates = (δc⊙g⊙i(1−i), δc⊙cPrev⊙f(1−f), δc⊙i⊙(1−g²), δh⊙tanh(c)⊙o(1−o)),  dc = δc⊙f,  dh = 0.
  * Masked rows keep dh, dc and get dGates = 0. gates, dGates: (B, 4H); the rest (B, H).
  */
-void STEP(lstm_backward)(long B, long H, const float* gates, const float* cPrev, const float* c, const float* dOut, const float* mask,
+void STEP(lstm_step_backward)(long B, long H, const float* gates, const float* cPrev, const float* c, const float* dOut, const float* mask,
                          float* dh, float* dc, float* dGates) {
   for (long b = 0; b < B; b++) {
     const float* gi = gates + b * 4 * H;
@@ -142,7 +142,7 @@ void STEP(lstm_backward)(long B, long H, const float* gates, const float* cPrev,
  *   r = σ(x_r + h_r), z = σ(x_z + h_z), n = tanh(x_n + r⊙h_n), h = (1 − z)⊙n + z⊙hPrev on valid rows,
  * hPrev on masked rows; out = mask·h.
  */
-void STEP(gru_forward)(long B, long H, float* xGates, const float* hGates, const float* hPrev, const float* mask, float* h, float* out) {
+void STEP(gru_step_forward)(long B, long H, float* xGates, const float* hGates, const float* hPrev, const float* mask, float* h, float* out) {
   for (long b = 0; b < B; b++) {
     const int valid = ROW_VALID(mask, b);
     const long row = b * H;
@@ -179,7 +179,7 @@ void STEP(gru_forward)(long B, long H, float* xGates, const float* hGates, const
  *   dn = δh(1−z)(1−n²), dz = δh(hPrev−n)z(1−z), dr = dn·h_n·r(1−r);
  *   dXGates = (dr, dz, dn), dHGates = (dr, dz, dn⊙r), dh = δh⊙z. Masked rows keep dh and get zeros.
  */
-void STEP(gru_backward)(long B, long H, const float* gates, const float* hGates, const float* hPrev, const float* dOut, const float* mask,
+void STEP(gru_step_backward)(long B, long H, const float* gates, const float* hGates, const float* hPrev, const float* dOut, const float* mask,
                         float* dh, float* dXGates, float* dHGates) {
   for (long b = 0; b < B; b++) {
     const long g0 = b * 3 * H;
@@ -220,6 +220,15 @@ void STEP(activate)(int kind, long n, const float* x, float* out) {
     const v16 v = load16(x + i, m);
     store16(out + i, kind == 0 ? exp16(v) : kind == 1 ? sigmoid16(v) : tanh16(v), m);
   }
+}
+
+/*
+ * The GEMM of the kernel table: one driver for every instruction set (gemm.c), which takes the
+ * micro-kernel of the active paths, and their gemv (below) for a single row.
+ */
+void STEP(gemm)(int transA, int transB, long M, long N, long K, const float* A, long lda, const float* B, long ldb, int accumulate,
+                float* C, long ldc) {
+  gemm(transA, transB, M, N, K, A, lda, B, ldb, accumulate, C, ldc);
 }
 
 /*

@@ -4,6 +4,15 @@
  * sleeps on a condition variable. The pool serves one caller at a time; a second caller (another
  * JavaScript thread) runs its task alone rather than wait.
  *
+ * Every started worker acknowledges every task (pending counts them all), so a worker must count
+ * generations from the one current when it was created, not from whatever it reads once it runs: a
+ * worker that the system starts late would otherwise take the first task's generation for its
+ * starting point, never acknowledge that task, and leave its caller waiting forever. The generation
+ * cannot move while workers are created (pool_set_threads holds `busy`, which every task takes).
+ *
+ * BPTT_NATIVE_TEST_WORKER_DELAY_US (tests only) delays each worker's start by that many microseconds,
+ * so that a test can make the first task come before the workers run.
+ *
  * Also: per-thread scratch buffers for the GEMM's packed operand.
  */
 #define _GNU_SOURCE
@@ -12,6 +21,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "bptt_native.h"
 
@@ -37,7 +47,8 @@ static struct {
   int count;
   int threads; /* in use, the caller included */
   int started; /* workers started (they never stop) */
-} pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0, 0, 0, 0, 1, 0};
+  unsigned long first_generation[MAX_THREADS]; /* worker i counts tasks from first_generation[i] */
+} pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0, 0, 0, 0, 1, 0, {0}};
 
 static long now_ns(void) {
   struct timespec t;
@@ -65,7 +76,9 @@ static unsigned long wait_for_task(unsigned long seen) {
 
 static void* worker(void* arg) {
   const int index = (int)(long)arg;
-  unsigned long seen = atomic_load(&pool.generation);
+  const char* delay = getenv("BPTT_NATIVE_TEST_WORKER_DELAY_US");
+  if (delay != NULL) usleep((useconds_t)atol(delay));
+  unsigned long seen = pool.first_generation[index];
   for (;;) {
     seen = wait_for_task(seen);
     if (index < pool.count) pool.task(pool.arg, index, pool.count);
@@ -83,6 +96,7 @@ int pool_set_threads(int count) {
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pool.first_generation[pool.started + 1] = atomic_load(&pool.generation);
     const int failed = pthread_create(&thread, &attr, worker, (void*)(long)(pool.started + 1));
     pthread_attr_destroy(&attr);
     if (failed) break;

@@ -12,11 +12,12 @@
  * `evaluate` under their names (perplexity and bitsPerToken for lm only), and perClass as
  * [{label, precision, recall, support}] for classify and label.
  * A language model is evaluated as training validated it: --batch parallel strips (default: the
- * training batch), the state carried through each strip.
+ * training batch), the state carried through each strip; every token but the first is scored, whatever
+ * --batch (tasks.ts, everyTokenBatches).
  */
 import type { Command } from "commander";
 import { type Evaluation, evaluate } from "../train/evaluate.js";
-import { type LoadedRun, integerFlag, loadRun } from "./inference.js";
+import { type LoadedRun, checkFiniteOutputs, integerFlag, loadRun } from "./inference.js";
 import { languageModelSteps, prepareEvaluation } from "./tasks.js";
 
 export interface EvalOptions {
@@ -47,7 +48,9 @@ export async function runEvaluation(options: EvalOptions): Promise<{ run: Loaded
   const batchSize = Number.isNaN(batch) ? defaultBatch(run) : batch;
   const lossAt = run.spec.task === "classify" ? "last-step" : "every-step";
   const batches = await prepareEvaluation(run.spec, options.data, batchSize, evaluationSteps(run));
-  return { run, evaluation: evaluate(run.model, batches, { lossAt }) };
+  const evaluation = evaluate(run.model, batches, { lossAt });
+  checkFiniteOutputs([evaluation.loss], run, options.data);
+  return { run, evaluation };
 }
 
 /** Steps per language-model batch: training's (the state is carried across batches, so only speed depends on it). */

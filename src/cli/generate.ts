@@ -13,7 +13,9 @@
 import type { Command } from "commander";
 import { Rng } from "../tensor/rng.js";
 import { UsageError } from "./errors.js";
-import { NEVER_SAMPLED, Sampler, Stepper, integerFlag, lineEndOf, loadRun, positiveFlag } from "./inference.js";
+import {
+  NEVER_SAMPLED, Output, Sampler, Stepper, checkFiniteOutputs, integerFlag, lineEndOf, loadRun, positiveFlag,
+} from "./inference.js";
 
 export interface GenerateOptions {
   model: string;
@@ -34,13 +36,29 @@ export function registerGenerate(program: Command): void {
     .option("--temperature <x>", "divide the logits by this (> 0): below 1 safer, above 1 wilder (default: 1)")
     .option("--top-k <n>", "sample from the k most likely tokens only (0: all; default: 0)")
     .option("--seed <n>", "random seed: the same seed gives the same text (default: 1)")
-    .action((options: GenerateOptions) => {
-      process.stdout.write(generateText(options));
+    .action(async (options: GenerateOptions) => {
+      // Written as drawn (64 KiB at a time): memory does not grow with --length, and a reader that goes
+      // away (`| head`) ends the run quietly (exitQuietlyOnBrokenPipe), noticed at the next yield.
+      const output = new Output();
+      let pieces = 0;
+      try {
+        for (const piece of generatedPieces(options)) {
+          output.write(piece);
+          if (++pieces % 4096 === 0) await new Promise((resolve) => setImmediate(resolve));
+        }
+      } finally {
+        output.flush();
+      }
     });
 }
 
 /** Runs `bptt generate` and returns what it prints. */
 export function generateText(options: GenerateOptions): string {
+  return [...generatedPieces(options)].join("");
+}
+
+/** What `bptt generate` prints, piece by piece as the tokens are drawn. */
+export function* generatedPieces(options: GenerateOptions): Generator<string> {
   const length = integerFlag(options.length, "--length", 200, 1);
   const temperature = positiveFlag(options.temperature, "--temperature", 1);
   const topK = integerFlag(options.topK, "--top-k", 0, 0);
@@ -60,17 +78,13 @@ export function generateText(options: GenerateOptions): string {
   const stepper = new Stepper(run.model);
   const sampler = new Sampler(vocabulary.size, { temperature, topK, rng: new Rng(seed), excluded: NEVER_SAMPLED });
   const tokens = vocabulary.toJSON();
-  const pieces: string[] = [];
-  const emit = (text: string): void => {
-    pieces.push(text);
-  };
-
   const prime = options.prime ?? "";
-  emit(prime);
+  yield prime;
   let atBreak = prime === "" || /\s$/.test(prime);
   let logits = stepper.feed(vocabulary.encode(primeTokens), false);
   let last = "";
   for (let n = 0; n < length; n++) {
+    checkFiniteOutputs(logits, run, `--model ${options.model}: token ${n + 1}`);
     const id = sampler.sample(logits);
     const token = tokens[id]!;
     if (words) {
@@ -84,9 +98,8 @@ export function generateText(options: GenerateOptions): string {
     } else {
       last = token;
     }
-    emit(last);
+    yield last;
     if (n + 1 < length) logits = stepper.stepToken(id);
   }
-  if (!last.endsWith("\n")) emit("\n");
-  return pieces.join("");
+  if (!last.endsWith("\n")) yield "\n";
 }

@@ -13,12 +13,14 @@ import { LabelSet } from "../data/classification.js";
 import { defaultLineEnd } from "../data/language-model.js";
 import { type Tokenizer, createTokenizer } from "../data/tokenizer.js";
 import { Vocabulary } from "../data/vocabulary.js";
-import { readLines } from "../io/read-lines.js";
 import { SequenceModel } from "../train/model.js";
-import { UsageError } from "./errors.js";
+import { UsageError, oneLine } from "./errors.js";
+import { checkMemory } from "./memory-estimate.js";
 import { CONFIG_FILE, MODEL_FILE, type RunConfig, loadWeights, readConfig } from "./run-directory.js";
+import { TASKS } from "./settings.js";
 import type { DataSpec } from "./tasks.js";
 
+export { STDIN, inputLinePieces, inputLines, sourceName } from "./input.js";
 // The step-by-step runner and the sampler live in the isomorphic library (src/inference/).
 export { Stepper } from "../inference/stepper.js";
 export { NEVER_SAMPLED, Sampler, type SamplerOptions, argmaxOf, kthLargest, softmax } from "../inference/sampling.js";
@@ -53,17 +55,18 @@ export function loadRun(dir: string): LoadedRun {
   let vocabulary: Vocabulary | null = null;
   let labels: LabelSet | null = null;
   let tokenizer: Tokenizer | null = null;
+  checkMemory(config.model, { optimizer: null, batch: 1, steps: 1 }, configPath);
   try {
     model = new SequenceModel(config.model);
-    if (!["lm", "classify", "label", "regress"].includes(spec.task)) {
-      throw new RangeError(`data.task must be "lm", "classify", "label" or "regress", got ${JSON.stringify(spec.task)}`);
+    if (!TASKS.includes(spec.task)) {
+      throw new RangeError(`data.task must be one of ${TASKS.join(", ")}, got ${JSON.stringify(spec.task)}`);
     }
     if (spec.vocabulary !== null && spec.vocabulary !== undefined) vocabulary = Vocabulary.fromJSON(spec.vocabulary, "data.vocabulary");
     if (spec.labels !== null && spec.labels !== undefined) labels = LabelSet.fromJSON(spec.labels, "data.labels");
     if (spec.tokenizer) tokenizer = createTokenizer(spec.tokenizer);
     checkSpec(spec, model, vocabulary, labels, tokenizer);
   } catch (error) {
-    if (error instanceof RangeError || error instanceof TypeError) throw new UsageError(`${configPath}: ${error.message}`);
+    if (error instanceof RangeError || error instanceof TypeError) throw new UsageError(`${configPath}: ${oneLine(error.message)}`);
     throw error;
   }
   loadWeights(join(dir, MODEL_FILE), model);
@@ -104,63 +107,27 @@ function checkSpec(spec: DataSpec, model: SequenceModel, vocabulary: Vocabulary 
   }
 }
 
+/**
+ * Outputs that are NaN or ±Infinity come from weights that are finite but overflow (3e38, say): a
+ * one-line error naming where and the weights, never a "loss NaN" or blank predictions.
+ */
+export function checkFiniteOutputs(values: ArrayLike<number>, run: LoadedRun, at: string): void {
+  for (let i = 0; i < values.length; i++) {
+    if (Number.isFinite(values[i]!)) continue;
+    let largest = 0;
+    for (const p of run.model.parameters()) for (const w of p.value) largest = Math.max(largest, Math.abs(w));
+    throw new UsageError(
+      `${at}: the model's outputs are not finite (${values[i]}): the weights in ${join(run.dir, MODEL_FILE)} ` +
+        `(largest magnitude ${largest.toPrecision(3)}) overflow; retrain the model, e.g. with a lower --lr`,
+    );
+  }
+}
+
 /** The token a language model reads at each line end: "<eos>" for words, "\n" for characters. */
 export function lineEndOf(run: LoadedRun): string {
   return defaultLineEnd(run.tokenizer!.kind);
 }
 
-
-/**
- * Lines of a file, or of standard input for "-", read as `readLines` reads a file: "\r\n" or "\n",
- * fatal UTF-8, a leading byte order mark dropped. Empty input is an error naming it.
- */
-export async function* inputLines(path: string): AsyncGenerator<string> {
-  if (path !== "-") {
-    yield* readLines(path);
-    return;
-  }
-  const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
-  let lineNumber = 1;
-  let text = "";
-  let any = false;
-  const decode = (bytes: Uint8Array, stream: boolean): string => {
-    try {
-      return decoder.decode(bytes, { stream });
-    } catch {
-      throw new RangeError(`${STDIN}:${lineNumber}: invalid UTF-8`);
-    }
-  };
-  const finish = (line: string): string => {
-    if (lineNumber === 1 && line.charCodeAt(0) === 0xfeff) line = line.slice(1);
-    return line.endsWith("\r") ? line.slice(0, -1) : line;
-  };
-  for await (const chunk of process.stdin as AsyncIterable<Uint8Array>) {
-    any ||= chunk.length > 0;
-    let start = 0;
-    let newline = chunk.indexOf(0x0a, start);
-    while (newline >= 0) {
-      text += decode(chunk.subarray(start, newline), false);
-      yield finish(text);
-      lineNumber++;
-      text = "";
-      start = newline + 1;
-      newline = chunk.indexOf(0x0a, start);
-    }
-    text += decode(chunk.subarray(start), true);
-  }
-  text += decode(new Uint8Array(0), false);
-  const last = finish(text);
-  if (last !== "") yield last;
-  else if (!any) throw new RangeError(`${STDIN}: no input`);
-}
-
-/** How errors name standard input. */
-export const STDIN = "stdin";
-
-/** The name errors use for a --data value. */
-export function sourceName(path: string): string {
-  return path === "-" ? STDIN : path;
-}
 
 let pipeWatched = false;
 

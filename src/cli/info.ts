@@ -39,9 +39,9 @@ export function backendReport(): BackendReport {
   const loaded = loadAddon();
   const nativeInfo = loaded.addon?.info() ?? null;
   return {
-    backend: (k as { description?: string }).description ?? name,
+    backend: k.description ?? name,
     reason,
-    threads: (k as { threads?: number }).threads ?? 1,
+    threads: k.threads ?? 1,
     cpuFeatures: nativeInfo ? nativeInfo.features.split(" ").filter(Boolean) : cpuinfoFeatures(),
     nativeIsa: name === "native" && nativeInfo ? nativeInfo.isa : null,
     native: loaded.addon ? { loaded: true, reason: `loaded (best instruction set here: ${nativeInfo!.best})` } : { loaded: false, reason: loaded.reason },

@@ -20,7 +20,12 @@ import type { Command } from "commander";
 import { readCsv } from "../data/parse/csv.js";
 import { numberedLines } from "../data/parse/jsonl.js";
 import { PAD_ID } from "../data/vocabulary.js";
-import { type LoadedRun, Output, Stepper, argmaxOf, inputLines, lineEndOf, loadRun, softmax, sourceName } from "./inference.js";
+import { DEFAULT_MAX_LINE_CHARS } from "../io/read-lines.js";
+import { oneLine } from "./errors.js";
+import {
+  type LoadedRun, Output, Stepper, argmaxOf, checkFiniteOutputs, inputLinePieces, inputLines, lineEndOf, loadRun, softmax, sourceName,
+} from "./inference.js";
+import { CHUNK_STEPS, StreamedText } from "./streamed-text.js";
 
 export interface PredictOptions {
   model: string;
@@ -29,8 +34,6 @@ export interface PredictOptions {
 
 /** Next tokens listed by `predict` for a language model. */
 export const TOP_NEXT = 5;
-/** Steps per chunk when a regression model reads a long file (the state is carried between chunks). */
-const CHUNK_STEPS = 1024;
 
 export function registerPredict(program: Command): void {
   program
@@ -59,7 +62,7 @@ export async function runPrediction(options: PredictOptions, emit: (record: Reco
     case "label":
       return predictLabel(run, stepper, options.data, source, emit);
     case "lm":
-      return predictNext(run, stepper, options.data, emit);
+      return predictNext(run, stepper, options.data, source, emit);
     case "regress":
       return predictRegress(run, stepper, options.data, source, emit);
   }
@@ -69,13 +72,18 @@ async function predictClassify(run: LoadedRun, stepper: Stepper, path: string, s
   const labels = run.labels!.toJSON();
   const K = labels.length;
   const probabilities = new Float64Array(K);
-  const classify = (text: string, at: string): void => {
-    const tokens = run.tokenizer!.tokenize(text);
-    if (tokens.length === 0) throw new RangeError(`${at}: the text has no tokens`);
-    stepper.reset();
-    softmax(stepper.feed(run.vocabulary!.encode(tokens), false), 0, K, probabilities);
+  const text = new StreamedText(stepper, run.tokenizer!, run.vocabulary!);
+  const answer = (at: string): void => {
+    if (text.tokens === 0) throw new RangeError(`${at}: the text has no tokens`);
+    checkFiniteOutputs(text.lastLogits!, run, at);
+    softmax(text.lastLogits!, 0, K, probabilities);
     const best = argmaxOf(probabilities, 0, K);
     emit({ label: labels[best], probabilities: Object.fromEntries(labels.map((label, k) => [label, probabilities[k]])) });
+  };
+  const classify = (whole: string, at: string): void => {
+    text.start();
+    text.push(whole, true);
+    answer(at);
   };
   if (path !== "-" && /\.csv$/i.test(path)) {
     const table = await readCsv(inputLines(path), { source, required: ["text"] });
@@ -83,12 +91,37 @@ async function predictClassify(run: LoadedRun, stepper: Stepper, path: string, s
     for await (const { line, fields } of table.rows) classify(fields[textAt]!, `${source}:${line}`);
     return;
   }
-  for await (const [line, text] of numberedLines(inputLines(path))) {
-    if (text.trim() === "") continue;
-    const at = `${source}:${line}`;
-    const record = jsonObject(text, at, false);
+  // A line is JSON ({"text": …}) or raw text. One longer than a piece: a JSON line is gathered whole
+  // (within the line limit), raw text is fed piece by piece.
+  let mode: "first" | "json" | "text" = "first";
+  let parts: string[] = [];
+  let length = 0;
+  for await (const piece of inputLinePieces(path)) {
+    const at = `${source}:${piece.line}`;
+    if (mode === "first" && !piece.end) {
+      mode = piece.text.trimStart().startsWith("{") ? "json" : "text";
+      if (mode === "text") text.start();
+    }
+    if (mode === "text") {
+      text.push(piece.text, piece.end);
+      if (piece.end) {
+        if (text.tokens > 0) answer(at); // a blank line is skipped
+        mode = "first";
+      }
+      continue;
+    }
+    parts.push(piece.text);
+    length += piece.text.length;
+    if (length > DEFAULT_MAX_LINE_CHARS) throw new RangeError(`${at}: a JSON line longer than ${DEFAULT_MAX_LINE_CHARS} characters`);
+    if (!piece.end) continue;
+    const line = parts.join("");
+    parts = [];
+    length = 0;
+    mode = "first";
+    if (line.trim() === "") continue;
+    const record = jsonObject(line, at, false);
     if (record === null) {
-      classify(text, at);
+      classify(line, at);
     } else {
       if (!Object.hasOwn(record, "text")) throw new RangeError(`${at}: missing field "text" (fields: ${fieldList(record)})`);
       if (typeof record.text !== "string") throw new RangeError(`${at}: field "text" must be a string, got ${describe(record.text)}`);
@@ -132,22 +165,28 @@ async function predictLabel(run: LoadedRun, stepper: Stepper, path: string, sour
     }
     stepper.reset();
     const logits = stepper.feed(input, true);
+    checkFiniteOutputs(logits, run, at);
     emit({ labels: Array.from({ length: T }, (_, t) => labels[argmaxOf(logits, t * K, K)]) });
   }
 }
 
-async function predictNext(run: LoadedRun, stepper: Stepper, path: string, emit: (record: Record<string, unknown>) => void): Promise<void> {
+async function predictNext(run: LoadedRun, stepper: Stepper, path: string, source: string, emit: (record: Record<string, unknown>) => void): Promise<void> {
   const vocabulary = run.vocabulary!;
   const tokens = vocabulary.toJSON();
   const V = tokens.length;
   const lineEnd = vocabulary.id(lineEndOf(run));
   const probabilities = new Float64Array(V);
   const order = Array.from({ length: V }, (_, i) => i).filter((i) => i !== PAD_ID);
-  for await (const [, text] of numberedLines(inputLines(path))) {
-    let ids = vocabulary.encode(run.tokenizer!.tokenize(text));
-    if (ids.length === 0) ids = Int32Array.of(lineEnd);
-    stepper.reset();
-    softmax(stepper.feed(ids, false), 0, V, probabilities);
+  const text = new StreamedText(stepper, run.tokenizer!, vocabulary);
+  let lineStart = true;
+  for await (const piece of inputLinePieces(path)) {
+    if (lineStart) text.start();
+    text.push(piece.text, piece.end);
+    lineStart = piece.end;
+    if (!piece.end) continue;
+    const logits = text.tokens > 0 ? text.lastLogits! : stepper.feed(Int32Array.of(lineEnd), false); // no token: a line's start
+    checkFiniteOutputs(logits, run, `${source}:${piece.line}`);
+    softmax(logits, 0, V, probabilities);
     // Stable sort: equal probabilities keep id order.
     const top = [...order].sort((a, b) => probabilities[b]! - probabilities[a]!).slice(0, TOP_NEXT);
     emit({ next: top.map((id) => ({ token: tokens[id], probability: probabilities[id] })) });
@@ -180,6 +219,7 @@ async function predictRegress(run: LoadedRun, stepper: Stepper, path: string, so
   for (let start = 0; start < rows; start += chunk) {
     const T = Math.min(chunk, rows - start);
     const out = stepper.feed(features.subarray(start * I, (start + T) * I), true);
+    checkFiniteOutputs(out, run, `${source}: rows ${start + 1}–${start + T}`);
     for (let t = 0; t < T; t++) predictions.push(Array.from(out.subarray(t * O, (t + 1) * O)));
   }
   emit({ predictions });
@@ -194,7 +234,7 @@ function jsonObject(text: string, at: string, required: boolean): Record<string,
   try {
     value = JSON.parse(text);
   } catch (error) {
-    if (required || text.trimStart().startsWith("{")) throw new RangeError(`${at}: invalid JSON (${(error as Error).message})`);
+    if (required || text.trimStart().startsWith("{")) throw new RangeError(`${at}: invalid JSON (${oneLine((error as Error).message, 160)})`);
     return null;
   }
   if (value !== null && typeof value === "object" && !Array.isArray(value)) return value as Record<string, unknown>;

@@ -18,12 +18,14 @@
 import { join } from "node:path";
 import { writeFileAtomic, readFileChecked } from "../io/atomic-write.js";
 import { loadSafetensors, saveSafetensors } from "../io/safetensors-file.js";
+import type { SafetensorsHeader } from "../formats/safetensors.js";
 import type { Optimizer, OptimizerState } from "../optim/optimizer.js";
-import { Tensor } from "../tensor/tensor.js";
+import { Tensor, formatShape } from "../tensor/tensor.js";
 import type { ModelConfig, SequenceModel } from "../train/model.js";
 import type { SegmentState, Trainer, TrainerState } from "../train/trainer.js";
 import type { CellWeights } from "../cells/cell.js";
-import { UsageError } from "./errors.js";
+import { UsageError, oneLine } from "./errors.js";
+import { RUN_CONFIG_LIMIT, memoryLimit } from "./limits.js";
 import type { TrainSettings } from "./settings.js";
 import type { DataSpec } from "./tasks.js";
 
@@ -67,16 +69,16 @@ export function writeConfig(dir: string, config: RunConfig): void {
 /** Reads and checks a run's config.json; a missing or malformed file names itself. */
 export function readConfig(dir: string): RunConfig {
   const path = join(dir, CONFIG_FILE);
-  const text = decodeUtf8(readFileChecked(path, "run configuration"), path);
+  const text = decodeUtf8(readFileChecked(path, "run configuration", RUN_CONFIG_LIMIT), path);
   let raw: unknown;
   try {
     raw = JSON.parse(text, (_, v) => (v === "inf" ? Infinity : v));
   } catch (error) {
-    throw new UsageError(`${path}: not valid JSON (${(error as Error).message})`);
+    throw new UsageError(`${path}: not valid JSON (${oneLine((error as Error).message, 160)})`);
   }
   const config = raw as Partial<RunConfig> | null;
   if (!config || typeof config !== "object" || config.format !== "bptt-run") throw new UsageError(`${path}: not a bptt run configuration (no "format": "bptt-run")`);
-  if (config.version !== 1) throw new UsageError(`${path}: version ${String(config.version)} is not supported (expected 1)`);
+  if (config.version !== 1) throw new UsageError(`${path}: version ${oneLine(JSON.stringify(config.version) ?? "none", 40)} is not supported (expected 1)`);
   for (const key of ["model", "data", "schedule", "training"] as const) {
     if (!config[key] || typeof config[key] !== "object") throw new UsageError(`${path}: "${key}" is missing or not an object`);
   }
@@ -84,17 +86,65 @@ export function readConfig(dir: string): RunConfig {
 }
 
 export function saveModel(dir: string, model: SequenceModel): void {
-  saveSafetensors(join(dir, MODEL_FILE), model.stateDict(), { format: "pt", producer: "bptt" });
+  const tensors = model.stateDict();
+  refuseNonFinite(tensors, join(dir, MODEL_FILE));
+  saveSafetensors(join(dir, MODEL_FILE), tensors, { format: "pt", producer: "bptt" });
 }
 
-/** Loads weights by PyTorch name into the model; a file for another architecture is refused by name and shape. */
+/**
+ * Loads weights by PyTorch name into the model. A file for another architecture is refused by name and
+ * shape from its header, before its data is read; a tensor that holds NaN or ±Infinity is refused by name.
+ */
 export function loadWeights(path: string, model: SequenceModel): void {
-  const { tensors } = loadSafetensors(path);
+  const { tensors } = loadSafetensors(path, {
+    maxBytes: memoryLimit(),
+    checkHeader: (header) => {
+      const fit = headerFit(header, model);
+      if (fit !== null) throw new UsageError(`${path}: does not fit this model: ${fit}`);
+    },
+  });
+  checkFinite(tensors, path);
   try {
     model.loadStateDict(tensors);
   } catch (error) {
-    throw new UsageError(`${path}: does not fit this model: ${(error as Error).message.replace(/^loadStateDict: /, "")}`);
+    throw new UsageError(`${path}: does not fit this model: ${oneLine((error as Error).message.replace(/^loadStateDict: /, ""))}`);
   }
+}
+
+/** Why a header's tensors are not the model's parameters (a name missing or unknown, a shape), or null. */
+function headerFit(header: SafetensorsHeader, model: SequenceModel): string | null {
+  const shapes = new Map(header.entries.map((e) => [e.name, e.shape]));
+  const named = model.namedParameters();
+  for (const [name, p] of named) {
+    const shape = shapes.get(name);
+    if (shape === undefined) return `missing ${name} ${formatShape(p.shape)}`;
+    if (shape.length !== p.shape.length || shape.some((n, i) => n !== p.shape[i])) {
+      return `${name}: expected shape ${formatShape(p.shape)}, got ${formatShape(shape)}`;
+    }
+  }
+  const known = new Set(named.map(([name]) => name));
+  const unknown = header.entries.find((e) => !known.has(e.name));
+  return unknown ? `unexpected ${unknown.name} (this model has ${[...known].join(", ")})` : null;
+}
+
+/** Every value of every tensor read must be finite; the first that is not is named with its tensor and index. */
+export function checkFinite(tensors: ReadonlyMap<string, Tensor>, path: string): void {
+  const bad = firstNonFinite(tensors);
+  if (bad) throw new UsageError(`${path}: tensor ${JSON.stringify(bad.name)} holds ${bad.value} at index ${bad.index}; the weights are not finite (saved by a run that diverged?)`);
+}
+
+/** Non-finite weights are never written: a run that diverged keeps its last good files. */
+function refuseNonFinite(tensors: ReadonlyMap<string, Tensor>, path: string): void {
+  const bad = firstNonFinite(tensors);
+  if (bad) throw new UsageError(`${path}: not written: tensor ${JSON.stringify(bad.name)} holds ${bad.value} at index ${bad.index} (training diverged)`);
+}
+
+function firstNonFinite(tensors: ReadonlyMap<string, Tensor>): { name: string; index: number; value: number } | null {
+  for (const [name, tensor] of tensors) {
+    const data = tensor.data;
+    for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i]!)) return { name, index: i, value: data[i]! };
+  }
+  return null;
 }
 
 const nanToNull = (xs: number[]): Array<number | null> => xs.map((x) => (Number.isNaN(x) ? null : x));
@@ -143,6 +193,7 @@ export function saveCheckpoint(dir: string, model: SequenceModel, optimizer: Opt
     updates: state.updates, streamTime: state.streamTime, batchSize: state.batchSize, lastBatchMasked: state.lastBatchMasked,
     dropoutRng: nanToNull(state.dropoutRng), hasH: state.h !== null, hasC: state.c !== null, segments,
   };
+  refuseNonFinite(tensors, join(dir, CHECKPOINT_FILE));
   saveSafetensors(join(dir, CHECKPOINT_FILE), tensors, {
     format: "pt",
     "bptt.checkpoint": JSON.stringify({ progress, optimizer: optimizerMeta, trainer: trainerMeta }),
@@ -155,7 +206,8 @@ export function saveCheckpoint(dir: string, model: SequenceModel, optimizer: Opt
  */
 export function loadCheckpoint(dir: string, model: SequenceModel, optimizer: Optimizer, trainer: Trainer): RunProgress {
   const path = join(dir, CHECKPOINT_FILE);
-  const { tensors, metadata } = loadSafetensors(path);
+  const { tensors, metadata } = loadSafetensors(path, { maxBytes: memoryLimit() });
+  checkFinite(tensors, path);
   try {
     const meta = JSON.parse(metadata["bptt.checkpoint"] ?? "null") as {
       progress: RunProgress; optimizer: { kind: string; steps: number; hyperparameters: OptimizerState["hyperparameters"]; parameters: Array<{ name: string; size: number; buffers: string[] }> };
@@ -209,7 +261,7 @@ export function loadCheckpoint(dir: string, model: SequenceModel, optimizer: Opt
     return p;
   } catch (error) {
     if (error instanceof SyntaxError) throw new UsageError(`${path}: the checkpoint metadata is not valid JSON`);
-    if (error instanceof RangeError || error instanceof TypeError) throw new UsageError(`${path}: ${error.message}`);
+    if (error instanceof RangeError || error instanceof TypeError) throw new UsageError(`${path}: ${oneLine(error.message)}`);
     throw error;
   }
 }

@@ -1,165 +1,148 @@
 /**
- * The settings of `bptt train`: their defaults, a JSON config file that can hold any of them, and
- * the command-line flags that override it. Every value is checked once, here, and a bad one is a
- * one-line UsageError that names the flag (or the config key) and what was expected.
+ * The settings of `bptt train`, in one table: each row gives a setting's kind, default, allowed values
+ * and help. Everything else derives from it: the TrainSettings type, DEFAULT_SETTINGS, the flags
+ * (`--val-fraction` for valFraction) and their help, the keys a JSON config file may hold (camelCase or
+ * the flag's name), and which settings a resumed run may change. The choices are the library's own
+ * constants (CELL_NAMES, OPTIMIZER_NAMES, TOKENIZER_KINDS), so a new cell or optimizer appears here by
+ * itself. Every value is checked once, here; a bad one is a one-line UsageError naming the flag (or the
+ * config key) and what was expected.
  */
+import { TOKENIZER_KINDS } from "../data/tokenizer.js";
+import { OPTIMIZER_NAMES } from "../optim/index.js";
+import { CELL_NAMES } from "../train/model.js";
+import type { ScheduleMode } from "../train/schedule.js";
 import { UsageError } from "./errors.js";
 
-export type Task = "lm" | "classify" | "label" | "regress";
+export const TASKS = Object.freeze(["lm", "classify", "label", "regress"] as const);
+export type Task = (typeof TASKS)[number];
+const SCHEDULE_MODES: readonly ScheduleMode[] = Object.freeze(["full", "online", "truncated"]);
 
-export interface TrainSettings {
-  task: Task;
-  data: string | null;
-  val: string | null;
-  valFraction: number;
-  cell: "rnn" | "rnn_relu" | "lstm" | "gru";
-  hidden: number;
-  layers: number;
-  bidirectional: boolean;
-  dropout: number;
-  embedding: number;
-  tokenizer: "char" | "word";
-  lowercase: boolean;
-  minCount: number;
-  maxVocab: number;
-  optimizer: "sgd" | "adam" | "adamw" | "rmsprop" | "adagrad";
-  lr: number;
-  weightDecay: number;
-  momentum: number;
-  clip: number | null;
-  clipValue: number | null;
-  k1: number | null;
-  k2: number | null;
-  mode: "full" | "online" | "truncated" | null;
-  lossEveryChunk: boolean;
-  batch: number;
-  epochs: number;
-  seed: number;
-  out: string;
-  init: string | null;
-  checkpointEvery: number;
-  diagnostics: boolean;
-  bucket: boolean;
-  /** Time series: feature columns, target columns, forecast horizon, window length. */
-  inputColumns: string[] | null;
-  targetColumns: string[] | null;
-  horizon: number;
-  window: number;
-  /** Stop after this many updates (0: no limit); for quick runs and tests. */
-  maxUpdates: number;
+type Kind = "choice" | "integer" | "positive" | "number" | "probability" | "boolean" | "path" | "columns" | "length";
+
+interface Setting<T> {
+  kind: Kind;
+  default: T;
+  help: string;
+  choices?: readonly string[];
+  /** Integers and numbers: the smallest value allowed. */
+  min?: number;
+  /** Whether null (no value) is allowed. */
+  nullable?: boolean;
+  /** Whether `--resume` may change it. */
+  resumable?: boolean;
 }
 
-export const DEFAULT_SETTINGS: Readonly<TrainSettings> = Object.freeze({
-  task: "lm",
-  data: null,
-  val: null,
-  valFraction: 0.1,
-  cell: "lstm",
-  hidden: 128,
-  layers: 1,
-  bidirectional: false,
-  dropout: 0,
-  embedding: 64,
-  tokenizer: "char",
-  lowercase: false,
-  minCount: 1,
-  maxVocab: 50000,
-  optimizer: "adam",
-  lr: 0.002,
-  weightDecay: 0,
-  momentum: 0,
-  clip: 5,
-  clipValue: null,
-  k1: null,
-  k2: null,
-  mode: null,
-  lossEveryChunk: false,
-  batch: 32,
-  epochs: 10,
-  seed: 1,
-  out: "runs/latest",
-  init: null,
-  checkpointEvery: 200,
-  diagnostics: false,
-  bucket: false,
-  inputColumns: null,
-  targetColumns: null,
-  horizon: 1,
-  window: 50,
-  maxUpdates: 0,
-} satisfies TrainSettings);
+const choice = <C extends string>(choices: readonly C[], fallback: C, help = ""): Setting<C> =>
+  ({ kind: "choice", choices, default: fallback, help });
+const integer = (fallback: number, min: number, help: string, extra: Partial<Setting<number>> = {}): Setting<number> =>
+  ({ kind: "integer", default: fallback, min, help, ...extra });
+const number = (kind: "positive" | "number" | "probability", fallback: number, help: string): Setting<number> =>
+  ({ kind, default: fallback, min: 0, help });
+const optionalChoice = <C extends string>(choices: readonly C[], help: string): Setting<C | null> =>
+  ({ kind: "choice", choices, default: null, help, nullable: true });
+const text = (fallback: string, help: string): Setting<string> => ({ kind: "path", default: fallback, help });
+const optionalPositive = (fallback: number | null, help: string): Setting<number | null> =>
+  ({ kind: "positive", default: fallback, help, nullable: true });
+const boolean = (help: string): Setting<boolean> => ({ kind: "boolean", default: false, help });
+const path = (help: string): Setting<string | null> => ({ kind: "path", default: null, help, nullable: true });
+const length = (help: string): Setting<number | null> => ({ kind: "length", default: null, help, nullable: true });
+const columns = (help: string): Setting<string[] | null> => ({ kind: "columns", default: null, help, nullable: true });
 
-type Kind = "integer" | "positive" | "number" | "probability" | "boolean" | "string" | "columns" | "length";
+/** Every setting, in the order `bptt train --help` lists them. */
+const SETTINGS = {
+  task: choice(TASKS, "lm"),
+  data: path("training data: text (lm), JSONL or CSV (classify), JSONL (label), CSV (regress); none: the built-in demo"),
+  val: path("validation data (default: hold out --val-fraction of --data)"),
+  valFraction: number("probability", 0.1, "fraction held out for validation when there is no --val"),
+  cell: choice(CELL_NAMES, "lstm"),
+  hidden: integer(128, 1, "hidden units per layer"),
+  layers: integer(1, 1, "stacked recurrent layers"),
+  bidirectional: boolean("a second stack reads each sequence backwards (whole sequences only: --mode full)"),
+  dropout: number("probability", 0, "dropout between stacked layers"),
+  embedding: integer(64, 1, "embedding size for token inputs"),
+  tokenizer: choice(TOKENIZER_KINDS, "char", "how lm and classify split text"),
+  lowercase: boolean("lower-case the text before tokenizing"),
+  minCount: integer(1, 1, "drop tokens seen fewer times (they become <unk>)"),
+  maxVocab: integer(50000, 3, "largest vocabulary, <pad> and <unk> included"),
+  optimizer: choice(OPTIMIZER_NAMES, "adam"),
+  lr: number("positive", 0.002, "learning rate"),
+  weightDecay: number("number", 0, "weight decay (L2 for adam/sgd, decoupled for adamw)"),
+  momentum: number("number", 0, "momentum (sgd, rmsprop)"),
+  clip: optionalPositive(5, "clip the global gradient norm to this value before each update"),
+  clipValue: optionalPositive(null, "clip every gradient element to ±this value"),
+  k1: length("steps between updates (an integer or inf)"),
+  k2: length("steps the gradient flows back (an integer or inf; default k1)"),
+  mode: optionalChoice(SCHEDULE_MODES, "full: k1 = k2 = sequence; online: k1 = 1, k2 = inf; truncated: k1 = k2 = --k1"),
+  lossEveryChunk: boolean("classify: also score the label at the end of every k1-chunk"),
+  batch: integer(32, 1, "sequences (lm: parallel strips) per batch"),
+  epochs: integer(10, 1, "passes over the training data", { resumable: true }),
+  seed: integer(1, 0, "random seed: the same seed gives bit-identical training"),
+  out: text("runs/latest", "run directory (model.safetensors, config.json, checkpoint.safetensors, metrics.json)"),
+  init: path("start from these weights (safetensors with PyTorch state_dict names)"),
+  checkpointEvery: integer(200, 1, "save a checkpoint after this many updates (and after every epoch)", { resumable: true }),
+  diagnostics: boolean("write the gradient norm against the lag (diagnostics.csv, diagnostics.json)"),
+  bucket: boolean("batch sequences of similar length together (less padding)"),
+  inputColumns: columns("regress: CSV columns read as inputs (comma-separated)"),
+  targetColumns: columns("regress: CSV columns to predict (comma-separated)"),
+  horizon: integer(1, 0, "regress: predict the targets this many rows ahead"),
+  window: integer(50, 1, "regress: steps per training sequence"),
+  maxUpdates: integer(0, 0, "stop after this many updates (0: no limit)", { resumable: true }),
+} satisfies Record<string, Setting<unknown>>;
 
-/** Each setting: its flag, its type, and the allowed values where it is a choice. */
-const SPEC: Record<keyof TrainSettings, { flag: string; kind: Kind; choices?: readonly string[]; nullable?: boolean; min?: number }> = {
-  task: { flag: "--task", kind: "string", choices: ["lm", "classify", "label", "regress"] },
-  data: { flag: "--data", kind: "string", nullable: true },
-  val: { flag: "--val", kind: "string", nullable: true },
-  valFraction: { flag: "--val-fraction", kind: "probability" },
-  cell: { flag: "--cell", kind: "string", choices: ["rnn", "rnn_relu", "lstm", "gru"] },
-  hidden: { flag: "--hidden", kind: "integer", min: 1 },
-  layers: { flag: "--layers", kind: "integer", min: 1 },
-  bidirectional: { flag: "--bidirectional", kind: "boolean" },
-  dropout: { flag: "--dropout", kind: "probability" },
-  embedding: { flag: "--embedding", kind: "integer", min: 1 },
-  tokenizer: { flag: "--tokenizer", kind: "string", choices: ["char", "word"] },
-  lowercase: { flag: "--lowercase", kind: "boolean" },
-  minCount: { flag: "--min-count", kind: "integer", min: 1 },
-  maxVocab: { flag: "--max-vocab", kind: "integer", min: 3 },
-  optimizer: { flag: "--optimizer", kind: "string", choices: ["sgd", "adam", "adamw", "rmsprop", "adagrad"] },
-  lr: { flag: "--lr", kind: "positive" },
-  weightDecay: { flag: "--weight-decay", kind: "number", min: 0 },
-  momentum: { flag: "--momentum", kind: "number", min: 0 },
-  clip: { flag: "--clip", kind: "positive", nullable: true },
-  clipValue: { flag: "--clip-value", kind: "positive", nullable: true },
-  k1: { flag: "--k1", kind: "length", nullable: true },
-  k2: { flag: "--k2", kind: "length", nullable: true },
-  mode: { flag: "--mode", kind: "string", choices: ["full", "online", "truncated"], nullable: true },
-  lossEveryChunk: { flag: "--loss-every-chunk", kind: "boolean" },
-  batch: { flag: "--batch", kind: "integer", min: 1 },
-  epochs: { flag: "--epochs", kind: "integer", min: 1 },
-  seed: { flag: "--seed", kind: "integer", min: 0 },
-  out: { flag: "--out", kind: "string" },
-  init: { flag: "--init", kind: "string", nullable: true },
-  checkpointEvery: { flag: "--checkpoint-every", kind: "integer", min: 1 },
-  diagnostics: { flag: "--diagnostics", kind: "boolean" },
-  bucket: { flag: "--bucket", kind: "boolean" },
-  inputColumns: { flag: "--input-columns", kind: "columns", nullable: true },
-  targetColumns: { flag: "--target-columns", kind: "columns", nullable: true },
-  horizon: { flag: "--horizon", kind: "integer", min: 0 },
-  window: { flag: "--window", kind: "integer", min: 1 },
-  maxUpdates: { flag: "--max-updates", kind: "integer", min: 0 },
-};
+type Table = typeof SETTINGS;
+export type SettingKey = keyof Table;
+export type TrainSettings = { [K in SettingKey]: Table[K] extends Setting<infer T> ? T : never };
 
-/** Flag name (without dashes) → settings key, for the parser. */
-export const FLAG_KEYS: ReadonlyMap<string, keyof TrainSettings> = new Map(
-  (Object.keys(SPEC) as Array<keyof TrainSettings>).map((key) => [SPEC[key].flag.slice(2), key]),
+const KEYS = Object.keys(SETTINGS) as SettingKey[];
+const spec = (key: SettingKey): Setting<unknown> => SETTINGS[key];
+
+export const DEFAULT_SETTINGS: Readonly<TrainSettings> = Object.freeze(
+  Object.fromEntries(KEYS.map((key) => [key, spec(key).default])) as TrainSettings,
 );
 
-export function flagOf(key: keyof TrainSettings): string {
-  return SPEC[key].flag;
+/** Settings a resumed run may change (the others are the run's own). */
+export const RESUMABLE_SETTINGS: readonly SettingKey[] = Object.freeze(KEYS.filter((key) => spec(key).resumable === true));
+
+/** `valFraction` → `--val-fraction`. */
+export function flagOf(key: SettingKey): string {
+  return `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 }
 
-export function isBooleanSetting(key: keyof TrainSettings): boolean {
-  return SPEC[key].kind === "boolean";
+/** Flag name (without dashes) → settings key, for the parser and config files. */
+export const FLAG_KEYS: ReadonlyMap<string, SettingKey> = new Map(KEYS.map((key) => [flagOf(key).slice(2), key]));
+
+/** What `bptt train` registers for each setting: its flag, whether it takes a value, and its help. */
+export interface FlagDescription {
+  key: SettingKey;
+  flag: string;
+  takesValue: boolean;
+  help: string;
+}
+
+export function trainFlags(): FlagDescription[] {
+  return KEYS.map((key) => {
+    const s = spec(key);
+    const choices = s.choices ? `${s.choices.join(" | ")}${s.help ? " — " : ""}` : "";
+    const fallback = s.default === null || s.kind === "boolean" ? "" : ` (default: ${Array.isArray(s.default) ? s.default.join(",") : String(s.default)})`;
+    return { key, flag: flagOf(key), takesValue: s.kind !== "boolean", help: `${choices}${s.help}${fallback}` };
+  });
 }
 
 /**
  * Merges defaults < config file (JSON object, keys in camelCase or as flag names) < flags, checking
  * every value. `configSource` names the file in messages.
  */
-export function resolveSettings(config: unknown, configSource: string | null, flags: ReadonlyMap<keyof TrainSettings, string | boolean>): TrainSettings {
+export function resolveSettings(config: unknown, configSource: string | null, flags: ReadonlyMap<SettingKey, string | boolean>): TrainSettings {
   const settings: Record<string, unknown> = { ...DEFAULT_SETTINGS };
   if (config !== undefined && config !== null) {
     if (typeof config !== "object" || Array.isArray(config)) throw new UsageError(`${configSource}: expected a JSON object of settings`);
     for (const [rawKey, raw] of Object.entries(config as Record<string, unknown>)) {
-      const key = (FLAG_KEYS.get(rawKey) ?? rawKey) as keyof TrainSettings;
-      if (!(key in SPEC)) throw new UsageError(`${configSource}: unknown setting "${rawKey}"`);
-      settings[key] = parseValue(key, raw, `${configSource}: "${rawKey}"`);
+      const key = settingKey(rawKey);
+      if (key === null) throw new UsageError(`${configSource}: unknown setting ${JSON.stringify(rawKey)}`);
+      settings[key] = parseValue(key, raw, `${configSource}: ${JSON.stringify(rawKey)}`);
     }
   }
-  for (const [key, raw] of flags) settings[key] = parseValue(key, raw, SPEC[key].flag);
+  for (const [key, raw] of flags) settings[key] = parseValue(key, raw, flagOf(key));
   const s = settings as unknown as TrainSettings;
   if (s.mode !== null && s.mode !== "truncated" && (s.k1 !== null || s.k2 !== null)) {
     throw new UsageError(`--mode ${s.mode} sets k1 and k2 itself: drop --k1/--k2, or use --mode truncated`);
@@ -167,46 +150,70 @@ export function resolveSettings(config: unknown, configSource: string | null, fl
   return s;
 }
 
-function parseValue(key: keyof TrainSettings, raw: unknown, where: string): unknown {
-  const spec = SPEC[key];
-  if (raw === null && spec.nullable) return null;
-  if (spec.kind === "boolean") {
-    if (typeof raw === "boolean") return raw;
-    if (raw === "true") return true;
-    if (raw === "false") return false;
-    throw new UsageError(`${where} expects true or false, got ${JSON.stringify(raw)}`);
-  }
-  if (spec.kind === "string") {
-    if (typeof raw !== "string" || raw === "") throw new UsageError(`${where} expects ${spec.choices ? `one of ${spec.choices.join(", ")}` : "a non-empty string"}, got ${JSON.stringify(raw)}`);
-    if (spec.choices && !spec.choices.includes(raw)) throw new UsageError(`${where} expects one of ${spec.choices.join(", ")}, got "${raw}"`);
-    return raw;
-  }
-  if (spec.kind === "columns") {
-    const list = Array.isArray(raw) ? raw : typeof raw === "string" ? raw.split(",").map((c) => c.trim()) : null;
-    if (!list || list.length === 0 || list.some((c) => typeof c !== "string" || c === "")) {
-      throw new UsageError(`${where} expects a comma-separated list of column names, got ${JSON.stringify(raw)}`);
+/** A config key (camelCase or a flag's name) as a setting, or null; only the table's own keys count. */
+function settingKey(raw: string): SettingKey | null {
+  if (FLAG_KEYS.has(raw)) return FLAG_KEYS.get(raw)!;
+  return Object.hasOwn(SETTINGS, raw) ? (raw as SettingKey) : null;
+}
+
+function parseValue(key: SettingKey, raw: unknown, where: string): unknown {
+  const s = spec(key);
+  if (raw === null && s.nullable) return null;
+  switch (s.kind) {
+    case "boolean":
+      if (typeof raw === "boolean") return raw;
+      if (raw === "true") return true;
+      if (raw === "false") return false;
+      throw new UsageError(`${where} expects true or false, got ${show(raw)}`);
+    case "choice":
+      if (typeof raw !== "string" || !s.choices!.includes(raw)) throw new UsageError(`${where} expects one of ${s.choices!.join(", ")}, got ${show(raw)}`);
+      return raw;
+    case "path":
+      if (typeof raw !== "string" || raw === "") throw new UsageError(`${where} expects a non-empty string, got ${show(raw)}`);
+      return raw;
+    case "columns": {
+      const list = Array.isArray(raw) ? raw : typeof raw === "string" ? raw.split(",").map((c) => c.trim()) : null;
+      if (!list || list.length === 0 || list.some((c) => typeof c !== "string" || c === "")) {
+        throw new UsageError(`${where} expects a comma-separated list of column names, got ${show(raw)}`);
+      }
+      return list;
     }
-    return list;
+    default:
+      return parseNumber(s, raw, where);
   }
+}
+
+function parseNumber(s: Setting<unknown>, raw: unknown, where: string): number {
   const text = typeof raw === "number" ? String(raw) : typeof raw === "string" ? raw.trim() : "";
-  if (spec.kind === "length" && /^(inf|infinity|∞)$/i.test(text)) return Infinity;
+  if (s.kind === "length" && /^(inf|infinity|∞)$/i.test(text)) return Infinity;
   const value = text === "" ? NaN : Number(text);
-  const min = spec.min ?? -Infinity;
-  switch (spec.kind) {
+  const min = s.kind === "length" ? 1 : s.min ?? -Infinity;
+  switch (s.kind) {
     case "integer":
     case "length":
-      if (!Number.isSafeInteger(value) || value < Math.max(min, spec.kind === "length" ? 1 : min)) {
-        throw new UsageError(`${where} expects an integer ≥ ${spec.kind === "length" ? 1 : min}${spec.kind === "length" ? " (or inf)" : ""}, got ${JSON.stringify(raw)}`);
+      if (!Number.isSafeInteger(value) || value < min) {
+        throw new UsageError(`${where} expects an integer ≥ ${min}${s.kind === "length" ? " (or inf)" : ""}, got ${show(raw)}`);
       }
       return value;
     case "positive":
-      if (!(value > 0 && value < Infinity)) throw new UsageError(`${where} expects a positive number, got ${JSON.stringify(raw)}`);
+      if (!(value > 0 && value < Infinity)) throw new UsageError(`${where} expects a positive number, got ${show(raw)}`);
       return value;
     case "probability":
-      if (!(value >= 0 && value < 1)) throw new UsageError(`${where} expects a number in [0, 1), got ${JSON.stringify(raw)}`);
+      if (!(value >= 0 && value < 1)) throw new UsageError(`${where} expects a number in [0, 1), got ${show(raw)}`);
       return value;
     default:
-      if (!(value >= min && value < Infinity)) throw new UsageError(`${where} expects a number ≥ ${min}, got ${JSON.stringify(raw)}`);
+      if (!(value >= min && value < Infinity)) throw new UsageError(`${where} expects a number ≥ ${min}, got ${show(raw)}`);
       return value;
   }
+}
+
+/** A value as JSON, shortened to one line. */
+function show(value: unknown): string {
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? String(value);
+  } catch {
+    text = String(value);
+  }
+  return text.length > 60 ? `${text.slice(0, 57)}…` : text;
 }

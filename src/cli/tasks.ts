@@ -19,12 +19,12 @@ import { type EncodedLabelling, type LabellingExample, encodeLabelling, labellin
 import { type Series, readSeriesCsv, splitSeries, timeSeriesBatches } from "../data/time-series.js";
 import { type TokenizerKind, createTokenizer } from "../data/tokenizer.js";
 import { Vocabulary, countTokens } from "../data/vocabulary.js";
-import { readLines } from "../io/read-lines.js";
 import { Rng } from "../tensor/rng.js";
 import type { Batch } from "../train/batch.js";
 import type { LossPlacement } from "../train/loss-positions.js";
 import type { Objective } from "../train/model.js";
 import { UsageError } from "./errors.js";
+import { dataLines as readLines } from "./input.js";
 import type { Task, TrainSettings } from "./settings.js";
 
 /** What a run knows about its data; saved in config.json. */
@@ -48,6 +48,8 @@ export interface PreparedData {
   trainBatches: (epoch: number) => Iterable<Batch>;
   /** Steps × rows per epoch, for progress and tokens/s. */
   tokensPerEpoch: number;
+  /** Steps of the longest training sequence (lm: of a batch), for the memory estimate. */
+  longestSequence: number;
   /** Held-out batches, or null when there is no validation data. */
   validationBatches: (() => Iterable<Batch>) | null;
 }
@@ -93,10 +95,10 @@ async function prepareLanguageModel(settings: TrainSettings, path: string): Prom
     }
   }
   const bptt = languageModelSteps(settings);
-  const strips = batchify(stream, settings.batch);
-  if (strips.L < 2) {
+  if (stream.length < 2 * settings.batch) {
     throw new UsageError(`${path}: ${stream.length} tokens are too few for --batch ${settings.batch} strips (need at least ${2 * settings.batch})`);
   }
+  const strips = batchify(stream, settings.batch);
   const valStrips = validation && validation.length >= 2 * settings.batch ? batchify(validation, settings.batch) : null;
   return {
     spec: { task: "lm", tokenizer: tokenizer.toJSON(), vocabulary: vocabulary.toJSON(), labels: null, inputSize: 0, series: null },
@@ -105,8 +107,15 @@ async function prepareLanguageModel(settings: TrainSettings, path: string): Prom
     lossAt: "every-step",
     trainBatches: () => languageModelBatches(strips, { bptt }),
     tokensPerEpoch: (strips.L - 1) * strips.B,
+    longestSequence: Math.min(bptt, strips.L - 1),
     validationBatches: valStrips ? () => languageModelBatches(valStrips, { bptt }) : null,
   };
+}
+
+/** A classifier needs two labels at least: with one it learns nothing and its loss is 0 from the start. */
+function singleLabel(path: string, label: string | undefined): UsageError {
+  if (label === undefined) return new UsageError(`${path}: no example has a label; a classifier needs at least 2 labels to tell apart`);
+  return new UsageError(`${path}: every label is ${JSON.stringify(label)}; a classifier needs at least 2 labels to tell apart`);
 }
 
 async function readTextExamples(path: string): Promise<TextExample[]> {
@@ -132,6 +141,7 @@ async function prepareClassification(settings: TrainSettings, path: string): Pro
     minCount: settings.minCount, maxSize: settings.maxVocab,
   });
   const labels = LabelSet.fromLabels(examples.map((e) => e.label));
+  if (labels.size < 2) throw singleLabel(path, labels.toJSON()[0]);
   const train = encodeClassification(examples, { tokenizer, vocabulary, labels, source: path });
   const validation = held.length > 0 ? encodeClassification(held, { tokenizer, vocabulary, labels, source: heldSource }) : null;
   const bucketPool = settings.bucket ? 50 : undefined;
@@ -142,6 +152,7 @@ async function prepareClassification(settings: TrainSettings, path: string): Pro
     lossAt: "last-step",
     trainBatches: (epoch) => textClassificationBatches(train, { batchSize: settings.batch, shuffle: epochRng(settings.seed, epoch), ...(bucketPool ? { bucketPool } : {}) }),
     tokensPerEpoch: train.texts.reduce((n, t) => n + t.length, 0),
+    longestSequence: train.texts.reduce((n, t) => Math.max(n, t.length), 0),
     validationBatches: validation ? () => textClassificationBatches(validation, { batchSize: settings.batch }) : null,
   };
 }
@@ -168,6 +179,7 @@ async function prepareLabelling(settings: TrainSettings, path: string): Promise<
     ? Vocabulary.fromCounts(countTokens(labellingTokens(examples, { lowercase: settings.lowercase })), { minCount: settings.minCount, maxSize: settings.maxVocab })
     : null;
   const labels = labellingLabels(examples);
+  if (labels.size < 2) throw singleLabel(path, labels.toJSON()[0]);
   const encode = (list: LabellingExample[], source: string): EncodedLabelling =>
     encodeLabelling(list, { ...(vocabulary ? { vocabulary } : {}), labels, lowercase: settings.lowercase, source });
   const train = encode(examples, path);
@@ -185,6 +197,7 @@ async function prepareLabelling(settings: TrainSettings, path: string): Promise<
     lossAt: "every-step",
     trainBatches: (epoch) => labellingBatches(train, { batchSize: settings.batch, shuffle: epochRng(settings.seed, epoch), ...(bucketPool ? { bucketPool } : {}) }),
     tokensPerEpoch: train.sequences.reduce((n, s) => n + s.targets.length, 0),
+    longestSequence: train.sequences.reduce((n, s) => Math.max(n, s.targets.length), 0),
     validationBatches: validation ? () => labellingBatches(validation, { batchSize: settings.batch }) : null,
   };
 }
@@ -198,9 +211,17 @@ async function prepareRegression(settings: TrainSettings, path: string): Promise
     throw new UsageError("--task regress needs --input-columns and --target-columns (CSV column names, comma-separated)");
   }
   let series = await readSeries(path, settings.inputColumns, settings.targetColumns);
+  // One window needs window + horizon rows: checked here, before training, for every part.
+  const needed = settings.window + settings.horizon;
+  const tooShort = (what: string, rows: number): UsageError =>
+    new UsageError(`${what} has ${rows} rows, too few for one window of --window ${settings.window} with --horizon ${settings.horizon} (needs ${needed})`);
+  if (series.rows < needed) throw tooShort(path, series.rows);
   let validation: Series | null = null;
-  if (settings.val) validation = await readSeries(settings.val, settings.inputColumns, settings.targetColumns);
-  else if (settings.valFraction > 0 && series.rows >= 4 * (settings.window + settings.horizon)) {
+  if (settings.val) {
+    validation = await readSeries(settings.val, settings.inputColumns, settings.targetColumns);
+    if (validation.rows < needed) throw tooShort(`--val ${settings.val}`, validation.rows);
+  } else if (settings.valFraction > 0 && series.rows >= 4 * needed && Math.floor(series.rows * settings.valFraction) >= needed) {
+    // Held out only when the held part holds a window (else no validation, as for small data elsewhere).
     ({ train: series, validation } = splitSeries(series, settings.valFraction));
   }
   const window = { window: settings.window, horizon: settings.horizon };
@@ -215,8 +236,26 @@ async function prepareRegression(settings: TrainSettings, path: string): Promise
     lossAt: "every-step",
     trainBatches: (epoch) => timeSeriesBatches(train, { ...window, batchSize: settings.batch, shuffle: epochRng(settings.seed, epoch) }),
     tokensPerEpoch: Math.max(0, train.rows - settings.horizon),
+    longestSequence: settings.window,
     validationBatches: validation ? () => timeSeriesBatches(validation!, { ...window, batchSize: settings.batch }) : null,
   };
+}
+
+/**
+ * A stream scored at every token but the first, whatever B: B strips of S + 1 tokens that overlap by
+ * one (strip b reads x[b·S … b·S + S − 1] and predicts x[b·S + 1 … b·S + S], S = ⌊(N − 1) / B⌋), the
+ * state carried through each strip as training's validation does, then the r = N − 1 − B·S targets
+ * left, as one more strip of its own. (Training's batchify drops the tail; evaluation must not.)
+ */
+function* everyTokenBatches(stream: Int32Array, batchSize: number, bptt: number): Generator<Batch> {
+  const targets = stream.length - 1;
+  const B = Math.min(batchSize, targets);
+  const S = Math.floor(targets / B);
+  const data = new Int32Array((S + 1) * B);
+  for (let b = 0; b < B; b++) for (let t = 0; t <= S; t++) data[t * B + b] = stream[b * S + t]!;
+  yield* languageModelBatches({ data, L: S + 1, B }, { bptt });
+  const tail = stream.subarray(B * S);
+  if (tail.length >= 2) yield* languageModelBatches({ data: tail, L: tail.length, B: 1 }, { bptt });
 }
 
 /**
@@ -230,9 +269,8 @@ export async function prepareEvaluation(spec: DataSpec, path: string, batchSize:
   switch (spec.task) {
     case "lm": {
       const stream = await collectStream(encodeLines(readLines(path), { tokenizer: tokenizer!, vocabulary: vocabulary! }));
-      const B = Math.max(1, Math.min(batchSize, Math.floor(stream.length / 2)));
       if (stream.length < 2) throw new UsageError(`${path}: too few tokens to evaluate`);
-      return languageModelBatches(batchify(stream, B), { bptt });
+      return everyTokenBatches(stream, batchSize, bptt);
     }
     case "classify": {
       const encoded = encodeClassification(await readTextExamples(path), { tokenizer: tokenizer!, vocabulary: vocabulary!, labels: labels!, source: path });

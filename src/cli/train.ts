@@ -4,24 +4,28 @@
  * end of every epoch and at the end). `--resume DIR` continues a run from its checkpoint so that it
  * ends bit-identical to a run that was never interrupted.
  */
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { kernels } from "../kernels/index.js";
 import { createOptimizer } from "../optim/index.js";
 import type { Optimizer } from "../optim/optimizer.js";
 import { evaluate, type Evaluation } from "../train/evaluate.js";
 import { type ModelConfig, SequenceModel } from "../train/model.js";
-import { describeSchedule, resolveSchedule, type ScheduleOptions } from "../train/schedule.js";
+import { type Schedule, type ScheduleOptions, describeSchedule, resolveSchedule } from "../train/schedule.js";
 import { Trainer, type UpdateInfo } from "../train/trainer.js";
 import { writeFileAtomic } from "../io/atomic-write.js";
+import { TrainingDiverged, checkValidationLoss, divergenceCheck } from "./divergence.js";
 import { UsageError } from "./errors.js";
+import { Interrupts } from "./interrupt.js";
+import { checkMemory } from "./memory-estimate.js";
 import { Progress } from "./progress.js";
 import {
-  CHECKPOINT_FILE, type EpochRecord, type RunConfig, type RunProgress, loadCheckpoint, loadWeights, readConfig,
+  CHECKPOINT_FILE, CONFIG_FILE, type EpochRecord, MODEL_FILE, type RunConfig, type RunProgress, loadCheckpoint, loadWeights, readConfig,
   saveCheckpoint, saveModel, writeConfig, writeMetrics,
 } from "./run-directory.js";
-import type { TrainSettings } from "./settings.js";
-import { type PreparedData, languageModelSteps, prepareTraining } from "./tasks.js";
+import { RESUMABLE_SETTINGS, type SettingKey, type TrainSettings, flagOf } from "./settings.js";
+import { RunLock } from "./run-lock.js";
+import { type DataSpec, type PreparedData, languageModelSteps, prepareTraining } from "./tasks.js";
 
 export interface TrainRun {
   settings: TrainSettings;
@@ -49,6 +53,13 @@ function modelConfig(settings: TrainSettings, data: PreparedData): ModelConfig {
   };
 }
 
+/** The flags that size a model, for messages about its size. */
+function describeSize(settings: TrainSettings, config: ModelConfig): string {
+  const input = config.vocabSize !== undefined ? `a vocabulary of ${config.vocabSize}, --embedding ${settings.embedding}` : `${config.inputSize} inputs`;
+  return `--cell ${settings.cell} --hidden ${settings.hidden} --layers ${settings.layers}${settings.bidirectional ? " --bidirectional" : ""} ` +
+    `(${input}, ${config.outputSize} outputs, --batch ${settings.batch})`;
+}
+
 function optimizerFor(settings: TrainSettings, model: SequenceModel): Optimizer {
   const options: Record<string, number> = { lr: settings.lr };
   if (settings.weightDecay > 0) options.weightDecay = settings.weightDecay;
@@ -63,6 +74,30 @@ function optimizerFor(settings: TrainSettings, model: SequenceModel): Optimizer 
 
 export async function runTraining({ settings, resume, progress }: TrainRun): Promise<void> {
   const dir = resume ?? settings.out;
+  const schedule = trainingSchedule(settings);
+  const lock = RunLock.acquire(dir);
+  const interrupts = new Interrupts();
+  try {
+    await train({ settings, resume, progress }, dir, schedule, interrupts);
+  } finally {
+    interrupts.uninstall();
+    lock.release();
+  }
+}
+
+/** The schedule, refused before any data is read where a task cannot train with it. */
+function trainingSchedule(settings: TrainSettings): Schedule {
+  const schedule = resolveSchedule(scheduleOf(settings));
+  if (settings.task === "lm" && schedule.k2 === Infinity) {
+    throw new UsageError(
+      "--task lm reads one stream carried from batch to batch, so the gradient must be cut: k2 must be finite " +
+        "(--mode full, --mode online and --k2 inf back-propagate to the start of the stream); give e.g. --k1 35 --k2 35",
+    );
+  }
+  return schedule;
+}
+
+async function train({ settings, resume, progress }: TrainRun, dir: string, schedule: Schedule, interrupts: Interrupts): Promise<void> {
   if (!resume && existsSync(join(dir, CHECKPOINT_FILE))) {
     throw new UsageError(`--out ${dir} already holds a run: continue it with --resume ${dir}, or choose another --out`);
   }
@@ -71,22 +106,25 @@ export async function runTraining({ settings, resume, progress }: TrainRun): Pro
   if (config.bidirectional && settings.task === "lm") {
     throw new UsageError("--bidirectional cannot be used with --task lm: a language model must not see the future it predicts");
   }
+  if (resume) checkResumedRun(dir, config, data.spec);
+  const held = schedule.k2 === Infinity ? data.longestSequence : Math.min(data.longestSequence, schedule.k1) + schedule.k2;
+  checkMemory(config, { optimizer: settings.optimizer, batch: settings.batch, steps: held }, describeSize(settings, config));
   const model = new SequenceModel(config);
   if (settings.init && !resume) loadWeights(settings.init, model);
   const optimizer = optimizerFor(settings, model);
-  const schedule = resolveSchedule(scheduleOf(settings));
   const tokensPerEpoch = data.tokensPerEpoch;
+  let run: RunProgress = { epoch: 1, batchesDone: 0, updates: 0, tokens: 0, seconds: 0, history: [] };
+  const watch = { objective: data.objective, outputSize: data.outputSize, lr: settings.lr, clip: settings.clip };
   let lastUpdate: UpdateInfo | null = null;
   const trainer = new Trainer(model, optimizer, {
     k1: schedule.k1, k2: schedule.k2, lossAt: data.lossAt, lossEveryChunk: settings.lossEveryChunk,
     ...(settings.clip !== null ? { clipNorm: settings.clip } : {}),
     ...(settings.clipValue !== null ? { clipValue: settings.clipValue } : {}),
     diagnostics: settings.diagnostics,
+    beforeStep: divergenceCheck(watch, () => run.epoch),
     onUpdate: (info) => (lastUpdate = info),
   });
 
-  mkdirSync(dir, { recursive: true });
-  let run: RunProgress = { epoch: 1, batchesDone: 0, updates: 0, tokens: 0, seconds: 0, history: [] };
   if (resume) {
     run = loadCheckpoint(dir, model, optimizer, trainer);
     progress.info(`resuming ${dir}: epoch ${run.epoch}, ${run.batchesDone} batches and ${run.updates} updates done`);
@@ -105,66 +143,90 @@ export async function runTraining({ settings, resume, progress }: TrainRun): Pro
   progress.event("start", { task: settings.task, parameters: model.parameterCount, k1: finite(schedule.k1), k2: finite(schedule.k2), out: dir });
 
   let sinceCheckpoint = 0;
+  let saved: { epoch: number; updates: number } | null = resume ? { epoch: run.epoch, updates: run.updates } : null;
   const checkpoint = (): void => {
     saveCheckpoint(dir, model, optimizer, trainer, run);
     saveModel(dir, model);
+    saved = { epoch: run.epoch, updates: run.updates };
     sinceCheckpoint = 0;
   };
   const stopAt = settings.maxUpdates > 0 ? settings.maxUpdates : Infinity;
-  while (run.epoch <= settings.epochs && run.updates < stopAt) {
-    const started = performance.now();
-    let lossSum = 0;
-    let lossTerms = 0;
-    let correct = 0;
-    let epochTokens = 0;
-    progress.startEpoch(run.epoch, settings.epochs, tokensPerEpoch);
-    let index = 0;
-    let stopped = false;
-    for (const batch of data.trainBatches(run.epoch)) {
-      if (index++ < run.batchesDone) continue; // done before the checkpoint this run resumed from
-      const result = trainer.trainBatch(batch);
-      lossSum += result.lossSum;
-      lossTerms += result.lossTerms;
-      correct += result.correct;
-      const tokens = countTokens(batch.mask, batch.T * batch.B);
-      epochTokens += tokens;
-      run.tokens += tokens;
-      run.batchesDone++;
-      run.updates = trainer.updateCount;
-      sinceCheckpoint += result.updates;
+  let stop: "max-updates" | "interrupted" | null = null;
+  try {
+    if (await interrupts.poll()) stop = "interrupted";
+    while (stop === null && run.epoch <= settings.epochs && run.updates < stopAt) {
+      const started = performance.now();
+      let lossSum = 0;
+      let lossTerms = 0;
+      let correct = 0;
+      let epochTokens = 0;
+      progress.startEpoch(run.epoch, settings.epochs, tokensPerEpoch);
+      let index = 0;
+      for (const batch of data.trainBatches(run.epoch)) {
+        if (index++ < run.batchesDone) continue; // done before the checkpoint this run resumed from
+        const result = trainer.trainBatch(batch);
+        lossSum += result.lossSum;
+        lossTerms += result.lossTerms;
+        correct += result.correct;
+        const tokens = countTokens(batch.mask, batch.T * batch.B);
+        epochTokens += tokens;
+        run.tokens += tokens;
+        run.batchesDone++;
+        run.updates = trainer.updateCount;
+        sinceCheckpoint += result.updates;
+        const seconds = (performance.now() - started) / 1000;
+        if (lastUpdate) {
+          progress.update({
+            epoch: run.epoch, epochs: settings.epochs, done: epochTokens, total: tokensPerEpoch,
+            tokensPerSecond: epochTokens / Math.max(seconds, 1e-9), loss: lossTerms > 0 ? lossSum / lossTerms : 0,
+            gradNorm: (lastUpdate as UpdateInfo).gradNorm,
+          });
+        }
+        if (sinceCheckpoint >= settings.checkpointEvery) checkpoint();
+        if (run.updates >= stopAt) stop = "max-updates";
+        else if (await interrupts.poll()) stop = "interrupted";
+        if (stop !== null) break;
+      }
+      progress.endEpoch();
       const seconds = (performance.now() - started) / 1000;
-      if (lastUpdate) {
-        progress.update({
-          epoch: run.epoch, epochs: settings.epochs, done: epochTokens, total: tokensPerEpoch,
-          tokensPerSecond: epochTokens / Math.max(seconds, 1e-9), loss: lossTerms > 0 ? lossSum / lossTerms : 0,
-          gradNorm: (lastUpdate as UpdateInfo).gradNorm,
-        });
+      run.seconds += seconds;
+      if (stop === "max-updates") {
+        // Stopped inside the epoch: the checkpoint below resumes exactly here.
+        progress.info(`stopped after ${run.updates} updates (--max-updates), in epoch ${run.epoch}: train loss ${(lossSum / Math.max(lossTerms, 1)).toFixed(4)}`);
       }
-      if (sinceCheckpoint >= settings.checkpointEvery) checkpoint();
-      if (run.updates >= stopAt) {
-        stopped = true;
-        break;
+      if (stop !== null) break;
+      const record: EpochRecord = { epoch: run.epoch, trainLoss: lossTerms > 0 ? lossSum / lossTerms : NaN, seconds };
+      if (data.objective !== "regression" && lossTerms > 0) record.trainAccuracy = correct / lossTerms;
+      if (data.validationBatches) {
+        const validation = evaluate(model, data.validationBatches(), { lossAt: data.lossAt });
+        checkValidationLoss(validation.loss, watch, run.epoch);
+        record.validation = summarise(validation);
       }
+      run.history.push(record);
+      progress.info(describeEpoch(record, settings.epochs, epochTokens / Math.max(seconds, 1e-9)));
+      progress.event("epoch", { ...record });
+      run.epoch++;
+      run.batchesDone = 0;
+      checkpoint();
+      if (await interrupts.poll()) stop = "interrupted";
     }
+  } catch (error) {
     progress.endEpoch();
-    const seconds = (performance.now() - started) / 1000;
-    run.seconds += seconds;
-    if (stopped) {
-      // Stopped inside the epoch (--max-updates): the checkpoint below resumes exactly here.
-      progress.info(`stopped after ${run.updates} updates (--max-updates), in epoch ${run.epoch}: train loss ${(lossSum / Math.max(lossTerms, 1)).toFixed(4)}`);
-      break;
-    }
-    const record: EpochRecord = { epoch: run.epoch, trainLoss: lossTerms > 0 ? lossSum / lossTerms : NaN, seconds };
-    if (data.objective !== "regression" && lossTerms > 0) record.trainAccuracy = correct / lossTerms;
-    if (data.validationBatches) record.validation = summarise(evaluate(model, data.validationBatches(), { lossAt: data.lossAt }));
-    run.history.push(record);
-    progress.info(describeEpoch(record, settings.epochs, epochTokens / Math.max(seconds, 1e-9)));
-    progress.event("epoch", { ...record });
-    run.epoch++;
-    run.batchesDone = 0;
-    checkpoint();
+    if (!(error instanceof TrainingDiverged)) throw error;
+    const kept = saved === null
+      ? "no model was saved (it diverged before the first checkpoint)"
+      : `the last good model (saved after update ${saved.updates}) is kept in ${join(dir, MODEL_FILE)}`;
+    throw new TrainingDiverged(`${error.message}; ${kept}`);
   }
   checkpoint();
+  if (stop === "interrupted") {
+    process.stderr.write(
+      `bptt: interrupted (${interrupts.received}) in epoch ${run.epoch} after ${run.updates} updates; checkpoint saved: ` +
+        `continue with bptt train --resume ${dir}\n`,
+    );
+    process.exitCode = interrupts.exitCode;
+    return;
+  }
   const summary = {
     out: dir, epochs: run.history.length, updates: run.updates, tokens: run.tokens, seconds: run.seconds,
     final: run.history[run.history.length - 1] ?? null,
@@ -174,8 +236,35 @@ export async function runTraining({ settings, resume, progress }: TrainRun): Pro
     writeFileAtomic(join(dir, "diagnostics.csv"), trainer.gradientFlow.toCSV());
     writeFileAtomic(join(dir, "diagnostics.json"), `${JSON.stringify(trainer.gradientFlow.report())}\n`);
   }
-  progress.info(`done: ${run.updates} updates, ${run.tokens} steps in ${run.seconds.toFixed(1)}s; model saved to ${join(dir, "model.safetensors")}`);
+  progress.info(`done: ${run.updates} updates, ${run.tokens} steps in ${run.seconds.toFixed(1)}s; model saved to ${join(dir, MODEL_FILE)}`);
   progress.event("summary", summary);
+}
+
+/**
+ * A resumed run's config.json must describe the model and data that its settings and data give now: an
+ * edited "model" section (or data changed since) would continue a run that eval then rejects.
+ */
+function checkResumedRun(dir: string, config: ModelConfig, spec: DataSpec): void {
+  const saved = readConfig(dir);
+  const path = join(dir, CONFIG_FILE);
+  for (const [section, now, then] of [["model", config, saved.model], ["data", spec, saved.data]] as const) {
+    const keys = new Set([...Object.keys(now), ...Object.keys(then as object)]);
+    for (const key of keys) {
+      const a = JSON.stringify((now as unknown as Record<string, unknown>)[key]);
+      const b = JSON.stringify((then as unknown as Record<string, unknown>)[key]);
+      if (a !== b) {
+        throw new UsageError(
+          `${path}: "${section}.${key}" is ${shorten(b)}, but the run's settings and data give ${shorten(a)} ` +
+            `(edited, or the data changed?); a resumed run must continue the same ${section === "model" ? "model" : "data"}`,
+        );
+      }
+    }
+  }
+}
+
+function shorten(json: string | undefined): string {
+  if (json === undefined) return "nothing";
+  return json.length > 60 ? `${json.slice(0, 57)}…` : json;
 }
 
 function countTokens(mask: Float32Array | undefined, all: number): number {
@@ -217,17 +306,15 @@ function describeEpoch(r: EpochRecord, epochs: number, rate: number): string {
 /** Settings of a run to resume: its saved settings, with only the flags that may change (epochs, limits). */
 export function resumeSettings(dir: string, overrides: Partial<TrainSettings>): TrainSettings {
   const saved = readConfig(dir).training;
-  for (const [key, value] of Object.entries(overrides) as Array<[keyof TrainSettings, unknown]>) {
-    if (key === "epochs" || key === "maxUpdates" || key === "checkpointEvery") continue;
+  for (const [key, value] of Object.entries(overrides) as Array<[SettingKey, unknown]>) {
+    if (RESUMABLE_SETTINGS.includes(key)) continue;
     if (JSON.stringify(value) !== JSON.stringify(saved[key])) {
-      throw new UsageError(`--resume ${dir}: the run was trained with ${key} = ${JSON.stringify(saved[key])}; a resumed run keeps its settings (only --epochs, --max-updates and --checkpoint-every may change)`);
+      throw new UsageError(
+        `--resume ${dir}: the run was trained with ${key} = ${JSON.stringify(saved[key])}; a resumed run keeps its settings ` +
+          `(only ${RESUMABLE_SETTINGS.map(flagOf).join(", ")} may change)`,
+      );
     }
   }
-  return { ...saved, ...pick(overrides, ["epochs", "maxUpdates", "checkpointEvery"]), out: dir };
-}
-
-function pick<T extends object, K extends keyof T>(o: Partial<T>, keys: K[]): Partial<T> {
-  const out: Partial<T> = {};
-  for (const k of keys) if (o[k] !== undefined) out[k] = o[k];
-  return out;
+  const changed = Object.fromEntries(RESUMABLE_SETTINGS.filter((key) => overrides[key] !== undefined).map((key) => [key, overrides[key]]));
+  return { ...saved, ...changed, out: dir };
 }

@@ -44,12 +44,21 @@ const SPACE = 0x20;
 const OPEN_BRACE = 0x7b;
 const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
-interface Entry {
+/** A tensor as the header describes it; `begin` and `end` are byte offsets in the data section. */
+export interface SafetensorsEntry {
   name: string;
   dtype: string;
   shape: number[];
   begin: number;
   end: number;
+}
+
+/** A checked header: its entries sorted by offset, its metadata, and where the data section starts. */
+export interface SafetensorsHeader {
+  entries: SafetensorsEntry[];
+  metadata: Record<string, string>;
+  /** 8 + N: the data section is bytes [dataStart, fileLength). */
+  dataStart: number;
 }
 
 /**
@@ -58,86 +67,111 @@ interface Entry {
  */
 export function parseSafetensors(bytes: Uint8Array, source = "safetensors"): SafetensorsContents {
   if (!(bytes instanceof Uint8Array)) throw new TypeError(`${source}: parseSafetensors expects a Uint8Array`);
-  const fail = (message: string): never => {
-    throw new RangeError(`${source}: ${message}`);
-  };
+  const header = parseSafetensorsHeader(bytes, bytes.length, source);
+  return { tensors: readSafetensorsData(header, bytes.subarray(header.dataStart), source), metadata: header.metadata };
+}
 
-  // 1. The header length, checked before anything is allocated.
-  if (bytes.length < 8) {
-    fail(`the file has ${bytes.length} bytes, fewer than the 8-byte header length; not a safetensors file`);
+/**
+ * Step 1 alone: the header length N from the file's first 8 bytes, checked against the limit and a file
+ * of `fileLength` bytes. A reader of a file calls this first, then reads 8 + N bytes for the header.
+ */
+export function safetensorsHeaderLength(first: Uint8Array, fileLength: number, source = "safetensors"): number {
+  if (fileLength < 8 || first.length < 8) {
+    fail(source, `the file has ${fileLength} bytes, fewer than the 8-byte header length; not a safetensors file`);
   }
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const headerLength = view.getBigUint64(0, true);
+  const headerLength = new DataView(first.buffer, first.byteOffset, 8).getBigUint64(0, true);
   if (headerLength > BigInt(MAX_HEADER_BYTES)) {
-    fail(`header length ${headerLength} exceeds the ${MAX_HEADER_BYTES}-byte limit (the file has ${bytes.length} bytes); not a safetensors file?`);
+    fail(source, `header length ${headerLength} exceeds the ${MAX_HEADER_BYTES}-byte limit (the file has ${fileLength} bytes); not a safetensors file?`);
   }
   const N = Number(headerLength);
-  if (8 + N > bytes.length) {
-    fail(`header length ${N} exceeds the file (${bytes.length} bytes, so at most ${bytes.length - 8}); truncated or not a safetensors file`);
+  if (8 + N > fileLength) {
+    fail(source, `header length ${N} exceeds the file (${fileLength} bytes, so at most ${fileLength - 8}); truncated or not a safetensors file`);
   }
+  return N;
+}
+
+/**
+ * Steps 1–4: the header, checked against a file of `fileLength` bytes before any of its data is read.
+ * `prefix` holds at least the file's first 8 + N bytes.
+ */
+export function parseSafetensorsHeader(prefix: Uint8Array, fileLength: number, source = "safetensors"): SafetensorsHeader {
+  const failHere = (message: string): never => fail(source, message);
+
+  // 1. The header length, checked before anything is allocated.
+  const N = safetensorsHeaderLength(prefix, fileLength, source);
+  if (prefix.length < 8 + N) throw new RangeError(`${source}: parseSafetensorsHeader needs the first ${8 + N} bytes, got ${prefix.length}`);
 
   // 2. The header text: a JSON object, possibly padded with spaces.
-  const headerBytes = bytes.subarray(8, 8 + N);
+  const headerBytes = prefix.subarray(8, 8 + N);
   if (N === 0 || headerBytes[0] !== OPEN_BRACE) {
-    fail(`the header must start with "{", found ${N === 0 ? "an empty header" : `byte 0x${headerBytes[0]!.toString(16).padStart(2, "0")}`}`);
+    failHere(`the header must start with "{", found ${N === 0 ? "an empty header" : `byte 0x${headerBytes[0]!.toString(16).padStart(2, "0")}`}`);
   }
-  const text = decodeUtf8(headerBytes, fail);
+  const text = decodeUtf8(headerBytes, failHere);
   let header: unknown;
   try {
     header = JSON.parse(text);
   } catch (error) {
-    fail(`the header is not valid JSON (${oneLine(error instanceof Error ? error.message : String(error))})`);
+    failHere(`the header is not valid JSON (${oneLine(error instanceof Error ? error.message : String(error))})`);
   }
   if (typeof header !== "object" || header === null || Array.isArray(header)) {
-    fail("the header must be a JSON object");
+    failHere("the header must be a JSON object");
   }
   const duplicate = findDuplicateKey(text);
   if (duplicate !== null) {
-    fail(duplicate.topLevel
+    failHere(duplicate.topLevel
       ? `the header names ${quote(duplicate.key)} twice; each tensor name must appear once`
       : `the header repeats the key ${quote(duplicate.key)} inside one object; keys must be unique`);
   }
 
   // 3. Every entry: metadata, or a tensor with a known dtype, a shape and offsets that agree.
   const metadata: Record<string, string> = Object.create(null) as Record<string, string>;
-  const entries: Entry[] = [];
+  const entries: SafetensorsEntry[] = [];
   for (const [name, value] of Object.entries(header as object)) {
-    if (name === METADATA_KEY) readMetadata(value, metadata, fail);
-    else entries.push(readEntry(name, value, fail));
+    if (name === METADATA_KEY) readMetadata(value, metadata, failHere);
+    else entries.push(readEntry(name, value, failHere));
   }
 
   // 4. The layout: sorted by offset, the tensors tile the byte buffer [0, dataLength) exactly.
   const dataStart = 8 + N;
-  const dataLength = bytes.length - dataStart;
+  const dataLength = fileLength - dataStart;
   entries.sort((a, b) => a.begin - b.begin || a.end - b.end);
   let position = 0;
-  let previous: Entry | null = null;
+  let previous: SafetensorsEntry | null = null;
   for (const entry of entries) {
     if (entry.begin > position) {
-      fail(`tensor ${quote(entry.name)} starts at byte ${entry.begin} but ${previous ? `${quote(previous.name)} ends at ${position}` : "the data starts at 0"}; the data must be contiguous, with no gaps`);
+      failHere(`tensor ${quote(entry.name)} starts at byte ${entry.begin} but ${previous ? `${quote(previous.name)} ends at ${position}` : "the data starts at 0"}; the data must be contiguous, with no gaps`);
     }
     if (entry.begin < position) {
-      fail(`tensor ${quote(entry.name)} starts at byte ${entry.begin}, inside ${quote(previous!.name)} [${previous!.begin}, ${previous!.end}); tensors must not overlap`);
+      failHere(`tensor ${quote(entry.name)} starts at byte ${entry.begin}, inside ${quote(previous!.name)} [${previous!.begin}, ${previous!.end}); tensors must not overlap`);
     }
     if (entry.end > dataLength) {
-      fail(`tensor ${quote(entry.name)} ends at byte ${entry.end} but the data has ${dataLength} bytes; truncated file?`);
+      failHere(`tensor ${quote(entry.name)} ends at byte ${entry.end} but the data has ${dataLength} bytes; truncated file?`);
     }
     position = entry.end;
     previous = entry;
   }
   if (position !== dataLength) {
-    fail(`${dataLength - position} bytes follow the last tensor (the tensors cover ${position} of ${dataLength} data bytes); every byte must belong to a tensor`);
+    failHere(`${dataLength - position} bytes follow the last tensor (the tensors cover ${position} of ${dataLength} data bytes); every byte must belong to a tensor`);
   }
-
-  // 5. The values, converted to float32 and copied (after checking every dtype, so nothing is wasted).
   const unreadable = entries.find((entry) => !READABLE.includes(entry.dtype));
-  if (unreadable) fail(`tensor ${quote(unreadable.name)} has dtype ${unreadable.dtype}; bptt reads ${READABLE.join(", ")}`);
+  if (unreadable) failHere(`tensor ${quote(unreadable.name)} has dtype ${unreadable.dtype}; bptt reads ${READABLE.join(", ")}`);
+  return { entries, metadata, dataStart };
+}
+
+/** Step 5: the values of a checked header's tensors from its data section, converted to float32 and copied. */
+export function readSafetensorsData(header: SafetensorsHeader, data: Uint8Array, source = "safetensors"): Map<string, Tensor> {
+  const last = header.entries[header.entries.length - 1];
+  if (data.length !== (last?.end ?? 0)) throw new RangeError(`${source}: the data section has ${data.length} bytes, the header describes ${last?.end ?? 0}`);
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   const tensors = new Map<string, Tensor>();
-  for (const entry of entries) {
-    const data = toFloat32(bytes, view, dataStart + entry.begin, dataStart + entry.end, entry.dtype);
-    tensors.set(entry.name, new Tensor(data, entry.shape));
+  for (const entry of header.entries) {
+    tensors.set(entry.name, new Tensor(toFloat32(data, view, entry.begin, entry.end, entry.dtype), entry.shape));
   }
-  return { tensors, metadata };
+  return tensors;
+}
+
+function fail(source: string, message: string): never {
+  throw new RangeError(`${source}: ${message}`);
 }
 
 /**
@@ -217,7 +251,7 @@ function readMetadata(value: unknown, into: Record<string, string>, fail: (messa
   }
 }
 
-function readEntry(name: string, value: unknown, fail: (message: string) => never): Entry {
+function readEntry(name: string, value: unknown, fail: (message: string) => never): SafetensorsEntry {
   const what = `tensor ${quote(name)}`;
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     fail(`${what} must be an object with dtype, shape and data_offsets, got ${describe(value)}`);

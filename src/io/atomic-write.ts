@@ -1,5 +1,6 @@
 /**
- * File writes that never leave a half-written file, and reads that fail with one clear line.
+ * File writes that never leave a half-written file, and reads that fail with one clear line (and read
+ * only regular files, of a size checked before reading).
  *
  * writeFileAtomic: write a temporary file beside the target, fsync it, rename it over the target (atomic
  * on POSIX filesystems within one directory), then fsync the directory so that the rename itself survives
@@ -7,8 +8,11 @@
  * Synchronous on purpose: it runs at checkpoints, between training steps.
  */
 import { randomBytes } from "node:crypto";
-import { closeSync, fchmodSync, fsyncSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
+import {
+  closeSync, constants, fchmodSync, fstatSync, fsyncSync, openSync, readSync, renameSync, statSync, unlinkSync, writeSync,
+} from "node:fs";
 import { basename, dirname, join } from "node:path";
+import { describeKind, formatBytes } from "./file-checks.js";
 
 /** Replaces `path` with `data` (a string is written as UTF-8), all or nothing. */
 export function writeFileAtomic(path: string, data: Uint8Array | string): void {
@@ -36,18 +40,51 @@ export function writeFileAtomic(path: string, data: Uint8Array | string): void {
 }
 
 /**
- * The bytes of `path`, or a one-line RangeError naming it: missing, a directory, unreadable, or empty.
- * `what` names the expected content in messages ("model.safetensors: the safetensors file is empty").
+ * The bytes of `path`, or a one-line RangeError naming it: missing, a directory or another non-regular
+ * file (a device, a pipe: refused before reading), unreadable, empty, or over `maxBytes` (checked
+ * before reading). `what` names the expected content in messages ("model.safetensors: the safetensors
+ * file is empty").
  */
-export function readFileChecked(path: string, what = "file"): Uint8Array {
-  let bytes: Uint8Array;
+export function readFileChecked(path: string, what = "file", maxBytes = DEFAULT_MAX_READ): Uint8Array {
+  return withRegularFile(path, what, maxBytes, (fd, size) => readExactly(fd, 0, size, path));
+}
+
+/** Files read whole are capped by default at 1 GiB. */
+export const DEFAULT_MAX_READ = 2 ** 30;
+
+/**
+ * Opens `path` for reading without blocking (a named pipe would wait for a writer), checks that it is a
+ * regular file of 1 to `maxBytes` bytes and hands the descriptor and size to `read`; closes it after.
+ */
+export function withRegularFile<T>(path: string, what: string, maxBytes: number, read: (fd: number, size: number) => T): T {
+  let fd: number;
   try {
-    const read = readFileSync(path);
-    bytes = new Uint8Array(read.buffer, read.byteOffset, read.byteLength);
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (error) {
     throw fileError(error, path, "cannot read", what);
   }
-  if (bytes.length === 0) throw new RangeError(`${path}: the ${what} is empty (0 bytes)`);
+  try {
+    const info = fstatSync(fd);
+    if (info.isDirectory()) throw new RangeError(`${path}: cannot read: it is a directory, expected a ${what}`);
+    if (!info.isFile()) throw new RangeError(`${path}: not a regular file (${describeKind(info)}), expected a ${what}`);
+    if (info.size === 0) throw new RangeError(`${path}: the ${what} is empty (0 bytes)`);
+    if (info.size > maxBytes) throw new RangeError(`${path}: the ${what} is ${formatBytes(info.size)}, over the ${formatBytes(maxBytes)} limit`);
+    return read(fd, info.size);
+  } catch (error) {
+    throw fileError(error, path, "cannot read", what);
+  } finally {
+    ignoreErrors(() => closeSync(fd));
+  }
+}
+
+/** `length` bytes of an open file from `position`; a file that shrank meanwhile is an error naming it. */
+export function readExactly(fd: number, position: number, length: number, path: string): Uint8Array {
+  const bytes = new Uint8Array(length);
+  for (let done = 0; done < length; ) {
+    const n = readSync(fd, bytes, done, length - done, position + done);
+    if (n === 0) throw new RangeError(`${path}: the file ended after ${position + done} bytes while it was read (changed meanwhile?)`);
+    done += n;
+  }
   return bytes;
 }
 

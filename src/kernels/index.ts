@@ -38,11 +38,9 @@ let reason = "";
 let wasm: WasmKernels | null = null;
 /** Threads set by setThreads before a backend exists. */
 let threads: number | undefined;
-/** A backend whose thread count can change after it was created (wasm-simd, native). */
-type Threaded = Kernels & { setThreads?(n: number): void };
 /** The native backend's loader (registered from the Node edge), its backend once loaded, or why it failed. */
 let nativeLoader: ((threads: number | undefined) => Kernels) | null = null;
-let native: Threaded | null = null;
+let native: Kernels | null = null;
 let nativeFailure = "";
 
 /**
@@ -56,7 +54,14 @@ export function registerNativeBackend(load: (threads: number | undefined) => Ker
 
 /** The backend in use (chosen automatically on the first call). */
 export function kernels(): Kernels {
-  return active ?? selectSync();
+  if (active !== null) return active;
+  const step = selectBeforeWasm();
+  if (step.chosen !== null) return step.chosen;
+  try {
+    return chooseWasm(wasm ?? createWasmKernelsSync({ threads: step.threads }), step.choice);
+  } catch (error) {
+    return wasmUnavailable(step.choice, error, "; in a browser, await useBestKernels() first");
+  }
 }
 
 /** Chooses the backend for everything created afterwards (arrays must come from the backend that computes on them). */
@@ -68,7 +73,7 @@ export function setKernels(backend: Kernels): void {
 /** Which backend runs, why, and on how many threads, e.g. { name: "wasm-simd", reason: "WebAssembly SIMD available (…)", threads: 2 }. */
 export function kernelsInfo(): { name: string; reason: string; threads: number } {
   const k = kernels();
-  return { name: k.name, reason, threads: (k as { threads?: number }).threads ?? 1 };
+  return { name: k.name, reason, threads: k.threads ?? 1 };
 }
 
 /** Runs the wasm backend's large GEMMs on `n` threads (now, or when it is created). */
@@ -79,23 +84,18 @@ export function setThreads(n: number): void {
 }
 
 /**
- * Selects the best backend, compiling the WebAssembly module asynchronously (which browsers allow on
- * the main thread, where synchronous compilation of a module this size is refused). Honours
- * BPTT_BACKEND like `kernels()`. Call it once at start-up, before creating models.
+ * Selects the best backend as `kernels()` does, but compiles the WebAssembly module asynchronously
+ * (which browsers allow on the main thread, where synchronous compilation of a module this size is
+ * refused). Honours BPTT_BACKEND like `kernels()`. Call it once at start-up, before creating models.
  */
 export async function useBestKernels(options: { threads?: number } = {}): Promise<Kernels> {
   if (options.threads !== undefined) setThreads(options.threads);
-  const choice = requestedBackend();
-  if (choice === "reference") return choose(referenceKernels, "BPTT_BACKEND=reference");
-  const requested = threads ?? threadsFromEnvironment() ?? undefined; // a bad BPTT_THREADS throws, as a bad BPTT_BACKEND does
-  const chosen = tryNative(choice, requested);
-  if (chosen !== null) return chosen;
+  const step = selectBeforeWasm();
+  if (step.chosen !== null) return step.chosen;
   try {
-    wasm ??= await createWasmKernels({ threads: requested });
-    return choose(wasm, describe(wasm, choice));
+    return chooseWasm(wasm ?? (await createWasmKernels({ threads: step.threads })), step.choice);
   } catch (error) {
-    if (choice === "wasm") throw new Error(`BPTT_BACKEND=wasm, but ${(error as Error).message}`);
-    return choose(referenceKernels, `wasm-simd unavailable (${(error as Error).message})`);
+    return wasmUnavailable(step.choice, error, "");
   }
 }
 
@@ -114,6 +114,21 @@ export function nativeUnavailableReason(): string {
   return nativeFailure;
 }
 
+// The selection, shared by kernels() and useBestKernels(), which differ only in how they compile the
+// WebAssembly module: first the reference or native backend (selectBeforeWasm), else wasm-simd
+// (chooseWasm), else, where that fails, the reference (wasmUnavailable).
+
+/** The reference or native backend when chosen (else null: wasm-simd next, on `threads` threads). */
+function selectBeforeWasm(): { chosen: Kernels | null; choice: BackendChoice; threads: number | undefined } {
+  const choice = requestedBackend();
+  if (choice === "reference") {
+    return { chosen: choose(referenceKernels, "BPTT_BACKEND=reference"), choice, threads: undefined };
+  }
+  // A bad BPTT_THREADS throws, as a bad BPTT_BACKEND does.
+  const requested = threads ?? threadsFromEnvironment() ?? undefined;
+  return { chosen: tryNative(choice, requested), choice, threads: requested };
+}
+
 /** The native backend when asked for ("native") or preferred ("auto") and it loads; null to go on to wasm. */
 function tryNative(choice: BackendChoice, requested: number | undefined): Kernels | null {
   if (choice !== "native" && choice !== "auto") return null;
@@ -129,33 +144,25 @@ function tryNative(choice: BackendChoice, requested: number | undefined): Kernel
     if (choice === "native") throw new Error(`BPTT_BACKEND=native, but ${nativeFailure}`);
     return null;
   }
-  const detail = (native as { description?: string }).description ?? native.name;
+  const detail = native.description ?? native.name;
   return choose(native, choice === "native" ? `BPTT_BACKEND=native: ${detail}` : `native addon loaded: ${detail}`);
 }
 
-function selectSync(): Kernels {
-  const choice = requestedBackend();
-  if (choice === "reference") return choose(referenceKernels, "BPTT_BACKEND=reference");
-  const requested = threads ?? threadsFromEnvironment() ?? undefined; // a bad BPTT_THREADS throws, as a bad BPTT_BACKEND does
-  const chosen = tryNative(choice, requested);
-  if (chosen !== null) return chosen;
-  try {
-    wasm ??= createWasmKernelsSync({ threads: requested });
-    return choose(wasm, describe(wasm, choice));
-  } catch (error) {
-    if (choice === "wasm") throw new Error(`BPTT_BACKEND=wasm, but ${(error as Error).message}`);
-    return choose(referenceKernels, `wasm-simd unavailable (${(error as Error).message}); in a browser, await useBestKernels() first`);
-  }
+function chooseWasm(created: WasmKernels, choice: BackendChoice): Kernels {
+  wasm = created;
+  if (choice === "wasm") return choose(created, `BPTT_BACKEND=wasm: ${created.description}`);
+  const after = nativeFailure ? `${nativeFailure}; ` : "";
+  return choose(created, `${after}WebAssembly SIMD available: ${created.description}`);
+}
+
+/** BPTT_BACKEND=wasm: the error; otherwise the reference, saying why (`hint`: what to do about it). */
+function wasmUnavailable(choice: BackendChoice, error: unknown, hint: string): Kernels {
+  if (choice === "wasm") throw new Error(`BPTT_BACKEND=wasm, but ${(error as Error).message}`);
+  return choose(referenceKernels, `wasm-simd unavailable (${(error as Error).message})${hint}`);
 }
 
 function choose(backend: Kernels, why: string): Kernels {
   active = backend;
   reason = why;
   return backend;
-}
-
-function describe(backend: Kernels, choice: BackendChoice): string {
-  const detail = (backend as { description?: string }).description ?? backend.name;
-  if (choice === "wasm") return `BPTT_BACKEND=wasm: ${detail}`;
-  return `${nativeFailure ? `${nativeFailure}; ` : ""}WebAssembly SIMD available: ${detail}`;
 }

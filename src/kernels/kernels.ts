@@ -1,9 +1,11 @@
 /**
  * The kernel interface: every floating-point loop in bptt's cells, layers and losses runs behind it.
  *
- * A backend (the pure-TypeScript reference in `reference.ts`, later WebAssembly SIMD and a native
- * addon) implements these few operations on whole batched blocks. The reference is the
- * specification: every other backend is tested against it.
+ * A backend (the pure-TypeScript reference in `reference.ts`, WebAssembly SIMD in `wasm.ts`, the
+ * native addon in src/native/) implements these few operations on whole batched blocks. The reference
+ * is the specification: every other backend is tested against it. `KERNEL_TABLE` at the end describes
+ * each kernel's arguments once, for the glue of the fast backends, which the build generates from it
+ * (docs/kernels.md: adding a kernel).
  *
  * Conventions:
  * - Matrices are row-major blocks of a `Float32Array`, addressed by (array, offset, leading
@@ -17,7 +19,7 @@
  *
  * Legend: B = batch rows, H = hidden size, M×K · K×N = M×N.
  */
-export interface Kernels {
+export interface Kernels extends KernelCalls {
   readonly name: string;
 
   /** A zero-filled array this backend can compute on. */
@@ -26,6 +28,24 @@ export interface Kernels {
   /** A zero-filled integer array this backend can compute on (class targets). */
   allocateIndices(length: number): Int32Array;
 
+  // What a backend may say about itself, and its threads; the reference has none of these.
+
+  /** One line for people, e.g. "wasm-simd (shared memory, up to 4096 MiB; 2 threads)" (absent: `name`). */
+  readonly description?: string;
+  /** Threads that large GEMMs run on, the calling one included (absent: 1). Results do not depend on it. */
+  readonly threads?: number;
+  /** Runs large GEMMs on `n` threads from now on (RangeError unless n is a positive integer). */
+  setThreads?(n: number): void;
+  /** Resolves with `threads` once every worker thread has started (or failed to). */
+  threadsReady?(): Promise<number>;
+  /** Bytes of the backend's own memory handed out so far (where arrays must live in it). */
+  memoryInUse?(): number;
+  /** Kernel calls so far that ran on copies of arrays outside the backend's memory, or on the reference. */
+  slowCalls?(): { copied: number; reference: number };
+}
+
+/** The kernels themselves: the operations every backend implements, each with its line in KERNEL_TABLE. */
+export interface KernelCalls {
   /**
    * C[M,N] = op(A)[M,K] · op(B)[K,N]  (+ C when accumulate), op(X) = X or Xᵀ.
    * A is stored (M,K) with lda ≥ K, or (K,M) with lda ≥ M when transA; likewise B.
@@ -215,3 +235,52 @@ export interface SoftmaxCrossEntropySums {
   /** Rows not skipped whose largest logit is their target. */
   hits: number;
 }
+
+/**
+ * The kernel table: every kernel of `KernelCalls`, its arguments in the same order, with what the fast
+ * backends' glue must know of each. scripts/build-glue.mjs generates from it the wasm-simd marshalling
+ * (wasm-calls.generated.ts) and the native addon's N-API functions (native/src/*.generated.h): each
+ * array's extent is checked against the array before a pointer reaches wasm or C (RangeError naming the
+ * argument), and its direction says what wasm-simd copies in and out for an array outside its memory.
+ * The generated TypeScript fails to compile where a line and its signature above differ.
+ *
+ *   name                         a size: a non-negative integer
+ *   name: flag                   a boolean (0/1 to wasm and C)
+ *   name: f64                    any number
+ *   name: i32                    a number compared with int32 values (wasm-simd runs the reference when it is not one)
+ *   name: in f32[n]              a Float32Array, then its offset (nameOffset): n elements from there, only read
+ *   name: out f32?[n]            written only (inout: read and written); `?`: or null
+ *   name: in f32[r, c; ld]       an r × c block with row stride ld, an argument after the offset (ld ≥ c)
+ *   name: rows[n] < V            an Int32Array, then its offset: n row indices, each in [0, V)
+ *   name: classes[n] < C or x    n class indices, each in [0, C) or equal to the i32 argument x
+ *   (…) -> f64                   the result: a number, or SoftmaxCrossEntropySums (none: void)
+ * Extents are expressions of sizes and flags: integers, names, *, + and flag ? a : b.
+ * The build reads this text before it compiles TypeScript: keep it a plain template literal.
+ */
+export const KERNEL_TABLE = `
+gemm(transA: flag, transB: flag, M, N, K,
+  A: in f32[transA ? K : M, transA ? M : K; lda], B: in f32[transB ? N : K, transB ? K : N; ldb],
+  accumulate: flag, C: inout f32[M, N; ldc])
+addRowVector(M, N, C: inout f32[M * N], bias: in f32[N])
+sumSquares(n, a: in f32[n], b: in f32?[n]) -> f64
+sumRowsInto(M, N, A: in f32[M * N], out: inout f32[N])
+gatherRows(N, D, V, table: in f32[V * D], ids: rows[N] < V, out: out f32[N * D])
+scatterAddRows(N, D, V, src: in f32[N * D], ids: rows[N] < V, skipId: i32, table: inout f32[V * D])
+rnnStepForward(B, H, relu: flag,
+  pre: in f32[B * H], hPrev: in f32[B * H], mask: in f32?[B], h: out f32[B * H], out: out f32[B * H])
+rnnStepBackward(B, H, relu: flag,
+  h: in f32[B * H], dOut: in f32[B * H], mask: in f32?[B], dh: inout f32[B * H], dPre: out f32[B * H])
+lstmStepForward(B, H, gates: inout f32[4 * B * H], cPrev: in f32[B * H], hPrev: in f32[B * H],
+  mask: in f32?[B], c: out f32[B * H], h: out f32[B * H], out: out f32[B * H])
+lstmStepBackward(B, H, gates: in f32[4 * B * H], cPrev: in f32[B * H], c: in f32[B * H], dOut: in f32[B * H],
+  mask: in f32?[B], dh: inout f32[B * H], dc: inout f32[B * H], dGates: out f32[4 * B * H])
+gruStepForward(B, H, xGates: inout f32[3 * B * H], hGates: in f32[3 * B * H], hPrev: in f32[B * H],
+  mask: in f32?[B], h: out f32[B * H], out: out f32[B * H])
+gruStepBackward(B, H, gates: in f32[3 * B * H], hGates: in f32[3 * B * H], hPrev: in f32[B * H],
+  dOut: in f32[B * H], mask: in f32?[B], dh: inout f32[B * H], dXGates: out f32[3 * B * H],
+  dHGates: out f32[3 * B * H])
+softmaxCrossEntropy(N, C, logits: in f32[N * C], targets: classes[N] < C or ignoreIndex,
+  weights: in f32?[N], ignoreIndex: i32, scale: f64, dLogits: out f32?[N * C]) -> SoftmaxCrossEntropySums
+adamStep(n, theta: inout f32[n], grad: in f32[n], m: inout f32[n], v: inout f32[n], vMax: inout f32?[n],
+  beta1: f64, beta2: f64, eps: f64, stepSize: f64, biasCorrection2Sqrt: f64, l2: f64, shrink: f64)
+`;

@@ -3,7 +3,7 @@
  * of every kernel (`kernels.ts` states the maths); faster backends must match it.
  */
 import type { Kernels } from "./kernels.js";
-import { requireIds, requireTargets } from "./targets.js";
+import { requireClasses, requireRows } from "./targets.js";
 
 function sigmoid(x: number): number {
   return 1 / (1 + Math.exp(-x));
@@ -93,7 +93,7 @@ export const referenceKernels: Kernels = {
   },
 
   gatherRows(N, D, V, table, tableOff, ids, idsOff, out, outOff) {
-    requireIds("gatherRows", N, V, ids, idsOff);
+    requireRows("gatherRows", "ids", N, V, ids, idsOff);
     for (let r = 0; r < N; r++) {
       const t = tableOff + ids[idsOff + r]! * D;
       const o = outOff + r * D;
@@ -102,7 +102,7 @@ export const referenceKernels: Kernels = {
   },
 
   scatterAddRows(N, D, V, src, srcOff, ids, idsOff, skipId, table, tableOff) {
-    requireIds("scatterAddRows", N, V, ids, idsOff);
+    requireRows("scatterAddRows", "ids", N, V, ids, idsOff);
     for (let r = 0; r < N; r++) {
       const id = ids[idsOff + r]!;
       if (id === skipId) continue;
@@ -270,7 +270,7 @@ export const referenceKernels: Kernels = {
   },
 
   softmaxCrossEntropy(N, C, logits, lOff, targets, tOff, weights, wOff, ignoreIndex, scale, dLogits, dOff) {
-    requireTargets("softmaxCrossEntropy", N, C, targets, tOff, ignoreIndex);
+    requireClasses("softmaxCrossEntropy", "targets", N, C, ignoreIndex, "ignoreIndex", targets, tOff);
     let loss = 0;
     let hits = 0;
     for (let r = 0; r < N; r++) {

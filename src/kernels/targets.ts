@@ -1,27 +1,37 @@
 /**
- * The check every backend makes on class targets before a kernel indexes a row with them: a target is
- * a class in [0, C) or the ignored value. A kernel reads logits[r·C + t], so an unchecked target would
- * read outside the row (or outside the array).
+ * The checks every backend makes on integer index arrays before a kernel addresses rows with them: a
+ * row id lies in [0, V) (a kernel reads table[id·D …]), a class target in [0, C) or is the ignored value
+ * (a kernel reads logits[r·C + t]). An unchecked index would read outside the row, or the array.
  */
-export function requireTargets(kernel: string, N: number, C: number, targets: Int32Array, offset: number, ignoreIndex: number): void {
-  if (!Number.isSafeInteger(offset) || offset < 0 || offset + N > targets.length) {
-    throw new RangeError(`${kernel}: targets needs ${N} elements from offset ${offset}, but has ${targets.length}`);
-  }
+
+/** `name`[offset … offset + N) must exist and each lie in [0, V): RangeError naming the kernel and argument otherwise. */
+export function requireRows(kernel: string, name: string, N: number, V: number, ids: Int32Array, offset: number): void {
+  requireBlock(kernel, name, N, ids, offset);
   for (let r = 0; r < N; r++) {
-    const t = targets[offset + r]!;
-    if ((t < 0 || t >= C) && t !== ignoreIndex) {
-      throw new RangeError(`${kernel}: targets[${r}] = ${t} is out of range: expected a class in [0, ${C}) or ignoreIndex (${ignoreIndex})`);
+    const id = ids[offset + r]!;
+    if (id < 0 || id >= V) {
+      throw new RangeError(`${kernel}: ${name}[${r}] = ${id} is out of range: expected a row in [0, ${V})`);
     }
   }
 }
 
-/** The check on row ids before a kernel indexes a (V, D) table with them: each in [0, V). */
-export function requireIds(kernel: string, N: number, V: number, ids: Int32Array, offset: number): void {
-  if (!Number.isSafeInteger(offset) || offset < 0 || offset + N > ids.length) {
-    throw new RangeError(`${kernel}: ids needs ${N} elements from offset ${offset}, but has ${ids.length}`);
-  }
+/** `name`[offset … offset + N) must exist and each lie in [0, C) or equal `except` (the argument `exceptName`). */
+export function requireClasses(
+  kernel: string, name: string, N: number, C: number, except: number, exceptName: string,
+  targets: Int32Array, offset: number,
+): void {
+  requireBlock(kernel, name, N, targets, offset);
   for (let r = 0; r < N; r++) {
-    const id = ids[offset + r]!;
-    if (id < 0 || id >= V) throw new RangeError(`${kernel}: ids[${r}] = ${id} is out of range: expected a row in [0, ${V})`);
+    const t = targets[offset + r]!;
+    if ((t < 0 || t >= C) && t !== except) {
+      const expected = `expected a class in [0, ${C}) or ${exceptName} (${except})`;
+      throw new RangeError(`${kernel}: ${name}[${r}] = ${t} is out of range: ${expected}`);
+    }
+  }
+}
+
+function requireBlock(kernel: string, name: string, N: number, array: Int32Array, offset: number): void {
+  if (!Number.isSafeInteger(offset) || offset < 0 || offset + N > array.length) {
+    throw new RangeError(`${kernel}: ${name} needs ${N} elements from offset ${offset}, but has ${array.length}`);
   }
 }

@@ -1,50 +1,38 @@
 /**
  * How the wasm-simd backend passes arrays to the module (its exports, `WasmExports`, take byte
- * addresses in its linear memory):
- * - common path (wasm.ts): `address` checks an argument's block against its array's bounds and
- *   returns its address, allocating nothing;
- * - slow path (`slowPaths`), for arguments outside the module's memory: each is described as rows ×
- *   cols elements with a row stride (`Arg`), copied into scratch space (compactly, row by row) before
- *   the call and, when written, copied back after it. Where copies cannot stand in for the arrays — an
+ * addresses in its linear memory), for the glue that scripts/build-glue.mjs generates from the kernel
+ * table (wasm-calls.generated.ts):
+ * - common path: `address` checks an argument's block against its array's bounds and returns its
+ *   address, allocating nothing;
+ * - slow path, for arguments outside the module's memory: each is described as rows × cols elements
+ *   with a row stride (`Arg`), copied into scratch space (compactly, row by row) before the call and,
+ *   when written, copied back after it (`Marshal`). Where copies cannot stand in for the arrays — an
  *   argument that is not a Float32Array, or two copied arguments overlapping where one is written (an
  *   in-place update) — the reference kernel runs instead.
  */
-import type { Kernels } from "./kernels.js";
-import { referenceKernels } from "./reference.js";
 import type { KernelMemory } from "./wasm-memory.js";
+import type { WasmKernelTargets } from "./wasm-calls.generated.js";
 
-/** The exports of wasm/index.ts. Pointers are byte addresses; booleans are 0/1. */
-export interface WasmExports {
+/**
+ * The exports of wasm/index.ts. Pointers are byte addresses; booleans are 0/1. The table's kernels take
+ * the arguments `WasmKernelTargets` lists, except two: gemm takes a workspace as well, and
+ * softmaxCrossEntropy returns the loss and leaves the hits in `softmaxHits`.
+ */
+export interface WasmExports extends Omit<WasmKernelTargets, "gemm" | "softmaxCrossEntropy"> {
   heapBase(): number;
   GEMM_WORKSPACE_BYTES: { value: number };
   gemm(
     transA: number, transB: number, M: number, N: number, K: number, a: number, lda: number, b: number, ldb: number,
     accumulate: number, c: number, ldc: number, work: number,
   ): void;
-  addRowVector(M: number, N: number, c: number, bias: number): void;
-  sumRowsInto(M: number, N: number, a: number, out: number): void;
-  sumSquares(n: number, a: number, b: number): number;
-  gatherRows(N: number, D: number, table: number, ids: number, out: number): void;
-  scatterAddRows(N: number, D: number, src: number, ids: number, skipId: number, table: number): void;
-  rnnStepForward(B: number, H: number, relu: number, pre: number, hPrev: number, mask: number, h: number, out: number): void;
-  rnnStepBackward(B: number, H: number, relu: number, h: number, dOut: number, mask: number, dh: number, dPre: number): void;
-  lstmStepForward(B: number, H: number, gates: number, cPrev: number, hPrev: number, mask: number, c: number, h: number, out: number): void;
-  lstmStepBackward(
-    B: number, H: number, gates: number, cPrev: number, c: number, dOut: number, mask: number, dh: number, dc: number, dGates: number,
-  ): void;
-  gruStepForward(B: number, H: number, xGates: number, hGates: number, hPrev: number, mask: number, h: number, out: number): void;
-  gruStepBackward(
-    B: number, H: number, gates: number, hGates: number, hPrev: number, dOut: number, mask: number,
-    dh: number, dXGates: number, dHGates: number,
-  ): void;
-  activate(kind: number, n: number, x: number, out: number): void;
-  softmaxCrossEntropy(N: number, C: number, logits: number, targets: number, weights: number, ignoreIndex: number, scale: number, dLogits: number): number;
+  softmaxCrossEntropy(
+    N: number, C: number, logits: number, targets: number, weights: number, ignoreIndex: number, scale: number,
+    dLogits: number,
+  ): number;
   /** The second result of softmaxCrossEntropy: rows predicted right in the last call. */
   softmaxHits: { value: number };
-  adamStep(
-    n: number, theta: number, grad: number, m: number, v: number, vMax: number,
-    beta1: number, beta2: number, eps: number, stepSize: number, biasCorrection2Sqrt: number, l2: number, shrink: number,
-  ): void;
+  /** out = exp | σ | tanh (kind 0 | 1 | 2) of x, for the accuracy tests. */
+  activate(kind: number, n: number, x: number, out: number): void;
 }
 
 /** Argument directions: read, written, both. */
@@ -73,6 +61,11 @@ export function matrix(name: string, array: Float32Array, offset: number, rows: 
 
 function span(arg: Arg): number {
   return arg.rows > 0 && arg.cols > 0 ? (arg.rows - 1) * arg.ld + arg.cols : 0;
+}
+
+/** A number the module can take as an int32 (else the kernel runs on the reference). */
+export function isInt32(value: number): boolean {
+  return Number.isInteger(value) && Math.abs(value) < 2 ** 31;
 }
 
 export function requireCount(kernel: string, name: string, value: number): void {
@@ -214,135 +207,4 @@ function overlapping(args: readonly Arg[]): boolean {
     }
   }
   return false;
-}
-
-/**
- * The kernels' slow paths, for calls with an argument outside the module's memory: the call runs on
- * pointers to copies, or on the reference kernel where copies cannot stand in for the arrays. Kept
- * apart from the kernels (wasm.ts) so that those create no closures, and so allocate nothing, on the
- * common path.
- */
-export function slowPaths(
-  w: WasmExports, marshal: Marshal, work: number,
-): Omit<Kernels, "name" | "allocate" | "allocateIndices" | "gatherRows" | "scatterAddRows" | "softmaxCrossEntropy" | "adamStep"> {
-  const ref = referenceKernels;
-
-  function staged(args: readonly Arg[], call: (p: number[], ld: number[]) => void, fallback: () => void): void {
-    const staging = marshal.prepare(args);
-    if (staging === null) {
-      marshal.onReference++;
-      fallback();
-      return;
-    }
-    marshal.copied++;
-    call(staging.pointers, staging.lds);
-    staging.finish();
-  }
-
-  return {
-    gemm(transA, transB, M, N, K, A, aOff, lda, B, bOff, ldb, accumulate, C, cOff, ldc) {
-      staged(
-        [
-          transA ? matrix("A", A, aOff, K, M, lda, IN) : matrix("A", A, aOff, M, K, lda, IN),
-          transB ? matrix("B", B, bOff, N, K, ldb, IN) : matrix("B", B, bOff, K, N, ldb, IN),
-          matrix("C", C, cOff, M, N, ldc, accumulate ? INOUT : OUT),
-        ],
-        (p, ld) => w.gemm(transA ? 1 : 0, transB ? 1 : 0, M, N, K, p[0]!, ld[0]!, p[1]!, ld[1]!, accumulate ? 1 : 0, p[2]!, ld[2]!, work),
-        () => ref.gemm(transA, transB, M, N, K, A, aOff, lda, B, bOff, ldb, accumulate, C, cOff, ldc),
-      );
-    },
-    addRowVector(M, N, C, cOff, bias, biasOff) {
-      staged(
-        [vector("C", C, cOff, M * N, INOUT), vector("bias", bias, biasOff, N, IN)],
-        (p) => w.addRowVector(M, N, p[0]!, p[1]!),
-        () => ref.addRowVector(M, N, C, cOff, bias, biasOff),
-      );
-    },
-    sumSquares(n, a, aOff, b, bOff) {
-      let result = 0;
-      staged(
-        [vector("a", a, aOff, n, IN), vector("b", b, bOff, n, IN)],
-        (p) => (result = w.sumSquares(n, p[0]!, p[1]!)),
-        () => (result = ref.sumSquares(n, a, aOff, b, bOff)),
-      );
-      return result;
-    },
-    sumRowsInto(M, N, A, aOff, out, outOff) {
-      staged(
-        [vector("A", A, aOff, M * N, IN), vector("out", out, outOff, N, INOUT)],
-        (p) => w.sumRowsInto(M, N, p[0]!, p[1]!),
-        () => ref.sumRowsInto(M, N, A, aOff, out, outOff),
-      );
-    },
-    rnnStepForward(B, H, relu, pre, preOff, hPrev, hPrevOff, mask, maskOff, h, hOff, out, outOff) {
-      const BH = B * H;
-      staged(
-        [
-          vector("pre", pre, preOff, BH, IN), vector("hPrev", hPrev, hPrevOff, BH, IN), vector("mask", mask, maskOff, B, IN),
-          vector("h", h, hOff, BH, OUT), vector("out", out, outOff, BH, OUT),
-        ],
-        (p) => w.rnnStepForward(B, H, relu ? 1 : 0, p[0]!, p[1]!, p[2]!, p[3]!, p[4]!),
-        () => ref.rnnStepForward(B, H, relu, pre, preOff, hPrev, hPrevOff, mask, maskOff, h, hOff, out, outOff),
-      );
-    },
-    rnnStepBackward(B, H, relu, h, hOff, dOut, dOutOff, mask, maskOff, dh, dhOff, dPre, dPreOff) {
-      const BH = B * H;
-      staged(
-        [
-          vector("h", h, hOff, BH, IN), vector("dOut", dOut, dOutOff, BH, IN), vector("mask", mask, maskOff, B, IN),
-          vector("dh", dh, dhOff, BH, INOUT), vector("dPre", dPre, dPreOff, BH, OUT),
-        ],
-        (p) => w.rnnStepBackward(B, H, relu ? 1 : 0, p[0]!, p[1]!, p[2]!, p[3]!, p[4]!),
-        () => ref.rnnStepBackward(B, H, relu, h, hOff, dOut, dOutOff, mask, maskOff, dh, dhOff, dPre, dPreOff),
-      );
-    },
-    lstmStepForward(B, H, gates, gOff, cPrev, cPrevOff, hPrev, hPrevOff, mask, maskOff, c, cOff, h, hOff, out, outOff) {
-      const BH = B * H;
-      staged(
-        [
-          vector("gates", gates, gOff, 4 * BH, INOUT), vector("cPrev", cPrev, cPrevOff, BH, IN),
-          vector("hPrev", hPrev, hPrevOff, BH, IN), vector("mask", mask, maskOff, B, IN),
-          vector("c", c, cOff, BH, OUT), vector("h", h, hOff, BH, OUT), vector("out", out, outOff, BH, OUT),
-        ],
-        (p) => w.lstmStepForward(B, H, p[0]!, p[1]!, p[2]!, p[3]!, p[4]!, p[5]!, p[6]!),
-        () => ref.lstmStepForward(B, H, gates, gOff, cPrev, cPrevOff, hPrev, hPrevOff, mask, maskOff, c, cOff, h, hOff, out, outOff),
-      );
-    },
-    lstmStepBackward(B, H, gates, gOff, cPrev, cPrevOff, c, cOff, dOut, dOutOff, mask, maskOff, dh, dhOff, dc, dcOff, dGates, dgOff) {
-      const BH = B * H;
-      staged(
-        [
-          vector("gates", gates, gOff, 4 * BH, IN), vector("cPrev", cPrev, cPrevOff, BH, IN), vector("c", c, cOff, BH, IN),
-          vector("dOut", dOut, dOutOff, BH, IN), vector("mask", mask, maskOff, B, IN),
-          vector("dh", dh, dhOff, BH, INOUT), vector("dc", dc, dcOff, BH, INOUT), vector("dGates", dGates, dgOff, 4 * BH, OUT),
-        ],
-        (p) => w.lstmStepBackward(B, H, p[0]!, p[1]!, p[2]!, p[3]!, p[4]!, p[5]!, p[6]!, p[7]!),
-        () => ref.lstmStepBackward(B, H, gates, gOff, cPrev, cPrevOff, c, cOff, dOut, dOutOff, mask, maskOff, dh, dhOff, dc, dcOff, dGates, dgOff),
-      );
-    },
-    gruStepForward(B, H, xGates, xOff, hGates, hgOff, hPrev, hPrevOff, mask, maskOff, h, hOff, out, outOff) {
-      const BH = B * H;
-      staged(
-        [
-          vector("xGates", xGates, xOff, 3 * BH, INOUT), vector("hGates", hGates, hgOff, 3 * BH, IN),
-          vector("hPrev", hPrev, hPrevOff, BH, IN), vector("mask", mask, maskOff, B, IN),
-          vector("h", h, hOff, BH, OUT), vector("out", out, outOff, BH, OUT),
-        ],
-        (p) => w.gruStepForward(B, H, p[0]!, p[1]!, p[2]!, p[3]!, p[4]!, p[5]!),
-        () => ref.gruStepForward(B, H, xGates, xOff, hGates, hgOff, hPrev, hPrevOff, mask, maskOff, h, hOff, out, outOff),
-      );
-    },
-    gruStepBackward(B, H, gates, gOff, hGates, hgOff, hPrev, hPrevOff, dOut, dOutOff, mask, maskOff, dh, dhOff, dXGates, dxOff, dHGates, dhgOff) {
-      const BH = B * H;
-      staged(
-        [
-          vector("gates", gates, gOff, 3 * BH, IN), vector("hGates", hGates, hgOff, 3 * BH, IN),
-          vector("hPrev", hPrev, hPrevOff, BH, IN), vector("dOut", dOut, dOutOff, BH, IN), vector("mask", mask, maskOff, B, IN),
-          vector("dh", dh, dhOff, BH, INOUT), vector("dXGates", dXGates, dxOff, 3 * BH, OUT), vector("dHGates", dHGates, dhgOff, 3 * BH, OUT),
-        ],
-        (p) => w.gruStepBackward(B, H, p[0]!, p[1]!, p[2]!, p[3]!, p[4]!, p[5]!, p[6]!, p[7]!),
-        () => ref.gruStepBackward(B, H, gates, gOff, hGates, hgOff, hPrev, hPrevOff, dOut, dOutOff, mask, maskOff, dh, dhOff, dXGates, dxOff, dHGates, dhgOff),
-      );
-    },
-  };
 }

@@ -10,7 +10,9 @@
  * and, if written, out again around the call; an argument that is not a Float32Array at all (the
  * float64 test backend's arrays) runs the reference kernel for that call. Offsets and extents are
  * checked before any pointer reaches the module, so a bad call throws a RangeError instead of
- * touching another array.
+ * touching another array. That glue, one wrapper per kernel, is generated from the kernel table
+ * (kernels.ts) into wasm-calls.generated.ts; this file adds the memory, the threads and the two
+ * exports whose form differs from the table's.
  *
  * Numerics against the reference (float64 arithmetic, one rounding): GEMM sums in float32 in a
  * different order (error within the usual bound (K + 2)·u·Σ|a||b|, u = 2⁻²⁴); σ and tanh are
@@ -26,9 +28,8 @@
  */
 import type { Kernels } from "./kernels.js";
 import { WASM_BASE64, WASM_MEMORY_FLAGS_OFFSET } from "./wasm-binary.js";
-import { Marshal, type WasmExports, address, requireCount, slowPaths } from "./wasm-marshal.js";
-import { referenceKernels } from "./reference.js";
-import { requireIds, requireTargets } from "./targets.js";
+import { type WasmKernelTargets, wasmKernelCalls } from "./wasm-calls.generated.js";
+import { Marshal, type WasmExports } from "./wasm-marshal.js";
 import { KernelMemory, type MemoryOptions, type WasmApi, type WasmInstance, type WasmModule, webAssembly } from "./wasm-memory.js";
 import { GemmThreads, type ThreadOptions } from "./threads/gemm-threads.js";
 
@@ -141,15 +142,22 @@ function wrap(instance: WasmInstance, module: WasmModule, memory: KernelMemory, 
     const starting = threads.requested > n && threads.note === "" ? `, ${threads.requested - n} starting` : "";
     return `${n} thread${n === 1 ? "" : "s"}${starting}${threads.note ? ` (${threads.note})` : ""}`;
   };
-  const at = (kernel: string, name: string, array: Float32Array | null, offset: number, length: number): number =>
-    address(memory, kernel, name, array, offset, 1, length, length);
-
   const marshal = new Marshal(memory);
-  const slow = slowPaths(w, marshal, work);
+  // The module's kernels as the generated glue calls them: the exports themselves, but for the GEMM
+  // (split across threads when large, with the caller's workspace) and the loss (its second result).
+  const targets: WasmKernelTargets = {
+    ...w,
+    gemm(transA, transB, M, N, K, a, lda, b, ldb, accumulate, c, ldc) {
+      if (!threads.splits(M, N, K)) w.gemm(transA, transB, M, N, K, a, lda, b, ldb, accumulate, c, ldc, work);
+      else threads.gemm(transA === 1, transB === 1, M, N, K, a, lda, b, ldb, accumulate === 1, c, ldc, work);
+    },
+    softmaxCrossEntropy(N, C, logits, targets, weights, ignoreIndex, scale, dLogits) {
+      const loss = w.softmaxCrossEntropy(N, C, logits, targets, weights, ignoreIndex, scale, dLogits);
+      return { loss, hits: w.softmaxHits.value };
+    },
+  };
 
-  // Every kernel: validate the sizes, take each argument's address (bounds-checked, no allocation) and
-  // call the module directly when all arguments are in its memory; otherwise take the slow path.
-  const kernels: WasmKernels = {
+  return {
     name: "wasm-simd",
     get description() {
       return `wasm-simd (${memoryDescription}; ${describeThreads()})`;
@@ -178,250 +186,8 @@ function wrap(instance: WasmInstance, module: WasmModule, memory: KernelMemory, 
       return memory.allocateIndices(length);
     },
 
-    gemm(transA, transB, M, N, K, A, aOff, lda, B, bOff, ldb, accumulate, C, cOff, ldc) {
-      requireCount("gemm", "M", M);
-      requireCount("gemm", "N", N);
-      requireCount("gemm", "K", K);
-      if (M === 0 || N === 0) return;
-      const aRows = transA ? K : M;
-      const aCols = transA ? M : K;
-      const bRows = transB ? N : K;
-      const bCols = transB ? K : N;
-      const a = address(memory, "gemm", "A", A, aOff, aRows, aCols, lda);
-      const b = address(memory, "gemm", "B", B, bOff, bRows, bCols, ldb);
-      const c = address(memory, "gemm", "C", C, cOff, M, N, ldc);
-      if (a > 0 && b > 0 && c > 0) {
-        if (threads.splits(M, N, K)) {
-          threads.gemm(transA, transB, M, N, K, a, lda, b, ldb, accumulate, c, ldc, work);
-          return;
-        }
-        w.gemm(transA ? 1 : 0, transB ? 1 : 0, M, N, K, a, lda, b, ldb, accumulate ? 1 : 0, c, ldc, work);
-        return;
-      }
-      slow.gemm(transA, transB, M, N, K, A, aOff, lda, B, bOff, ldb, accumulate, C, cOff, ldc);
-    },
-
-    addRowVector(M, N, C, cOff, bias, biasOff) {
-      const K = "addRowVector";
-      requireCount(K, "M", M);
-      requireCount(K, "N", N);
-      if (M === 0 || N === 0) return;
-      const c = at(K, "C", C, cOff, M * N);
-      const b = at(K, "bias", bias, biasOff, N);
-      if (c > 0 && b > 0) {
-        w.addRowVector(M, N, c, b);
-        return;
-      }
-      slow.addRowVector(M, N, C, cOff, bias, biasOff);
-    },
-
-    sumSquares(n, a, aOff, b, bOff) {
-      const K = "sumSquares";
-      requireCount(K, "n", n);
-      if (n === 0) return 0;
-      const pa = at(K, "a", a, aOff, n);
-      const pb = at(K, "b", b, bOff, n);
-      if (pa > 0 && pb >= 0) return w.sumSquares(n, pa, pb);
-      return slow.sumSquares(n, a, aOff, b, bOff);
-    },
-
-    sumRowsInto(M, N, A, aOff, out, outOff) {
-      const K = "sumRowsInto";
-      requireCount(K, "M", M);
-      requireCount(K, "N", N);
-      if (M === 0 || N === 0) return;
-      const a = at(K, "A", A, aOff, M * N);
-      const o = at(K, "out", out, outOff, N);
-      if (a > 0 && o > 0) {
-        w.sumRowsInto(M, N, a, o);
-        return;
-      }
-      slow.sumRowsInto(M, N, A, aOff, out, outOff);
-    },
-
-    rnnStepForward(B, H, relu, pre, preOff, hPrev, hPrevOff, mask, maskOff, h, hOff, out, outOff) {
-      const K = "rnnStepForward";
-      if (empty(K, B, H)) return;
-      const BH = B * H;
-      const p0 = at(K, "pre", pre, preOff, BH);
-      const p1 = at(K, "hPrev", hPrev, hPrevOff, BH);
-      const p2 = at(K, "mask", mask, maskOff, B);
-      const p3 = at(K, "h", h, hOff, BH);
-      const p4 = at(K, "out", out, outOff, BH);
-      if (p0 > 0 && p1 > 0 && p2 >= 0 && p3 > 0 && p4 > 0) {
-        w.rnnStepForward(B, H, relu ? 1 : 0, p0, p1, p2, p3, p4);
-        return;
-      }
-      slow.rnnStepForward(B, H, relu, pre, preOff, hPrev, hPrevOff, mask, maskOff, h, hOff, out, outOff);
-    },
-
-    rnnStepBackward(B, H, relu, h, hOff, dOut, dOutOff, mask, maskOff, dh, dhOff, dPre, dPreOff) {
-      const K = "rnnStepBackward";
-      if (empty(K, B, H)) return;
-      const BH = B * H;
-      const p0 = at(K, "h", h, hOff, BH);
-      const p1 = at(K, "dOut", dOut, dOutOff, BH);
-      const p2 = at(K, "mask", mask, maskOff, B);
-      const p3 = at(K, "dh", dh, dhOff, BH);
-      const p4 = at(K, "dPre", dPre, dPreOff, BH);
-      if (p0 > 0 && p1 > 0 && p2 >= 0 && p3 > 0 && p4 > 0) {
-        w.rnnStepBackward(B, H, relu ? 1 : 0, p0, p1, p2, p3, p4);
-        return;
-      }
-      slow.rnnStepBackward(B, H, relu, h, hOff, dOut, dOutOff, mask, maskOff, dh, dhOff, dPre, dPreOff);
-    },
-
-    lstmStepForward(B, H, gates, gOff, cPrev, cPrevOff, hPrev, hPrevOff, mask, maskOff, c, cOff, h, hOff, out, outOff) {
-      const K = "lstmStepForward";
-      if (empty(K, B, H)) return;
-      const BH = B * H;
-      const p0 = at(K, "gates", gates, gOff, 4 * BH);
-      const p1 = at(K, "cPrev", cPrev, cPrevOff, BH);
-      const p2 = at(K, "hPrev", hPrev, hPrevOff, BH);
-      const p3 = at(K, "mask", mask, maskOff, B);
-      const p4 = at(K, "c", c, cOff, BH);
-      const p5 = at(K, "h", h, hOff, BH);
-      const p6 = at(K, "out", out, outOff, BH);
-      if (p0 > 0 && p1 > 0 && p2 > 0 && p3 >= 0 && p4 > 0 && p5 > 0 && p6 > 0) {
-        w.lstmStepForward(B, H, p0, p1, p2, p3, p4, p5, p6);
-        return;
-      }
-      slow.lstmStepForward(B, H, gates, gOff, cPrev, cPrevOff, hPrev, hPrevOff, mask, maskOff, c, cOff, h, hOff, out, outOff);
-    },
-
-    lstmStepBackward(B, H, gates, gOff, cPrev, cPrevOff, c, cOff, dOut, dOutOff, mask, maskOff, dh, dhOff, dc, dcOff, dGates, dgOff) {
-      const K = "lstmStepBackward";
-      if (empty(K, B, H)) return;
-      const BH = B * H;
-      const p0 = at(K, "gates", gates, gOff, 4 * BH);
-      const p1 = at(K, "cPrev", cPrev, cPrevOff, BH);
-      const p2 = at(K, "c", c, cOff, BH);
-      const p3 = at(K, "dOut", dOut, dOutOff, BH);
-      const p4 = at(K, "mask", mask, maskOff, B);
-      const p5 = at(K, "dh", dh, dhOff, BH);
-      const p6 = at(K, "dc", dc, dcOff, BH);
-      const p7 = at(K, "dGates", dGates, dgOff, 4 * BH);
-      if (p0 > 0 && p1 > 0 && p2 > 0 && p3 > 0 && p4 >= 0 && p5 > 0 && p6 > 0 && p7 > 0) {
-        w.lstmStepBackward(B, H, p0, p1, p2, p3, p4, p5, p6, p7);
-        return;
-      }
-      slow.lstmStepBackward(B, H, gates, gOff, cPrev, cPrevOff, c, cOff, dOut, dOutOff, mask, maskOff, dh, dhOff, dc, dcOff, dGates, dgOff);
-    },
-
-    gruStepForward(B, H, xGates, xOff, hGates, hgOff, hPrev, hPrevOff, mask, maskOff, h, hOff, out, outOff) {
-      const K = "gruStepForward";
-      if (empty(K, B, H)) return;
-      const BH = B * H;
-      const p0 = at(K, "xGates", xGates, xOff, 3 * BH);
-      const p1 = at(K, "hGates", hGates, hgOff, 3 * BH);
-      const p2 = at(K, "hPrev", hPrev, hPrevOff, BH);
-      const p3 = at(K, "mask", mask, maskOff, B);
-      const p4 = at(K, "h", h, hOff, BH);
-      const p5 = at(K, "out", out, outOff, BH);
-      if (p0 > 0 && p1 > 0 && p2 > 0 && p3 >= 0 && p4 > 0 && p5 > 0) {
-        w.gruStepForward(B, H, p0, p1, p2, p3, p4, p5);
-        return;
-      }
-      slow.gruStepForward(B, H, xGates, xOff, hGates, hgOff, hPrev, hPrevOff, mask, maskOff, h, hOff, out, outOff);
-    },
-
-    gruStepBackward(B, H, gates, gOff, hGates, hgOff, hPrev, hPrevOff, dOut, dOutOff, mask, maskOff, dh, dhOff, dXGates, dxOff, dHGates, dhgOff) {
-      const K = "gruStepBackward";
-      if (empty(K, B, H)) return;
-      const BH = B * H;
-      const p0 = at(K, "gates", gates, gOff, 3 * BH);
-      const p1 = at(K, "hGates", hGates, hgOff, 3 * BH);
-      const p2 = at(K, "hPrev", hPrev, hPrevOff, BH);
-      const p3 = at(K, "dOut", dOut, dOutOff, BH);
-      const p4 = at(K, "mask", mask, maskOff, B);
-      const p5 = at(K, "dh", dh, dhOff, BH);
-      const p6 = at(K, "dXGates", dXGates, dxOff, 3 * BH);
-      const p7 = at(K, "dHGates", dHGates, dhgOff, 3 * BH);
-      if (p0 > 0 && p1 > 0 && p2 > 0 && p3 > 0 && p4 >= 0 && p5 > 0 && p6 > 0 && p7 > 0) {
-        w.gruStepBackward(B, H, p0, p1, p2, p3, p4, p5, p6, p7);
-        return;
-      }
-      slow.gruStepBackward(B, H, gates, gOff, hGates, hgOff, hPrev, hPrevOff, dOut, dOutOff, mask, maskOff, dh, dhOff, dXGates, dxOff, dHGates, dhgOff);
-    },
-
-    gatherRows(N, D, V, table, tableOff, ids, idsOff, out, outOff) {
-      const K = "gatherRows";
-      if (noRows(K, N, D, V, ids, idsOff)) return;
-      const pt = at(K, "table", table, tableOff, V * D);
-      const po = at(K, "out", out, outOff, N * D);
-      if (pt > 0 && po > 0 && memory.contains(ids)) {
-        w.gatherRows(N, D, pt, ids.byteOffset + idsOff * 4, po);
-        return;
-      }
-      marshal.onReference++;
-      referenceKernels.gatherRows(N, D, V, table, tableOff, ids, idsOff, out, outOff);
-    },
-
-    scatterAddRows(N, D, V, src, srcOff, ids, idsOff, skipId, table, tableOff) {
-      const K = "scatterAddRows";
-      if (noRows(K, N, D, V, ids, idsOff)) return;
-      const ps = at(K, "src", src, srcOff, N * D);
-      const pt = at(K, "table", table, tableOff, V * D);
-      if (ps > 0 && pt > 0 && memory.contains(ids) && Number.isInteger(skipId) && Math.abs(skipId) < 2 ** 31) {
-        w.scatterAddRows(N, D, ps, ids.byteOffset + idsOff * 4, skipId, pt);
-        return;
-      }
-      marshal.onReference++;
-      referenceKernels.scatterAddRows(N, D, V, src, srcOff, ids, idsOff, skipId, table, tableOff);
-    },
-
-    softmaxCrossEntropy(N, C, logits, lOff, targets, tOff, weights, wOff, ignoreIndex, scale, dLogits, dOff) {
-      const K = "softmaxCrossEntropy";
-      requireCount(K, "N", N);
-      requireCount(K, "C", C);
-      requireTargets(K, N, C, targets, tOff, ignoreIndex);
-      if (N === 0) return { loss: 0, hits: 0 };
-      const pz = at(K, "logits", logits, lOff, N * C);
-      const pw = at(K, "weights", weights, wOff, N);
-      const pd = at(K, "dLogits", dLogits, dOff, N * C);
-      const inMemory = memory.contains(targets) && Number.isInteger(ignoreIndex) && Math.abs(ignoreIndex) < 2 ** 31;
-      if (pz > 0 && pw >= 0 && pd >= 0 && inMemory) {
-        const loss = w.softmaxCrossEntropy(N, C, pz, targets.byteOffset + tOff * 4, pw, ignoreIndex, scale, pd);
-        return { loss, hits: w.softmaxHits.value };
-      }
-      // Arrays from elsewhere (user code, a Float64Array): rare, and the reference is as fast as copies would be.
-      marshal.onReference++;
-      return referenceKernels.softmaxCrossEntropy(N, C, logits, lOff, targets, tOff, weights, wOff, ignoreIndex, scale, dLogits, dOff);
-    },
-
-    adamStep(n, theta, thetaOff, grad, gOff, m, mOff, v, vOff, vMax, vMaxOff, beta1, beta2, eps, stepSize, biasCorrection2Sqrt, l2, shrink) {
-      const K = "adamStep";
-      requireCount(K, "n", n);
-      if (n === 0) return;
-      const p0 = at(K, "theta", theta, thetaOff, n);
-      const p1 = at(K, "grad", grad, gOff, n);
-      const p2 = at(K, "m", m, mOff, n);
-      const p3 = at(K, "v", v, vOff, n);
-      const p4 = at(K, "vMax", vMax, vMaxOff, n);
-      if (p0 > 0 && p1 > 0 && p2 > 0 && p3 > 0 && p4 >= 0) {
-        w.adamStep(n, p0, p1, p2, p3, p4, beta1, beta2, eps, stepSize, biasCorrection2Sqrt, l2, shrink);
-        return;
-      }
-      // The reference gives the same bits (wasm/adam.ts), on the arrays where they are.
-      marshal.onReference++;
-      referenceKernels.adamStep(n, theta, thetaOff, grad, gOff, m, mOff, v, vOff, vMax, vMaxOff, beta1, beta2, eps, stepSize, biasCorrection2Sqrt, l2, shrink);
-    },
+    // Every kernel: sizes validated, each argument's address taken (bounds-checked, no allocation) and
+    // the module called directly when all arguments are in its memory; otherwise the slow path.
+    ...wasmKernelCalls(targets, memory, marshal),
   };
-  return kernels;
-}
-
-/** Validates the sizes and every id of a row kernel; true when there is nothing to compute. */
-function noRows(kernel: string, N: number, D: number, V: number, ids: Int32Array, idsOff: number): boolean {
-  requireCount(kernel, "N", N);
-  requireCount(kernel, "D", D);
-  requireCount(kernel, "V", V);
-  requireIds(kernel, N, V, ids, idsOff);
-  return N === 0 || D === 0;
-}
-
-/** Validates (B, H); true when there is nothing to compute. */
-function empty(kernel: string, B: number, H: number): boolean {
-  requireCount(kernel, "B", B);
-  requireCount(kernel, "H", H);
-  return B === 0 || H === 0;
 }

@@ -9,7 +9,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
-import type { Kernels } from "../kernels/kernels.js";
+import type { KernelCalls } from "../kernels/kernels.js";
 
 /** What the addon reports about itself. */
 export interface NativeInfo {
@@ -25,8 +25,9 @@ export interface NativeInfo {
   tile: string;
 }
 
-/** The addon's functions: the kernels with the Kernels signatures, and a few of its own. */
-export type NativeAddon = Omit<Kernels, "name" | "allocate" | "allocateIndices"> & {
+/** The addon's functions: the kernels with the Kernels signatures (generated from the kernel table), and a few of its own. */
+export interface NativeAddon {
+  readonly kernels: KernelCalls;
   info(): NativeInfo;
   /** Sets the thread count (≥ 1) and the instruction set (null: the best available); returns the new state. */
   configure(threads: number, isa: string | null): NativeInfo;
@@ -34,7 +35,7 @@ export type NativeAddon = Omit<Kernels, "name" | "allocate" | "allocateIndices">
   byteMisalignment(array: Float32Array): number;
   /** out[i] = exp | σ | tanh (kind 0 | 1 | 2) of x[i], for the accuracy tests. */
   activate(kind: number, n: number, x: Float32Array, out: Float32Array): void;
-};
+}
 
 /** The package root: dist/src/native/ → three levels up. */
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));

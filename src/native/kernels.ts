@@ -76,20 +76,7 @@ export function createNativeKernels(options: NativeKernelOptions = {}): NativeKe
     allocate: (length) => allocateAligned(addon, length),
     allocateIndices: (length) => new Int32Array(length),
     // The addon's functions take the Kernels arguments in the same order: no wrapper in between.
-    gemm: addon.gemm,
-    addRowVector: addon.addRowVector,
-    sumSquares: addon.sumSquares,
-    sumRowsInto: addon.sumRowsInto,
-    gatherRows: addon.gatherRows,
-    scatterAddRows: addon.scatterAddRows,
-    rnnStepForward: addon.rnnStepForward,
-    rnnStepBackward: addon.rnnStepBackward,
-    lstmStepForward: addon.lstmStepForward,
-    lstmStepBackward: addon.lstmStepBackward,
-    gruStepForward: addon.gruStepForward,
-    gruStepBackward: addon.gruStepBackward,
-    softmaxCrossEntropy: addon.softmaxCrossEntropy,
-    adamStep: addon.adamStep,
+    ...addon.kernels,
   };
 }
 

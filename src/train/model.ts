@@ -25,6 +25,7 @@ import { Rng } from "../tensor/rng.js";
 import { Tensor, formatShape } from "../tensor/tensor.js";
 
 export type CellName = "rnn" | "rnn_relu" | "lstm" | "gru";
+export const CELL_NAMES: readonly CellName[] = Object.freeze(["rnn", "rnn_relu", "lstm", "gru"]);
 export type Objective = "classes" | "binary" | "regression";
 
 export interface ModelConfig {

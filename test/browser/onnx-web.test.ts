@@ -1,35 +1,23 @@
 /**
- * The ONNX export in a real browser: headless Chromium, launched as browser.test.ts launches it, loads
+ * The ONNX export in a real browser: headless Chromium (harness.ts; skipped or failed as browser.test.ts is), loads
  * dist/src/index.js and dist/src/onnx.js as plain ES modules (an import map names @bufbuild/protobuf
  * and onnxruntime-web in node_modules — no bundler) and runs onnx-scenario.ts: bptt builds a model,
  * exports it, and ONNX Runtime Web (WebAssembly) runs the file. The file must be byte for byte the one
  * Node.js exports, and ONNX Runtime Web's outputs must equal bptt's own forward pass, to 1e-5.
  */
 import assert from "node:assert/strict";
-import { readFile } from "node:fs/promises";
-import { type Server, createServer } from "node:http";
-import type { AddressInfo } from "node:net";
-import { extname, join, normalize } from "node:path";
+import type { Server } from "node:http";
 import { after, before, describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
-import { type Browser, chromium } from "playwright-core";
+import type { Browser } from "playwright-core";
 import * as bptt from "../../src/index.js";
 import * as onnx from "../../src/onnx.js";
 import { assertClose, bpttForward } from "../export/ort.js";
+import { skipLine } from "./chromium.js";
+import { launchChromium, openPage, pageResult, servePage } from "./harness.js";
 import { B, LENGTHS, MODEL, type OnnxScenarioResult, T, chunk } from "./onnx-scenario.js";
 
-const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
-const CHROMIUM = process.env["BPTT_CHROMIUM"] ?? "/usr/bin/chromium";
 /** What the page may load: the build, and the two packages it imports from node_modules. */
-const SERVED = ["dist", "node_modules/@bufbuild/protobuf/dist/esm", "node_modules/onnxruntime-web/dist"].map((dir) =>
-  join(ROOT, dir),
-);
-const TYPES: Record<string, string> = {
-  ".js": "text/javascript",
-  ".mjs": "text/javascript",
-  ".wasm": "application/wasm",
-  ".html": "text/html",
-};
+const SERVED = ["dist", "node_modules/@bufbuild/protobuf/dist/esm", "node_modules/onnxruntime-web/dist"];
 
 const IMPORTS = {
   "@bufbuild/protobuf": "/node_modules/@bufbuild/protobuf/dist/esm/index.js",
@@ -51,64 +39,29 @@ const PAGE = `<!doctype html><meta charset="utf-8"><title>bptt ONNX export in a 
   }
 </script>`;
 
-function serve(): Promise<Server> {
-  const server = createServer(async (request, response) => {
-    const headers = { "Cross-Origin-Opener-Policy": "same-origin", "Cross-Origin-Embedder-Policy": "require-corp" };
-    const path = decodeURIComponent(new URL(request.url ?? "/", "http://localhost").pathname);
-    if (path === "/") {
-      response.writeHead(200, { ...headers, "Content-Type": "text/html" }).end(PAGE);
-      return;
-    }
-    const file = normalize(join(ROOT, path));
-    if (!SERVED.some((dir) => file.startsWith(dir))) {
-      response.writeHead(404, headers).end();
-      return;
-    }
-    try {
-      const body = await readFile(file);
-      response
-        .writeHead(200, { ...headers, "Content-Type": TYPES[extname(file)] ?? "application/octet-stream" })
-        .end(body);
-    } catch {
-      response.writeHead(404, headers).end();
-    }
-  });
-  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(server)));
-}
-
 describe("ONNX export in a browser (headless Chromium, onnxruntime-web)", () => {
   let server: Server;
-  let browser: Browser;
+  let browser: Browser | null = null;
+  let unavailable = "";
   before(async () => {
-    server = await serve();
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-    });
+    ({ browser, unavailable } = await launchChromium());
+    if (browser) server = await servePage(PAGE, SERVED);
   });
   after(async () => {
     await browser?.close();
     server?.close();
   });
 
-  it("exports in the browser the file Node.js exports, and ONNX Runtime Web runs it with bptt's outputs", async () => {
-    const page = await browser.newPage();
-    const errors: string[] = [];
-    page.on("pageerror", (error) => errors.push(String(error)));
-    await page.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
-    await page.waitForFunction(() => (globalThis as { onnxResult?: unknown }).onnxResult !== undefined, null, {
-      timeout: 120_000,
-    });
-    const outcome = (await page.evaluate(() => (globalThis as unknown as { onnxResult: unknown }).onnxResult)) as
-      { ok: true; result: OnnxScenarioResult } | { ok: false; error: string };
+  it("exports in the browser the file Node.js exports, and ONNX Runtime Web runs it with bptt's outputs", async (t) => {
+    if (!browser) {
+      t.skip(skipLine(unavailable));
+      return;
+    }
+    const { page, errors } = await openPage(browser, server);
+    const outcome = await pageResult<{ ok: true; result: OnnxScenarioResult } | { ok: false; error: string }>(
+      page,
+      "onnxResult",
+    );
     assert.ok(outcome.ok, outcome.ok ? "" : outcome.error);
     assert.deepEqual(errors, []);
     await page.close();

@@ -18,7 +18,7 @@ export interface ScenarioResult {
 
 export async function scenario(m: typeof Bptt): Promise<ScenarioResult> {
   const k = await m.useBestKernels();
-  await (k as { threadsReady?: () => Promise<number> }).threadsReady?.();
+  await k.threadsReady?.();
   const rng = new m.Rng(7);
   const train = m.sentimentTexts(rng, { count: 256, length: 24, minLength: 8 });
   const test = m.sentimentTexts(rng, { count: 64, length: 24 });

@@ -183,6 +183,33 @@ function nativeTests(k: NativeKernels): void {
         got.forEach((a, i) => assertBitIdentical(a, first[i]!, `step output ${i} on ${isa}`));
       }
     });
+
+    it(`the other kernels (bias rows, norms, row gather and scatter, loss, Adam): bit-identical on every path (${isas.join(", ")})`, () => {
+      const M = 7;
+      const N = 37;
+      const run = (): Float32Array[] => {
+        const rng = new Rng(4);
+        const [A, C, out, theta, grad, m, v, vMax] = Array.from({ length: 8 }, () => random(M * N, rng));
+        const bias = random(N, rng);
+        k.addRowVector(M, N, C!, 0, bias, 0);
+        k.sumRowsInto(M, N, A!, 0, out!, 0);
+        const norm = Float32Array.of(k.sumSquares(M * N, A!, 0, C!, 0));
+        const ids = Int32Array.from([3, 0, 6, 3, 1]);
+        const rows = new Float32Array(ids.length * N);
+        k.gatherRows(ids.length, N, M, A!, 0, ids, 0, rows, 0);
+        k.scatterAddRows(ids.length, N, M, rows, 0, ids, 0, 0, C!, 0);
+        const targets = Int32Array.from([1, -100, 36, 0, 5, 2, 9]);
+        const dLogits = new Float32Array(M * N);
+        const sums = k.softmaxCrossEntropy(M, N, A!, 0, targets, 0, bias.subarray(0, M), 0, -100, 0.25, dLogits, 0);
+        k.adamStep(M * N, theta!, 0, grad!, 0, m!, 0, v!, 0, vMax!.map(Math.abs), 0, 0.9, 0.999, 1e-8, 1e-3, 0.5, 0.01, 1);
+        return [C!, out!, norm, rows, dLogits, Float32Array.of(sums.loss, sums.hits), theta!, m!, v!];
+      };
+      const first = configured(1, isas[0]!, run);
+      for (const isa of isas) {
+        const got = configured(1, isa, run);
+        got.forEach((a, i) => assertBitIdentical(a, first[i]!, `output ${i} on ${isa}`));
+      }
+    });
   });
 
   it("allocate hands out zero-filled arrays starting on a 64-byte boundary", () => {

@@ -44,7 +44,7 @@ export async function* parseJsonlRecords(lines: LineSource, { source }: ParseOpt
     try {
       value = JSON.parse(text);
     } catch (error) {
-      throw new RangeError(`${source}:${line}: invalid JSON (${(error as Error).message})`);
+      throw new RangeError(`${source}:${line}: invalid JSON (${(error as Error).message.replace(/[\u0000-\u001f\u2028\u2029]+/g, " ").slice(0, 160)})`);
     }
     if (value === null || typeof value !== "object" || Array.isArray(value)) {
       throw new RangeError(`${source}:${line}: expected a JSON object, got ${describe(value)}`);
