@@ -18,7 +18,9 @@ const nanToNull = (x: number): number | null => (Number.isNaN(x) ? null : x);
 /** The metadata of `mode`; its arrays go to `vector(name, values)`. */
 export function modeMetadata(mode: ModeState, vector: (name: string, data: ArrayLike<number>) => void): ModeMetadata {
   for (const [name, data] of Object.entries(mode.arrays)) vector(`trainer.mode.${name}`, data);
-  const values = Object.fromEntries(Object.entries(mode.values).map(([name, v]) => [name, Array.isArray(v) ? v.map(nanToNull) : nanToNull(v)]));
+  const values = Object.fromEntries(
+    Object.entries(mode.values).map(([name, v]) => [name, Array.isArray(v) ? v.map(nanToNull) : nanToNull(v)]),
+  );
   return { kind: mode.kind, arrays: Object.keys(mode.arrays), values };
 }
 
@@ -26,15 +28,18 @@ export function modeMetadata(mode: ModeState, vector: (name: string, data: Array
 export function readModeState(meta: unknown, need: (name: string) => Float32Array): ModeState {
   const m = meta as Partial<ModeMetadata> | null;
   const number = (x: unknown): x is number | null => x === null || typeof x === "number";
-  if (!m || typeof m !== "object" || typeof m.kind !== "string" || !Array.isArray(m.arrays) || !m.arrays.every((a) => typeof a === "string")
-    || !m.values || typeof m.values !== "object" || Array.isArray(m.values)
-    || !Object.values(m.values).every((v) => number(v) || (Array.isArray(v) && v.every(number)))) {
+  const names = (a: unknown): a is string[] => Array.isArray(a) && a.every((name) => typeof name === "string");
+  const numbers = (v: unknown): boolean => !!v && typeof v === "object" && !Array.isArray(v)
+    && Object.values(v).every((x) => number(x) || (Array.isArray(x) && x.every(number)));
+  if (!m || typeof m !== "object" || typeof m.kind !== "string" || !names(m.arrays) || !numbers(m.values)) {
     throw new RangeError("the trainer mode's state is malformed");
   }
   const toNumber = (x: number | null): number => (x === null ? NaN : x);
   return {
     kind: m.kind,
     arrays: Object.fromEntries(m.arrays.map((name) => [name, need(`trainer.mode.${name}`)])),
-    values: Object.fromEntries(Object.entries(m.values).map(([name, v]) => [name, Array.isArray(v) ? v.map(toNumber) : toNumber(v)])),
+    values: Object.fromEntries(
+      Object.entries(m.values!).map(([name, v]) => [name, Array.isArray(v) ? v.map(toNumber) : toNumber(v)]),
+    ),
   };
 }

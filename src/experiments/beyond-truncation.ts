@@ -47,8 +47,12 @@ interface Sizes {
 
 const SIZES: Record<Scale, Sizes> = {
   smoke: { K: 2, delay: 5, length: 8, hiddenSize: 3, batchSize: 4, updates: 4, evalEvery: 2, testSequences: 16 },
-  default: { K: 5, delay: 15, length: 20, hiddenSize: 8, batchSize: 16, updates: 600, evalEvery: 50, testSequences: 512 },
-  full: { K: 5, delay: 15, length: 20, hiddenSize: 8, batchSize: 16, updates: 2000, evalEvery: 100, testSequences: 1024 },
+  default: {
+    K: 5, delay: 15, length: 20, hiddenSize: 8, batchSize: 16, updates: 600, evalEvery: 50, testSequences: 512,
+  },
+  full: {
+    K: 5, delay: 15, length: 20, hiddenSize: 8, batchSize: 16, updates: 2000, evalEvery: 100, testSequences: 1024,
+  },
 };
 
 const TASKS = ["delayed recall", "one-anywhere"] as const;
@@ -116,7 +120,8 @@ function runJob(job: Job, settings: ExperimentSettings): BeyondResult {
   const vocabSize = task === "delayed recall" ? delayedRecallVocabulary(RECALL) : 2;
   const outputSize = task === "delayed recall" ? RECALL.symbols : 2;
   const model = new SequenceModel({
-    cell: "gru", vocabSize, embeddingDim: EMBEDDING, hiddenSize: sizes.hiddenSize, outputSize, objective: "classes", seed: job.seed,
+    cell: "gru", vocabSize, embeddingDim: EMBEDDING, hiddenSize: sizes.hiddenSize, outputSize, objective: "classes",
+    seed: job.seed,
   });
   let keptSteps = 0;
   const trainer = new Trainer(model, new Adam(model.parameters(), { lr: LR }), {
@@ -152,7 +157,8 @@ function runJob(job: Job, settings: ExperimentSettings): BeyondResult {
 const perUpdate = (r: BeyondResult): number => r.seconds / r.updates;
 
 function runsOf(runs: readonly JobRun<BeyondResult>[], task: Task, arm: Arm): BeyondResult[] {
-  return runs.filter((r) => r.job.task === task && r.job.arm === arm).sort((a, b) => a.job.seed - b.job.seed).map((r) => r.result);
+  return runs.filter((r) => r.job.task === task && r.job.arm === arm)
+    .sort((a, b) => a.job.seed - b.job.seed).map((r) => r.result);
 }
 
 /** The first evaluation (in updates) where the mean accuracy over seeds reaches `level`, or null. */
@@ -162,72 +168,119 @@ function updatesTo(results: BeyondResult[], level: number, evalEvery: number): n
   return null;
 }
 
+/** The accuracy whose first crossing the report counts, in updates. */
+const LEVEL = 0.9;
+
 const chance = (task: Task): number => (task === "delayed recall" ? 1 / RECALL.symbols : 0.5);
+
+/** One task's section of the report: its table, and its rows for the plots. */
+function taskSection(
+  task: Task, runs: readonly JobRun<BeyondResult>[], settings: ExperimentSettings, plots: Row[][],
+): string[] {
+  const sizes = SIZES[settings.scale];
+  const [curveRows, timeRows] = plots as [Row[], Row[]];
+  const rows = ARMS.map((arm) => {
+    const results = runsOf(runs, task, arm);
+    const name = armName(arm, sizes.K);
+    const finals = results.map((r) => r.curve.at(-1)!);
+    results[0]?.curve.forEach((_, i) => {
+      curveRows.push({ task, arm: name, update: i * sizes.evalEvery, accuracy: mean(results.map((r) => r.curve[i]!)) });
+    });
+    const ms = mean(results.map(perUpdate)) * 1000;
+    timeRows.push({ task, arm: name, ms });
+    const reached = updatesTo(results, LEVEL, sizes.evalEvery);
+    const k2 = arm === "adaptive k2" ? ` (k2 at the end: ${results.map((r) => r.k2.at(-1)).join(", ")})` : "";
+    return [
+      `**${name}**${k2}`, percentSpread(finals), finals.map((a) => percent(a, 0)).join(" "),
+      reached === null ? "not reached" : String(reached), ms.toFixed(1),
+      String(Math.max(...results.map((r) => r.keptSteps))), results[0]!.sensitivityValues.toLocaleString("en-US"),
+    ];
+  });
+  const last = stepsOf(task, sizes) - 1;
+  const what = task === "delayed recall"
+    ? `a symbol at step 0 named at step ${last} (${RECALL.symbols} symbols, ${RECALL.distractors} distractors): ` +
+      `the dependency is ${sizes.delay} steps long`
+    : `${sizes.length} tokens with 1s only in steps 0–${sizes.length / 2 - 1}, answered at step ${last}: ` +
+      `every 1 is at least ${sizes.length / 2} steps back`;
+  const header = [
+    "method", "test accuracy", "per seed", `updates to ${percent(LEVEL, 0)} (mean)`, "ms per update",
+    "steps kept (peak)", "sensitivities per sequence",
+  ];
+  return [
+    `## ${task}`, "",
+    `${what}; chance ${percent(chance(task), 0)}. Test accuracy on ${sizes.testSequences} held-out sequences after ` +
+      `${sizes.updates} updates, mean ± sd over seeds ${settings.seeds.join(", ")}.`,
+    "", table(header, rows), "",
+  ];
+}
+
+/** The finding: each task's final accuracies, UORO against RTRL in updates, and the cost per update. */
+function finding(runs: readonly JobRun<BeyondResult>[], sizes: Sizes): string {
+  const { K } = sizes;
+  const accuracies = TASKS.map((task) => {
+    const final = (arm: Arm): number => mean(runsOf(runs, task, arm).map((r) => r.curve.at(-1)!));
+    const dependency = task === "delayed recall" ? sizes.delay : sizes.length / 2;
+    return `On ${task} (dependency ≥ ${dependency} steps, K = ${K}): ` +
+      `${ARMS.map((arm) => `${armName(arm, K)} ${percent(final(arm), 0)}`).join(", ")} ` +
+      `(chance ${percent(chance(task), 0)}).`;
+  });
+  const uoroVsRtrl = TASKS.map((task) => {
+    const after = (arm: Arm): string => {
+      const reached = updatesTo(runsOf(runs, task, arm), LEVEL, sizes.evalEvery);
+      return reached === null ? `not within ${sizes.updates} updates` : `after ${reached} updates`;
+    };
+    return `on ${task} RTRL reached ${percent(LEVEL, 0)} mean accuracy ${after("RTRL")}, UORO ${after("UORO")}`;
+  });
+  const time = (arm: Arm): number => mean(runs.filter((r) => r.job.arm === arm).map((r) => perUpdate(r.result)));
+  const times = (arm: Arm, digits: number): string => `${(time(arm) / time("TBPTT")).toFixed(digits)}×`;
+  return `${accuracies.join(" ")} UORO's variance against RTRL's exact gradient: ${uoroVsRtrl.join("; ")}. ` +
+    `Per update, RTRL took ${times("RTRL", 0)} the time of TBPTT(${K}, ${K}), UORO ${times("UORO", 1)}, ` +
+    `ARTBP ${times("ARTBP", 1)} and the adaptive schedule ${times("adaptive k2", 1)} ` +
+    "(a shared machine: indicative).";
+}
+
+function settingsText(settings: ExperimentSettings): string[] {
+  const { K, hiddenSize, updates, batchSize, evalEvery, testSequences } = SIZES[settings.scale];
+  return [
+    `- Model: token embedding ${EMBEDDING}, one GRU layer of ${hiddenSize} units, dense softmax head; loss at the ` +
+      `last step only; Adam lr ${LR}, gradient norm clipped to ${CLIP}; ${updates} updates, each on a fresh batch ` +
+      `of ${batchSize} sequences (one update per batch for every method).`,
+    `- TBPTT(${K}, ${K}): chunks of ${K} steps, the gradient cut between them. ARTBP: truncation lengths drawn with ` +
+      `mean ${K} (a discrete Pareto law of tail exponent 3), an update at each truncation point (only the one ` +
+      `holding the loss makes one), compensation factors on the gradient. Adaptive: k1 = ${K}, k2 re-chosen by a ` +
+      `probe of 16 updates every 200 (maxK2 = the sequence length), bias tolerance ${TOLERANCE}. UORO and RTRL: an ` +
+      "update per step holding a loss (k1 = 1), no truncation. Each method draws from its own seed (the run's).",
+    `- Accuracy every ${evalEvery} updates on ${testSequences} held-out sequences drawn like the training set; ` +
+      `seeds ${settings.seeds.join(", ")}.`,
+  ];
+}
 
 async function report(settings: ExperimentSettings, runs: JobRun<BeyondResult>[], context: ReportContext) {
   const sizes = SIZES[settings.scale];
-  const { K } = sizes;
-  const level = 0.9;
-  const curveRows: Row[] = [];
-  const timeRows: Row[] = [];
-  const sections: string[] = [];
-  const sentences: string[] = [];
-  for (const task of TASKS) {
-    const rows = ARMS.map((arm) => {
-      const results = runsOf(runs, task, arm);
-      const finals = results.map((r) => r.curve.at(-1)!);
-      results[0]?.curve.forEach((_, i) => curveRows.push({ task, arm: armName(arm, K), update: i * sizes.evalEvery, accuracy: mean(results.map((r) => r.curve[i]!)) }));
-      const ms = mean(results.map((r) => perUpdate(r))) * 1000;
-      timeRows.push({ task, arm: armName(arm, K), ms });
-      const reached = updatesTo(results, level, sizes.evalEvery);
-      const k2 = arm === "adaptive k2" ? ` (k2 at the end: ${results.map((r) => r.k2.at(-1)).join(", ")})` : "";
-      return [
-        `**${armName(arm, K)}**${k2}`, percentSpread(finals), finals.map((a) => percent(a, 0)).join(" "),
-        reached === null ? "not reached" : String(reached), ms.toFixed(1), String(Math.max(...results.map((r) => r.keptSteps))),
-        results[0]!.sensitivityValues.toLocaleString("en-US"),
-      ];
-    });
-    const steps = stepsOf(task, sizes);
-    const what = task === "delayed recall"
-      ? `a symbol at step 0 named at step ${steps - 1} (${RECALL.symbols} symbols, ${RECALL.distractors} distractors): the dependency is ${sizes.delay} steps long`
-      : `${sizes.length} tokens with 1s only in steps 0–${sizes.length / 2 - 1}, answered at step ${sizes.length - 1}: every 1 is at least ${sizes.length / 2} steps back`;
-    sections.push(
-      `## ${task}`, "", `${what}; chance ${percent(chance(task), 0)}. Test accuracy on ${sizes.testSequences} held-out sequences after ${sizes.updates} updates, mean ± sd over seeds ${settings.seeds.join(", ")}.`, "",
-      table(["method", "test accuracy", "per seed", `updates to ${percent(level, 0)} (mean)`, "ms per update", "steps kept (peak)", "sensitivities per sequence"], rows), "",
-    );
-    const finalOf = (arm: Arm): number => mean(runsOf(runs, task, arm).map((r) => r.curve.at(-1)!));
-    sentences.push(
-      `On ${task} (dependency ≥ ${task === "delayed recall" ? sizes.delay : sizes.length / 2} steps, K = ${K}): ` +
-        ARMS.map((arm) => `${armName(arm, K)} ${percent(finalOf(arm), 0)}`).join(", ") + ` (chance ${percent(chance(task), 0)}).`,
-    );
-  }
-  const time = (arm: Arm): number => mean(runs.filter((r) => r.job.arm === arm).map((r) => perUpdate(r.result)));
-  const speed = `Per update, RTRL took ${(time("RTRL") / time("TBPTT")).toFixed(0)}× the time of TBPTT(${K}, ${K}), UORO ${(time("UORO") / time("TBPTT")).toFixed(1)}×, ` +
-    `ARTBP ${(time("ARTBP") / time("TBPTT")).toFixed(1)}× and the adaptive schedule ${(time("adaptive k2") / time("TBPTT")).toFixed(1)}× (a shared machine: indicative).`;
-  const uoroVsRtrl = TASKS.map((task) => {
-    const r = updatesTo(runsOf(runs, task, "RTRL"), level, sizes.evalEvery);
-    const u = updatesTo(runsOf(runs, task, "UORO"), level, sizes.evalEvery);
-    const f = (x: number | null): string => (x === null ? `not within ${sizes.updates} updates` : `after ${x} updates`);
-    return `on ${task} RTRL reached ${percent(level, 0)} mean accuracy ${f(r)}, UORO ${f(u)}`;
-  }).join("; ");
+  const plots: Row[][] = [[], []];
+  const sections = TASKS.flatMap((task) => taskSection(task, runs, settings, plots));
   const curveSvg = await lineChart({
-    title: "Test accuracy against updates (mean over seeds)", rows: curveRows,
-    x: { field: "update", title: "updates" }, y: { field: "accuracy", title: "test accuracy", domain: [0, 1], percent: true },
+    title: "Test accuracy against updates (mean over seeds)", rows: plots[0]!,
+    x: { field: "update", title: "updates" },
+    y: { field: "accuracy", title: "test accuracy", domain: [0, 1], percent: true },
     color: { field: "arm", title: "method" }, column: { field: "task", title: "" }, points: false, width: 340,
   });
   const timeSvg = await barChart({
-    title: "Wall time per update (training only; a shared machine: indicative)", rows: timeRows,
-    x: { field: "arm", title: "method", sort: ARMS.map((a) => armName(a, K)) }, y: { field: "ms", title: "ms per update (log)", log: true },
+    title: "Wall time per update (training only; a shared machine: indicative)", rows: plots[1]!,
+    x: { field: "arm", title: "method", sort: ARMS.map((a) => armName(a, sizes.K)) },
+    y: { field: "ms", title: "ms per update (log)", log: true },
     group: { field: "task", title: "task" },
   });
+  const { n, p } = runs[0]?.result ?? { n: 0, p: 0 };
   const markdown = [
     "# beyond-truncation: TBPTT, ARTBP, adaptive k2, UORO and RTRL on dependencies longer than k2",
     "",
-    "**Question.** When the answer depends on an input further back than the truncation reaches, which of the methods beyond truncation learn it, how fast in updates, and at what cost per update?",
+    "**Question.** When the answer depends on an input further back than the truncation reaches, which of the " +
+      "methods beyond truncation learn it, how fast in updates, and at what cost per update?",
     "",
     "## Finding",
     "",
-    `${sentences.join(" ")} UORO's variance against RTRL's exact gradient: ${uoroVsRtrl}. ${speed}`,
+    finding(runs, sizes),
     "",
     ...sections,
     "![accuracy against updates](accuracy.svg)",
@@ -236,24 +289,19 @@ async function report(settings: ExperimentSettings, runs: JobRun<BeyondResult>[]
     "",
     "Steps kept: the steps of activations the trainer holds at an update (the kept window and the chunk); " +
       "sensitivities: the values RTRL (n·p) or UORO (n + p) carries per sequence besides them " +
-      `(n = ${runs[0]?.result.n ?? 0} state values, p = ${runs[0]?.result.p ?? 0} parameters below the head on delayed recall).`,
+      `(n = ${n} state values, p = ${p} parameters below the head on delayed recall).`,
     "",
     "## Settings",
     "",
-    `- Model: token embedding ${EMBEDDING}, one GRU layer of ${sizes.hiddenSize} units, dense softmax head; loss at the last step only; ` +
-      `Adam lr ${LR}, gradient norm clipped to ${CLIP}; ${sizes.updates} updates, each on a fresh batch of ${sizes.batchSize} sequences (one update per batch for every method).`,
-    `- TBPTT(${K}, ${K}): chunks of ${K} steps, the gradient cut between them. ARTBP: truncation lengths drawn with mean ${K} ` +
-      "(a discrete Pareto law of tail exponent 3), an update at each truncation point (only the one holding the loss makes one), compensation factors on the gradient. " +
-      `Adaptive: k1 = ${K}, k2 re-chosen by a probe of 16 updates every 200 (maxK2 = the sequence length), bias tolerance ${TOLERANCE}. ` +
-      "UORO and RTRL: an update per step holding a loss (k1 = 1), no truncation. Each method draws from its own seed (the run's).",
-    `- Accuracy every ${sizes.evalEvery} updates on ${sizes.testSequences} held-out sequences drawn like the training set; seeds ${settings.seeds.join(", ")}.`,
+    ...settingsText(settings),
     "",
     provenance(context),
     "",
   ].join("\n");
+  const constants = { recall: RECALL, embedding: EMBEDDING, lr: LR, clip: CLIP, tolerance: TOLERANCE };
   return {
     markdown,
-    data: { settings: { scale: settings.scale, seeds: settings.seeds, sizes, recall: RECALL, embedding: EMBEDDING, lr: LR, clip: CLIP, tolerance: TOLERANCE }, runs },
+    data: { settings: { scale: settings.scale, seeds: settings.seeds, sizes, ...constants }, runs },
     files: { "accuracy.svg": curveSvg, "time.svg": timeSvg },
   };
 }
@@ -262,7 +310,8 @@ export const beyondTruncation: Experiment<BeyondResult> = {
   name: "beyond-truncation",
   title: "TBPTT vs ARTBP, adaptive k2, UORO and RTRL on dependencies longer than k2: accuracy, time and memory",
   seedsFor: (scale) => (scale === "smoke" ? 1 : scale === "full" ? 5 : 3),
-  plan: (settings) => TASKS.flatMap((task) => ARMS.flatMap((arm) => settings.seeds.map((seed) => ({ arm, seed, task })))),
+  plan: (settings) =>
+    TASKS.flatMap((task) => ARMS.flatMap((arm) => settings.seeds.map((seed) => ({ arm, seed, task })))),
   run: runJob,
   describe: (run) => `${String(run.job.task).padEnd(14)} ${String(run.job.arm).padEnd(11)} seed ${run.job.seed}: ` +
     `test ${percent(run.result.curve.at(-1)!)}, ${(perUpdate(run.result) * 1000).toFixed(1)} ms per update`,

@@ -22,7 +22,9 @@ const H = 5;
 const EPS = 1e-5;
 
 /** The state after one step of B rows from (h, c) with input x and the mask of step `t` of `mask`. */
-function stepFrom(cell: Cell, h: Float32Array, c: Float32Array | null, x: Float32Array, mask: Float32Array | null): { h: Float32Array; c: Float32Array | null } {
+function stepFrom(
+  cell: Cell, h: Float32Array, c: Float32Array | null, x: Float32Array, mask: Float32Array | null,
+): { h: Float32Array; c: Float32Array | null } {
   const cache = cell.forward({ x, T: 1, B, h0: h, c0: c, mask });
   const final = cell.finalState(cache);
   return { h: final.h.slice(), c: final.c ? final.c.slice() : null };
@@ -49,7 +51,8 @@ function checkCell(kind: CellKind, withInputTangent: boolean): void {
     const cache: ChunkCache = cell.forward({ x, T, B, h0, c0, mask });
     // The states entering each step, as forward saved them.
     const hPrev = cache.hPrev.reserve(T * B * H).slice();
-    const c = lstm ? (cache as unknown as { c: { reserve(n: number): Float32Array } }).c.reserve(T * B * H).slice() : null;
+    const cells = cache as unknown as { c: { reserve(n: number): Float32Array } };
+    const c = lstm ? cells.c.reserve(T * B * H).slice() : null;
     for (let t = 0; t < T; t++) {
       const hIn = hPrev.subarray(t * B * H, (t + 1) * B * H).slice() as Float32Array;
       const cIn = lstm ? (t === 0 ? c0! : c!.subarray(0, B * H).slice() as Float32Array) : null;
@@ -61,8 +64,10 @@ function checkCell(kind: CellKind, withInputTangent: boolean): void {
       const step = { h: dh, c: dc, x: dx, hOut: f64(B * H), cOut: lstm ? f64(B * H) : null };
       cell.tangent(cache, t, step);
       const zeroX = f64(B * I);
-      const plus = stepFrom(cell, axpy(hIn, EPS, dh), cIn && axpy(cIn, EPS, dc!), axpy(xt, EPS, dx ?? zeroX), maskT);
-      const minus = stepFrom(cell, axpy(hIn, -EPS, dh), cIn && axpy(cIn, -EPS, dc!), axpy(xt, -EPS, dx ?? zeroX), maskT);
+      const at = (e: number) =>
+        stepFrom(cell, axpy(hIn, e, dh), cIn && axpy(cIn, e, dc!), axpy(xt, e, dx ?? zeroX), maskT);
+      const plus = at(EPS);
+      const minus = at(-EPS);
       const numeric = (a: Float32Array, b: Float32Array) => Float64Array.from(a, (v, i) => (v - b[i]!) / (2 * EPS));
       assertClose(step.hOut, numeric(plus.h, minus.h), `${kind} ḣ at t = ${t}`, 1e-6, 1e-9);
       if (lstm) assertClose(step.cOut!, numeric(plus.c!, minus.c!), `${kind} ċ at t = ${t}`, 1e-6, 1e-9);

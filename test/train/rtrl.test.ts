@@ -51,7 +51,8 @@ function sameGradients(actual: Run, expected: Run, what: string): void {
   assert.ok(expected.applied.length > 1, `${what}: more than one update`);
   actual.applied.forEach((g, u) => {
     assertClose(g, expected.applied[u]!, `${what}, update ${u + 1}`, 1e-8, 1e-12);
-    assert.ok(Math.abs(actual.losses[u]! - expected.losses[u]!) <= 1e-10 * Math.abs(expected.losses[u]!), `${what}: loss of update ${u + 1}`);
+    const [loss, want] = [actual.losses[u]!, expected.losses[u]!];
+    assert.ok(Math.abs(loss - want) <= 1e-10 * Math.abs(want), `${what}: loss of update ${u + 1}`);
   });
 }
 
@@ -76,14 +77,20 @@ interface Case {
 }
 
 const V = 5;
+/** A token model with V classes (unless overridden). */
+const tokens = (cell: ModelConfig["cell"], rest: Partial<ModelConfig>): ModelConfig =>
+  ({ cell, vocabSize: V, hiddenSize: 3, outputSize: V, objective: "classes", ...rest });
 const cases: Case[] = [
   {
     name: "LSTM, 2 layers, tokens, a stream over two continuing batches, k1 = 1",
-    model: { cell: "lstm", vocabSize: V, embeddingDim: 3, hiddenSize: 3, numLayers: 2, outputSize: V, objective: "classes", seed: 1 },
+    model: tokens("lstm", { embeddingDim: 3, hiddenSize: 3, numLayers: 2, seed: 1 }),
     k1: 1,
     batches: [
       { T: 5, B: 2, ids: ints(10, V), stepTargets: ints(10, V) },
-      { T: 4, B: 2, ids: ints(8, V), stepTargets: ints(8, V), continues: true, starts: Uint8Array.from([0, 0, 0, 1, 0, 0, 0, 0]) },
+      {
+        T: 4, B: 2, ids: ints(8, V), stepTargets: ints(8, V), continues: true,
+        starts: Uint8Array.from([0, 0, 0, 1, 0, 0, 0, 0]),
+      },
     ],
     reference: { k1: 1, k2: 100 },
   },
@@ -99,10 +106,10 @@ const cases: Case[] = [
   },
   {
     name: "tanh RNN, 2 layers, binary, padded rows, updates accumulated over k1 = 3 steps",
-    model: { cell: "rnn", vocabSize: V, embeddingDim: 2, hiddenSize: 4, numLayers: 2, outputSize: 1, objective: "binary", seed: 3 },
+    model: tokens("rnn", { embeddingDim: 2, hiddenSize: 4, numLayers: 2, outputSize: 1, objective: "binary", seed: 3 }),
     k1: 3,
     batches: [
-      { T: 7, B: 3, ids: ints(21, V), mask: maskOf(7, [7, 5, 2]), stepTargets: Float32Array.from({ length: 21 }, () => rng.int(2)) },
+      { T: 7, B: 3, ids: ints(21, V), mask: maskOf(7, [7, 5, 2]), stepTargets: Float32Array.from(ints(21, 2)) },
       { T: 4, B: 3, ids: ints(12, V), stepTargets: Float32Array.from({ length: 12 }, () => rng.int(2)) },
     ],
     reference: { k1: 3, k2: Infinity },
@@ -111,7 +118,7 @@ const cases: Case[] = [
     name: "LSTM many-to-one: a loss at each sequence's last step, lengths 6/4/3, k1 = 1",
     model: { cell: "lstm", vocabSize: V, embeddingDim: 3, hiddenSize: 2, outputSize: 3, objective: "classes", seed: 4 },
     k1: 1,
-    batches: [{ T: 6, B: 3, ids: ints(18, V), mask: maskOf(6, [6, 4, 3]), sequenceTargets: Int32Array.from([2, 0, 1]) }],
+    batches: [{ T: 6, B: 3, ids: ints(18, V), mask: maskOf(6, [6, 4, 3]), sequenceTargets: Int32Array.of(2, 0, 1) }],
     reference: { mode: "online", lossAt: "last-step" },
     options: { lossAt: "last-step" },
   },
@@ -146,7 +153,7 @@ describe('mode "rtrl" applies TBPTT(k1, ∞)\'s gradient at every update, float6
 
 describe("RTRL against central differences of the loss, computed forward only", () => {
   it("GRU, 2 layers: one update over a whole batch (k1 = T), every parameter", () => {
-    const config: ModelConfig = { cell: "gru", vocabSize: V, embeddingDim: 2, hiddenSize: 2, numLayers: 2, outputSize: V, objective: "classes", seed: 6 };
+    const config = tokens("gru", { embeddingDim: 2, hiddenSize: 2, numLayers: 2, seed: 6 });
     const batch: Batch = { T: 5, B: 2, ids: ints(10, V), stepTargets: ints(10, V) };
     inFloat64(() => {
       const model = new SequenceModel(config);
@@ -159,13 +166,19 @@ describe("RTRL against central differences of the loss, computed forward only", 
       });
       rtrl.trainBatch(batch);
       // Σ ℓ of the batch by the forward pass alone (an lr-0 full-BPTT trainer reports it).
-      const lossOf = (): number => new Trainer(model, sgd, { mode: "full", lossScale: "sum" }).trainBatch(batch).lossSum;
+      const full = new Trainer(model, sgd, { mode: "full", lossScale: "sum" });
+      const lossOf = (): number => full.trainBatch(batch).lossSum;
       const eps = 1e-3;
       const numeric: number[] = [];
       for (const p of params) {
         for (let i = 0; i < p.size; i++) {
           const saved = p.value[i]!;
-          const at = (d: number): number => { p.value[i] = saved + d; const l = lossOf(); p.value[i] = saved; return l; };
+          const at = (d: number): number => {
+            p.value[i] = saved + d;
+            const loss = lossOf();
+            p.value[i] = saved;
+            return loss;
+          };
           numeric.push((8 * (at(eps) - at(-eps)) - (at(2 * eps) - at(-2 * eps))) / (12 * eps));
         }
       }

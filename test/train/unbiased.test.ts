@@ -51,7 +51,8 @@ function estimate(model: SequenceModel, window: ModeWindow, batch: Batch, k1: nu
     const first = window.segments.length;
     window.forwardChunk(batch, start, end, 0);
     const chunk = window.newest(first);
-    const value = loss.forward(batch, lengths, chunk, start, end, { lossAt: "every-step", everyChunk: false, scale: 1 });
+    const options = { lossAt: "every-step", everyChunk: false, scale: 1 } as const;
+    const value = loss.forward(batch, lengths, chunk, start, end, options);
     if (value.terms === 0) continue;
     loss.backward(chunk, B);
     for (let b = 0; b < B; b++) rowEnds[b] = Math.min(end, lengths[b]!);
@@ -80,7 +81,9 @@ interface Verdict {
 }
 
 /** z-scores of the mean of `runs` estimates against the exact gradient (see the file header). */
-function zTest(model: SequenceModel, batch: Batch, runs: number, makeWindow: (run: number) => ModeWindow, k1: number): Verdict {
+function zTest(
+  model: SequenceModel, batch: Batch, runs: number, makeWindow: (run: number) => ModeWindow, k1: number,
+): Verdict {
   return inFloat64(() => {
     const exact = exactGradient(model, batch);
     const P = exact.length;
@@ -111,7 +114,8 @@ function zTest(model: SequenceModel, batch: Batch, runs: number, makeWindow: (ru
       }
       if (z > maxZ) {
         maxZ = z;
-        worst = `element ${j}: mean ${mean.toExponential(4)}, exact ${exact[j]!.toExponential(4)}, se ${se.toExponential(2)}`;
+        const e = exact[j]!.toExponential(4);
+        worst = `element ${j}: mean ${mean.toExponential(4)}, exact ${e}, se ${se.toExponential(2)}`;
       }
     }
     return { maxZ, meanZ2: sumZ2 / varying, worst };
@@ -121,6 +125,7 @@ function zTest(model: SequenceModel, batch: Batch, runs: number, makeWindow: (ru
 const V = 4;
 const rng = new Rng(77);
 const ints = (n: number, below: number): Int32Array => Int32Array.from({ length: n }, () => rng.int(below));
+const uniforms = (n: number): Float32Array => Float32Array.from({ length: n }, () => rng.uniform(-1, 1));
 
 interface Case {
   name: string;
@@ -133,18 +138,22 @@ const B = 2;
 const cases: Case[] = [
   {
     name: "tanh RNN, 2 layers",
-    model: { cell: "rnn", vocabSize: V, embeddingDim: 2, hiddenSize: 3, numLayers: 2, outputSize: V, objective: "classes", seed: 11 },
+    model: {
+      cell: "rnn", vocabSize: V, embeddingDim: 2, hiddenSize: 3, numLayers: 2, outputSize: V, objective: "classes",
+      seed: 11,
+    },
     batch: { T, B, ids: ints(T * B, V), stepTargets: ints(T * B, V) },
   },
   {
     name: "LSTM",
-    model: { cell: "lstm", vocabSize: V, embeddingDim: 2, hiddenSize: 3, outputSize: V, objective: "classes", seed: 12 },
+    model: { cell: "lstm", vocabSize: V, embeddingDim: 2, hiddenSize: 3, outputSize: V, objective: "classes",
+      seed: 12 },
     batch: { T, B, ids: ints(T * B, V), stepTargets: ints(T * B, V) },
   },
   {
     name: "GRU, features, regression",
     model: { cell: "gru", inputSize: 2, hiddenSize: 3, outputSize: 1, objective: "regression", seed: 13 },
-    batch: { T, B, features: Float32Array.from({ length: T * B * 2 }, () => rng.uniform(-1, 1)), stepTargets: Float32Array.from({ length: T * B }, () => rng.uniform(-1, 1)) },
+    batch: { T, B, features: uniforms(T * B * 2), stepTargets: uniforms(T * B) },
   },
 ];
 
@@ -167,7 +176,8 @@ describe("UORO is unbiased: the mean of independent estimates converges to the e
     });
   }
   for (const ablation of ["random-signs", "compensation"] as const) {
-    it(`the test fails without the ${ablation === "random-signs" ? "random signs (ν = 1)" : "compensation (θ̃ without 1/ρ)"}`, () => {
+    const removed = ablation === "random-signs" ? "random signs (ν = 1)" : "compensation (θ̃ without 1/ρ)";
+    it(`the test fails without the ${removed}`, () => {
       const c = cases[0]!;
       const model = modelOf(c);
       const verdict = zTest(model, c.batch, RUNS, (run) => new UoroWindow(model, { seed: seedOf(run), ablation }), 1);
@@ -180,7 +190,7 @@ describe("ARTBP is unbiased: the mean of independent estimates converges to the 
   const artbp = (model: SequenceModel, run: number, ablation: "compensation" | null = null) =>
     new ArtbpWindow(model, { meanTruncation: 2, k1: null, seed: seedOf(run), ablation });
   for (const c of cases) {
-    it(`${c.name}: max |z| < ${Z_MAX} over ${RUNS} estimates (mean truncation 2 on ${T} steps, an update at each cut)`, () => {
+    it(`${c.name}: max |z| < ${Z_MAX} over ${RUNS} estimates (mean truncation 2, ${T} steps, updates at cuts)`, () => {
       const model = modelOf(c);
       const verdict = zTest(model, c.batch, RUNS, (run) => artbp(model, run), T);
       assert.ok(verdict.maxZ < Z_MAX, message(verdict));
@@ -189,7 +199,8 @@ describe("ARTBP is unbiased: the mean of independent estimates converges to the 
   it("with updates every k1 = 3 steps across the random cuts", () => {
     const c = cases[1]!;
     const model = modelOf(c);
-    const verdict = zTest(model, c.batch, RUNS, (run) => new ArtbpWindow(model, { meanTruncation: 3, k1: 3, seed: seedOf(run) }), 3);
+    const window = (run: number) => new ArtbpWindow(model, { meanTruncation: 3, k1: 3, seed: seedOf(run) });
+    const verdict = zTest(model, c.batch, RUNS, window, 3);
     assert.ok(verdict.maxZ < Z_MAX, message(verdict));
   });
   it("the test fails without the compensation factors", () => {

@@ -9,13 +9,13 @@
  * again with k2 = k for each candidate k < W of a geometric grid (1, 2, 3, 4, 6, 8, 11, 16, …),
  * giving g_k. Over the probe's updates u:
  *
- *   bias(k) = √(Σ_u ‖g_W,u − g_k,u‖² / Σ_u ‖g_W,u‖²) + tail,     k2 = the smallest k with bias(k) ≤ δ
+ *   bias(k) = √(Σ_u ‖g_W,u − g_k,u‖² / Σ_u ‖g_W,u‖²) + tail,   k2 = the smallest k with bias(k) ≤ δ
  *
  * The tail is what lies beyond W: 0 when the probe reached the sequence's start; else Aicher et al.'s
  * extrapolation of the decay of φ_ℓ = ‖∂L/∂s_{t−ℓ}‖ (measured on the way, all layers): φ_ℓ ≈
  * φ_{W−1}·β^{ℓ−W+1}, log β the least-squares slope of log φ over the older half of the lags, as a
- * share of all the norms, (φ_{W−1}·β/(1 − β)) / (Σ_ℓ φ_ℓ + that), or all of it (1) when β ≥ 1. When the
- * tail alone exceeds δ, no truncation within maxK2 is safe: k2 = maxK2. Where Aicher et al. bound
+ * share of all the norms, (φ_{W−1}·β/(1 − β)) / (Σ_ℓ φ_ℓ + that), or all of it (1) when β ≥ 1.
+ * When the tail alone exceeds δ, no truncation within maxK2 is safe: k2 = maxK2. Where Aicher et al. bound
  * the parameter gradient's bias through the state norms φ, this measures it: on the task of
  * test/train/adaptive-k2.test.ts the state norms alone chose a k2 whose bias was 3 times δ (the
  * losses' gradients partly cancel, the dropped terms do not). Averaging over a probe of several
@@ -30,6 +30,7 @@ import { GradientFlow } from "../diagnostics.js";
 import type { ModeState } from "../checkpoint.js";
 import type { SequenceModel } from "../model.js";
 import type { Parameter } from "../../tensor/parameter.js";
+import { savedInteger, savedModeState } from "./saved.js";
 import { TruncationWindow } from "../window.js";
 
 /** Updates from the start of one probe to the start of the next, and the updates a probe measures. */
@@ -53,7 +54,9 @@ class ProbeFlow extends GradientFlow {
     super(layers);
   }
 
-  override record(normsSq: Array<Float64Array | null>, D: number, start: number, firstStep: number, T: number, updateTime: number): void {
+  override record(
+    normsSq: Array<Float64Array | null>, D: number, start: number, firstStep: number, T: number, updateTime: number,
+  ): void {
     super.record(normsSq, D, start, firstStep, T, updateTime);
     this.also?.record(normsSq, D, start, firstStep, T, updateTime);
   }
@@ -72,7 +75,7 @@ export class AdaptiveWindow extends TruncationWindow {
   /** Updates since the last probe started (PROBE_EVERY: due), and since the stream was last reset. */
   private sinceProbe = PROBE_EVERY;
   private sinceReset = 0;
-  /** The probe under way: its updates so far, Σ_u ‖g_W,u − g_k,u‖² per candidate, Σ_u ‖g_W,u‖², the largest tail. */
+  /** The probe under way: its updates so far, Σ_u ‖g_W,u − g_k,u‖² per candidate, Σ_u ‖g_W,u‖², the most tail. */
   private probed = 0;
   private errors: number[];
   private fullSquared = 0;
@@ -132,7 +135,9 @@ export class AdaptiveWindow extends TruncationWindow {
       this.writeGradients(before, null);
       super.backward(rowEnds, k, updates, null);
       let i = 0;
-      for (const p of this.params) for (let j = 0; j < p.size; j++, i++) this.errors[c]! += (p.grad[j]! - before[i]! - full[i]!) ** 2;
+      for (const p of this.params) {
+        for (let j = 0; j < p.size; j++, i++) this.errors[c]! += (p.grad[j]! - before[i]! - full[i]!) ** 2;
+      }
     });
     this.writeGradients(before, full);
   }
@@ -172,17 +177,22 @@ export class AdaptiveWindow extends TruncationWindow {
   }
 
   importMode(state: ModeState | undefined): void {
-    if (!state || state.kind !== this.kind) {
-      throw new RangeError(`trainer state: a checkpoint of ${state ? `mode "${state.kind}"` : "TBPTT"} does not match this trainer (k2 "adaptive")`);
-    }
-    const { k2, sinceProbe, sinceReset, probed, errors, fullSquared, tail } = state.values;
-    const integer = (v: unknown, min: number): v is number => Number.isSafeInteger(v) && (v as number) >= min;
-    const measures = Array.isArray(errors) && errors.length === this.candidates.length && errors.every((e) => e >= 0);
-    if (!integer(k2, 1) || k2 > this.maxK2 || !integer(sinceProbe, 0) || !integer(sinceReset, 0) || !integer(probed, 0)
-      || probed >= PROBE_UPDATES || !measures || typeof fullSquared !== "number" || !(fullSquared >= 0) || typeof tail !== "number" || !(tail >= 0)) {
+    const saved = savedModeState(state, this.kind, 'k2 "adaptive"');
+    const k2 = savedInteger(saved, "k2", 1);
+    const probed = savedInteger(saved, "probed", 0);
+    const { errors, fullSquared, tail } = saved.values;
+    const sums = Array.isArray(errors) && errors.length === this.candidates.length && errors.every((e) => e >= 0);
+    const finite = (v: unknown): v is number => typeof v === "number" && v >= 0 && v < Infinity;
+    if (k2 > this.maxK2 || probed >= PROBE_UPDATES || !sums || !finite(fullSquared) || !finite(tail)) {
       throw new RangeError('trainer state: the state of k2 "adaptive" is malformed or does not match maxK2');
     }
-    Object.assign(this, { k2, sinceProbe, sinceReset, probed, errors: [...errors], fullSquared, tail });
+    this.k2 = k2;
+    this.sinceProbe = savedInteger(saved, "sinceProbe", 0);
+    this.sinceReset = savedInteger(saved, "sinceReset", 0);
+    this.probed = probed;
+    this.errors = [...errors];
+    this.fullSquared = fullSquared;
+    this.tail = tail;
   }
 }
 
@@ -200,18 +210,19 @@ function geometricGrid(maxK2: number): number[] {
  */
 export function measuredTail(normsByLayer: number[][], cutByWindow: boolean): { norms: number[]; tail: number } {
   const m = Math.max(0, ...normsByLayer.map((n) => n.length));
-  const norms = Array.from({ length: m }, (_, lag) => Math.sqrt(normsByLayer.reduce((s, n) => s + (n[lag] ?? 0) ** 2, 0)));
+  const norms = Array.from({ length: m }, (_, lag) => Math.hypot(...normsByLayer.map((n) => n[lag] ?? 0)));
   if (!cutByWindow) return { norms, tail: 0 };
   const beyond = geometricTail(norms);
   const total = norms.reduce((a, b) => a + b, 0) + beyond;
   return { norms, tail: beyond === Infinity ? 1 : total === 0 ? 0 : beyond / total };
 }
 
-/** φ_{m−1}·β/(1 − β), log β the least-squares slope of log φ over the older half of the lags; ∞ if β ≥ 1. */
+/** φ_{m−1}·β/(1 − β), log β the least-squares slope of log φ over the older lags (half); ∞ if β ≥ 1. */
 function geometricTail(norms: number[]): number {
   const m = norms.length;
   const from = Math.floor(m / 2);
-  const points = norms.slice(from).map((v, i) => [from + i, Math.log(v)] as const).filter(([, y]) => Number.isFinite(y));
+  const points = norms.slice(from).map((v, i) => [from + i, Math.log(v)] as const)
+    .filter(([, y]) => Number.isFinite(y));
   if (points.length < 2) return m > 0 && norms[m - 1]! > 0 ? Infinity : 0;
   const meanX = points.reduce((s, [x]) => s + x, 0) / points.length;
   const meanY = points.reduce((s, [, y]) => s + y, 0) / points.length;

@@ -36,6 +36,7 @@ import type { ModeState } from "../checkpoint.js";
 import type { GradientFlow } from "../diagnostics.js";
 import type { SequenceModel } from "../model.js";
 import { type Segment, TruncationWindow } from "../window.js";
+import { savedModeState } from "./saved.js";
 
 /** The tail exponent α of the law of truncation lengths. */
 const TAIL = 3;
@@ -47,7 +48,9 @@ export class TruncationLaw {
   readonly scale: number;
 
   constructor(mean: number) {
-    if (!(mean > 1 && Number.isFinite(mean))) throw new RangeError(`the mean truncation length must be > 1, got ${mean}`);
+    if (!(mean > 1 && Number.isFinite(mean))) {
+      throw new RangeError(`the mean truncation length must be > 1, got ${mean}`);
+    }
     this.mean = mean;
     this.scale = scaleFor(mean);
   }
@@ -208,15 +211,14 @@ export class ArtbpWindow extends TruncationWindow {
   }
 
   exportMode(): ModeState {
-    return { kind: this.kind, arrays: {}, values: { cuts: [...this.cuts], nextCut: this.nextCut, rng: this.rng.getState() } };
+    const values = { cuts: [...this.cuts], nextCut: this.nextCut, rng: this.rng.getState() };
+    return { kind: this.kind, arrays: {}, values };
   }
 
   importMode(state: ModeState | undefined): void {
-    if (!state || state.kind !== this.kind) {
-      throw new RangeError(`trainer state: a checkpoint of ${state ? `mode "${state.kind}"` : "TBPTT"} does not match this trainer (mode "artbp")`);
-    }
-    const { cuts, nextCut, rng } = state.values;
-    const ascending = Array.isArray(cuts) && cuts.length > 0 && cuts.every((v, i) => Number.isSafeInteger(v) && (i === 0 || v > cuts[i - 1]!));
+    const { cuts, nextCut, rng } = savedModeState(state, this.kind, 'mode "artbp"').values;
+    const ascending = Array.isArray(cuts) && cuts.length > 0
+      && cuts.every((v, i) => Number.isSafeInteger(v) && (i === 0 || v > cuts[i - 1]!));
     if (!ascending || typeof nextCut !== "number" || !(nextCut > cuts.at(-1)!) || !Array.isArray(rng)) {
       throw new RangeError("trainer state: the truncation points of mode \"artbp\" are malformed");
     }
@@ -231,6 +233,8 @@ function scale(a: Float32Array, factor: number): void {
 }
 
 function weightsOf(seg: Segment): CellWeights[] {
-  if (!seg.hasWeights || !seg.weights) throw new Error("artbp: a step from before the last update has no copy of its weights");
+  if (!seg.hasWeights || !seg.weights) {
+    throw new Error("artbp: a step from before the last update has no copy of its weights");
+  }
   return seg.weights;
 }

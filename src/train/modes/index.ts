@@ -54,15 +54,19 @@ export function checkMode(model: SequenceModel, schedule: Schedule): void {
   }
 }
 
-/** The online modes' extra refusals (they recompute each row's step alone, without dropout, and never back-propagate). */
+/** The online modes' extra refusals: they recompute each row's step without dropout, and never back-propagate. */
 export function checkOnline(model: SequenceModel, schedule: Schedule, options: { diagnostics: boolean }): void {
   if (schedule.method !== "rtrl" && schedule.method !== "uoro") return;
   if (model.rnn.dropout > 0 && model.rnn.numLayers > 1) {
-    throw new RangeError(`mode "${schedule.method}" takes each step's derivatives from the step recomputed without dropout: set dropout to 0`);
+    throw new RangeError(
+      `mode "${schedule.method}" takes each step's derivatives from the step recomputed without dropout: ` +
+        "set dropout to 0",
+    );
   }
   if (options.diagnostics) {
     throw new RangeError(
-      `diagnostics record the gradient flowing back through time; mode "${schedule.method}" carries sensitivities forward instead: drop diagnostics`,
+      `diagnostics record the gradient flowing back through time; mode "${schedule.method}" carries sensitivities ` +
+        "forward instead: drop diagnostics",
     );
   }
 }
@@ -77,9 +81,13 @@ export function createWindow(model: SequenceModel, schedule: Schedule, options: 
     case "uoro":
       return new UoroWindow(model, { seed: options.seed });
     case "artbp":
-      return new ArtbpWindow(model, { meanTruncation: schedule.k2, k1: schedule.updateAtCuts ? null : schedule.k1, seed: options.seed });
+      return new ArtbpWindow(model, {
+        meanTruncation: schedule.k2, k1: schedule.updateAtCuts ? null : schedule.k1, seed: options.seed,
+      });
     default:
-      if (schedule.biasTolerance !== undefined) return new AdaptiveWindow(model, { maxK2: schedule.k2, tolerance: schedule.biasTolerance });
+      if (schedule.biasTolerance !== undefined) {
+        return new AdaptiveWindow(model, { maxK2: schedule.k2, tolerance: schedule.biasTolerance });
+      }
       return new TruncationWindow(model);
   }
 }

@@ -25,6 +25,7 @@ import type { ModeState } from "../checkpoint.js";
 import type { SequenceModel } from "../model.js";
 import { TruncationWindow } from "../window.js";
 import { RowStep } from "./row-step.js";
+import { savedInteger, savedModeState } from "./saved.js";
 
 export abstract class OnlineWindow extends TruncationWindow {
   protected readonly row: RowStep;
@@ -113,26 +114,17 @@ export abstract class OnlineWindow extends TruncationWindow {
 
   /** A checkpoint of another mode (or of none) does not fit. */
   importMode(state: ModeState | undefined): void {
-    if (!state || state.kind !== this.kind) {
-      throw new RangeError(`trainer state: a checkpoint of ${state ? `mode "${state.kind}"` : "TBPTT"} does not match this trainer (mode "${this.kind}")`);
-    }
-    const { advancedTo } = state.values;
-    if (!Number.isSafeInteger(advancedTo) || (advancedTo as number) < 0 || (advancedTo as number) > this.streamTime) {
+    const saved = savedModeState(state, this.kind, `mode "${this.kind}"`);
+    const advancedTo = savedInteger(saved, "advancedTo", 0);
+    if (advancedTo > this.streamTime) {
       throw new RangeError(`trainer state: mode "${this.kind}"'s position in the stream is malformed`);
     }
-    this.importRows(state);
-    this.advancedTo = advancedTo as number;
+    this.importRows(saved);
+    this.advancedTo = advancedTo;
   }
 }
 
 function isZero(a: Float32Array, offset: number, n: number): boolean {
   for (let i = 0; i < n; i++) if (a[offset + i] !== 0) return false;
   return true;
-}
-
-/** A saved array of exactly `length` values, or a RangeError naming it. */
-export function savedArray(state: ModeState, name: string, length: number): Float32Array {
-  const a = state.arrays[name];
-  if (!a || a.length !== length) throw new RangeError(`trainer state: the mode's ${name} does not match this model and batch`);
-  return a;
 }

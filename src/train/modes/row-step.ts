@@ -81,8 +81,9 @@ export class RowStep {
     if (cache.mask && cache.mask[b] === 0) return false;
     const H = this.H;
     for (let i = 0; i < this.layers; i++) {
-      this.state.h.data.set(segment.h0.subarray((i * B + b) * H, (i * B + b + 1) * H), i * H);
-      if (this.state.c && segment.c0) this.state.c.data.set(segment.c0.subarray((i * B + b) * H, (i * B + b + 1) * H), i * H);
+      const row = (i * B + b) * H;
+      this.state.h.data.set(segment.h0.subarray(row, row + H), i * H);
+      if (this.state.c && segment.c0) this.state.c.data.set(segment.c0.subarray(row, row + H), i * H);
     }
     const input: ModelInput = { T: 1, B: 1, mask: null };
     if (cache.ids) {

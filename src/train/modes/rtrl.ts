@@ -19,7 +19,8 @@ import { kernels } from "../../kernels/index.js";
 import { ReusableBuffer } from "../../tensor/buffers.js";
 import type { ModeState } from "../checkpoint.js";
 import type { SequenceModel } from "../model.js";
-import { OnlineWindow, savedArray } from "./online.js";
+import { OnlineWindow } from "./online.js";
+import { savedArray } from "./saved.js";
 
 /** The most sensitivities RTRL keeps: 2^26 values (256 MiB in float32) over the batch. */
 export const RTRL_LIMIT = 2 ** 26;
@@ -98,8 +99,9 @@ export function checkRtrlCost(model: SequenceModel, n: number, p: number, B: num
   throw new RangeError(
     `mode "rtrl" with hiddenSize ${hiddenSize}, ${numLayers} layer${numLayers === 1 ? "" : "s"} (state n = ${n}, ` +
       `p = ${count(p)} parameters) keeps n·p = ${count(n * p)} sensitivities per sequence${batch} ` +
-      `(${mebibytes(values)} MiB in float32) and needs ${count(B * n * n * p)} multiply-adds per step, over the limit of ` +
-      `${count(RTRL_LIMIT)} values: use mode "uoro" (O(n + p) per sequence, O(p) per step), a smaller hiddenSize or batch`,
+      `(${mebibytes(values)} MiB in float32) and needs ${count(B * n * n * p)} multiply-adds per step, ` +
+      `over the limit of ${count(RTRL_LIMIT)} values: ` +
+      'use mode "uoro" (O(n + p) per sequence, O(p) per step), a smaller hiddenSize or batch',
   );
 }
 

@@ -24,7 +24,8 @@ import { ReusableBuffer } from "../../tensor/buffers.js";
 import { Rng } from "../../tensor/rng.js";
 import type { ModeState } from "../checkpoint.js";
 import type { SequenceModel } from "../model.js";
-import { OnlineWindow, savedArray } from "./online.js";
+import { OnlineWindow } from "./online.js";
+import { savedArray } from "./saved.js";
 
 const EPSILON = 1e-7;
 
