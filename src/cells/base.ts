@@ -165,19 +165,39 @@ export abstract class BaseCell<C extends ChunkCache> implements Cell<C> {
    * (+ ẋ_t·W_ihᵀ when the input has a tangent), with the current weights. `part` selects what a cell
    * keeps apart (the GRU's input and hidden sides): "both" sums them.
    */
-  protected tangentPreActivations(B: number, step: TangentStep, pre: Float32Array, part: "both" | "hidden" | "input"): void {
+  protected tangentPreActivations(
+    B: number, step: TangentStep, pre: Float32Array, part: "both" | "hidden" | "input",
+  ): void {
     const k = kernels();
     const H = this.hiddenSize;
     const G = this.gateSize;
     const I = this.inputSize;
-    if (part !== "input") k.gemm(false, true, B, G, H, step.h, 0, H, this.params.weightHh.value, 0, H, false, pre, 0, G);
+    const { weightIh, weightHh } = this.params;
+    if (part !== "input") k.gemm(false, true, B, G, H, step.h, 0, H, weightHh.value, 0, H, false, pre, 0, G);
     if (part === "hidden") return;
-    if (step.x) k.gemm(false, true, B, G, I, step.x, 0, I, this.params.weightIh.value, 0, I, part === "both", pre, 0, G);
+    if (step.x) k.gemm(false, true, B, G, I, step.x, 0, I, weightIh.value, 0, I, part === "both", pre, 0, G);
     else if (part === "input") pre.fill(0, 0, B * G);
   }
 
-  /** Whether row b takes step t (mask 1 or no mask): a masked row carries its state, and its tangent, unchanged. */
-  protected takesStep(cache: C, t: number, b: number): boolean {
-    return cache.mask === null || cache.mask[t * cache.B + b] !== 0;
+  /**
+   * Calls `unit(b, j, n)` for every unit j of every row b that takes step t (n = b·H + j, the index in the
+   * (B, H) tangents); a masked row carries its state unchanged, so its tangents are copied through.
+   */
+  protected eachTangentUnit(
+    cache: C, t: number, step: TangentStep, unit: (b: number, j: number, n: number) => void,
+  ): void {
+    const H = this.hiddenSize;
+    for (let b = 0; b < cache.B; b++) {
+      const real = cache.mask === null || cache.mask[t * cache.B + b] !== 0;
+      for (let j = 0; j < H; j++) {
+        const n = b * H + j;
+        if (real) {
+          unit(b, j, n);
+        } else {
+          step.hOut[n] = step.h[n]!;
+          if (step.cOut && step.c) step.cOut[n] = step.c[n]!;
+        }
+      }
+    }
   }
 }

@@ -20,7 +20,9 @@
  *   weight_ih_l{k}: (G·H, I)   weight_hh_l{k}: (G·H, H)   bias_ih_l{k}, bias_hh_l{k}: (G·H)
  */
 import type { ChunkCache } from "./chunk-cache.js";
-import type { BackwardInput, BackwardOutput, CellKind, ChunkInput, StateSizes, StepState, TangentStep } from "./chunk.js";
+import type {
+  BackwardInput, BackwardOutput, CellKind, ChunkInput, StateSizes, StepState, TangentStep,
+} from "./chunk.js";
 import type { CellParameters } from "./parameters.js";
 
 export {

@@ -122,7 +122,7 @@ export class GRUCell extends BaseCell<GRUCache> {
     h.set(next, hOffset);
   }
 
-  /** The equations in the file header, from the activations r, z, n, hn = W_hn·h + b_hn and h_{t−1} that forward saved. */
+  /** The equations in the file header, from what forward saved: r, z, n, hn = W_hn·h + b_hn and h_{t−1}. */
   tangent(cache: GRUCache, t: number, step: TangentStep): void {
     const { T, B } = cache;
     const H = this.hiddenSize;
@@ -135,24 +135,16 @@ export class GRUCell extends BaseCell<GRUCache> {
     const dh = cache.tangentHGates.reserve(B * G);
     this.tangentPreActivations(B, step, dx, "input");
     this.tangentPreActivations(B, step, dh, "hidden");
-    for (let b = 0; b < B; b++) {
-      const real = this.takesStep(cache, t, b);
+    this.eachTangentUnit(cache, t, step, (b, j, n) => {
       const row = (t * B + b) * G;
-      for (let j = 0; j < H; j++) {
-        const n = b * H + j;
-        if (!real) {
-          step.hOut[n] = step.h[n]!;
-          continue;
-        }
-        const r = gates[row + j]!;
-        const z = gates[row + H + j]!;
-        const nt = gates[row + 2 * H + j]!;
-        const hn = hGates[row + 2 * H + j]!;
-        const dr = r * (1 - r) * (dx[b * G + j]! + dh[b * G + j]!);
-        const dz = z * (1 - z) * (dx[b * G + H + j]! + dh[b * G + H + j]!);
-        const dn = (1 - nt * nt) * (dx[b * G + 2 * H + j]! + dr * hn + r * dh[b * G + 2 * H + j]!);
-        step.hOut[n] = (1 - z) * dn - dz * nt + dz * hPrev[t * BH + n]! + z * step.h[n]!;
-      }
-    }
+      const r = gates[row + j]!;
+      const z = gates[row + H + j]!;
+      const nt = gates[row + 2 * H + j]!;
+      const hn = hGates[row + 2 * H + j]!;
+      const dr = r * (1 - r) * (dx[b * G + j]! + dh[b * G + j]!);
+      const dz = z * (1 - z) * (dx[b * G + H + j]! + dh[b * G + H + j]!);
+      const dn = (1 - nt * nt) * (dx[b * G + 2 * H + j]! + dr * hn + r * dh[b * G + 2 * H + j]!);
+      step.hOut[n] = (1 - z) * dn - dz * nt + dz * hPrev[t * BH + n]! + z * step.h[n]!;
+    });
   }
 }

@@ -151,29 +151,20 @@ export class LSTMCell extends BaseCell<LSTMCache> {
     const dcIn = step.c!;
     const dcOut = step.cOut!;
     this.tangentPreActivations(B, step, dPre, "both");
-    for (let b = 0; b < B; b++) {
-      const real = this.takesStep(cache, t, b);
+    this.eachTangentUnit(cache, t, step, (b, j, n) => {
       const row = (t * B + b) * G;
-      for (let j = 0; j < H; j++) {
-        const n = b * H + j;
-        if (!real) {
-          step.hOut[n] = step.h[n]!;
-          dcOut[n] = dcIn[n]!;
-          continue;
-        }
-        const i = gates[row + j]!;
-        const f = gates[row + H + j]!;
-        const g = gates[row + 2 * H + j]!;
-        const o = gates[row + 3 * H + j]!;
-        const di = i * (1 - i) * dPre[b * G + j]!;
-        const df = f * (1 - f) * dPre[b * G + H + j]!;
-        const dg = (1 - g * g) * dPre[b * G + 2 * H + j]!;
-        const dout = o * (1 - o) * dPre[b * G + 3 * H + j]!;
-        const dc = df * cPrev[cPrevOffset + n]! + f * dcIn[n]! + di * g + i * dg;
-        const tc = Math.tanh(c[t * BH + n]!);
-        dcOut[n] = dc;
-        step.hOut[n] = dout * tc + o * (1 - tc * tc) * dc;
-      }
-    }
+      const i = gates[row + j]!;
+      const f = gates[row + H + j]!;
+      const g = gates[row + 2 * H + j]!;
+      const o = gates[row + 3 * H + j]!;
+      const di = i * (1 - i) * dPre[b * G + j]!;
+      const df = f * (1 - f) * dPre[b * G + H + j]!;
+      const dg = (1 - g * g) * dPre[b * G + 2 * H + j]!;
+      const dout = o * (1 - o) * dPre[b * G + 3 * H + j]!;
+      const dc = df * cPrev[cPrevOffset + n]! + f * dcIn[n]! + di * g + i * dg;
+      const tc = Math.tanh(c[t * BH + n]!);
+      dcOut[n] = dc;
+      step.hOut[n] = dout * tc + o * (1 - tc * tc) * dc;
+    });
   }
 }

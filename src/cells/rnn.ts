@@ -118,17 +118,9 @@ export class RNNCell extends BaseCell<RNNCache> {
     const out = cache.out.reserve(cache.T * BH);
     const dPre = cache.tangentPre.reserve(BH);
     this.tangentPreActivations(B, step, dPre, "both");
-    for (let b = 0; b < B; b++) {
-      const real = this.takesStep(cache, t, b);
-      for (let j = 0; j < H; j++) {
-        const n = b * H + j;
-        if (!real) {
-          step.hOut[n] = step.h[n]!;
-          continue;
-        }
-        const h = out[t * BH + n]!;
-        step.hOut[n] = (this.relu ? (h > 0 ? 1 : 0) : 1 - h * h) * dPre[n]!;
-      }
-    }
+    this.eachTangentUnit(cache, t, step, (_b, _j, n) => {
+      const h = out[t * BH + n]!;
+      step.hOut[n] = (this.relu ? (h > 0 ? 1 : 0) : 1 - h * h) * dPre[n]!;
+    });
   }
 }
