@@ -10,8 +10,9 @@
  * nothing after the first chunk" goal reads as heap and ArrayBuffer growth ≈ 0 per iteration and no GC.
  *
  * Ragged (real text lengths): an epoch of padded batches with masks, through Trainer.trainEpoch
- * (mode full, or TBPTT(∞, k2)) or evaluate(); the result also gives the peak resident set size, the
- * resident set before the model existed, and the bytes the run must hold (requiredBytes).
+ * (mode full, or TBPTT(∞, k2)) or evaluate(), which pack them (src/train/layout.ts); the result also
+ * gives the peak resident set size, the resident set before the model existed, and the bytes the run
+ * must hold (requiredBytes).
  *
  * Sampling: the library's Stepper and Sampler (src/cli/inference.ts, the code behind `bptt generate`):
  * one token at a time, B = 1, temperature 1, each drawn token fed back.
@@ -142,7 +143,7 @@ async function main(): Promise<void> {
       });
       step = () => {
         const r = trainer.trainEpoch(batches);
-        tokensFed = realTokens;
+        tokensFed = r.tokens; // the trainer's own count of the real tokens it trained on (the harness checks it)
         if (r.updates !== batches.length || r.lossTerms !== c.lengths!.length) {
           throw new Error(`bptt-worker: expected ${batches.length} updates over ${c.lengths!.length} texts, got ${r.updates} over ${r.lossTerms}`);
         }

@@ -21,7 +21,9 @@ export { LSTMCell, LSTMCache } from "./cells/lstm.js";
 export { GRUCell, GRUCache } from "./cells/gru.js";
 export { createCell } from "./cells/index.js";
 export { initializeCell, orthogonal } from "./cells/init.js";
-export { projectChunkInputs, accumulateChunkGradients } from "./cells/input-projection.js";
+export {
+  projectChunkInputs, addBlockGradients, finishInputGradients, startInputGradients,
+} from "./cells/input-projection.js";
 export { InputTableBuffers, inputTablePays } from "./cells/input-table.js";
 export { type BackwardCut, validateChunk, validateBackward, backwardMask } from "./cells/validate.js";
 

@@ -31,7 +31,10 @@ export interface StateSizes {
 }
 
 export interface ChunkInput {
-  /** (T, B, I) time-major input. Kept by reference in the cache until backward: do not modify it in between. */
+  /**
+   * (T, B, I) time-major input, or (N, I) packed rows (batchSizes). Kept by reference in the cache until
+   * backward: do not modify it in between.
+   */
   x: Float32Array;
   T: number;
   B: number;
@@ -39,8 +42,18 @@ export interface ChunkInput {
   h0?: Float32Array | null;
   /** (B, H) initial cell state (LSTM only); zeros when omitted. */
   c0?: Float32Array | null;
-  /** (T, B) 1 where step t of sequence b is real, 0 where it is padding. Kept by reference. */
+  /** (T, B) 1 where step t of sequence b is real, 0 where it is padding. Kept by reference. Not with batchSizes. */
   mask?: Float32Array | null;
+  /**
+   * Packed rows, as cuDNN's packed layout and PyTorch's `PackedSequence.batch_sizes`: (T) the rows running
+   * at each time step, B ≥ batchSizes[t] ≥ batchSizes[t+1] ≥ 1. Step t runs rows [0, batchSizes[t]) only,
+   * so the rows are ordered by decreasing length, and every per-step array holds only the running rows,
+   * time-major: x (N, I), the outputs (N, H) and what the cache saves, step t's rows starting at row
+   * Σ_{t'<t} batchSizes[t'] (N = Σ_t batchSizes[t]). A row's final state (hN, cN) is its state after its
+   * own last step; the reverse direction starts each row at its own last step, from h0. Every packed row
+   * is real: no mask. Kept by reference. Omitted: all B rows run every step (N = T·B).
+   */
+  batchSizes?: Int32Array | null;
   /**
    * When x is an embedding lookup, x[r] = table[ids[r]]: the cell may then project the distinct table
    * rows instead of the T·B steps (input-table.ts; the same outputs, bit for bit) and return the input
@@ -49,16 +62,16 @@ export interface ChunkInput {
   inputRows?: InputRows | null;
 }
 
-/** The table rows behind the rows of x: x[r] = table[ids[r]] for r < T·B, every id in [0, V). */
+/** The table rows behind the rows of x: x[r] = table[ids[r]] for each row r of x (T·B, or N packed), ids in [0, V). */
 export interface InputRows {
-  /** (T·B) */
+  /** (T·B), or (N) packed */
   ids: Int32Array;
   /** V: the table's rows. */
   V: number;
 }
 
 export interface BackwardInput {
-  /** (T, B, H) dL/d out_t; null means no loss reads this chunk's outputs. */
+  /** (T, B, H) dL/d out_t, or (N, H) packed; null means no loss reads this chunk's outputs. */
   dOut: Float32Array | null;
   /** (B, H) dL/dh_T arriving from later chunks; null means zero. */
   dhN?: Float32Array | null;
@@ -98,7 +111,7 @@ export interface CellWeights {
 
 export interface BackwardOutput {
   /**
-   * (T, B, I) dL/dx, owned by the cache: valid until the cache's next backward or forward. Empty
+   * (T, B, I) dL/dx ((N, I) packed), owned by the cache: valid until the cache's next backward or forward. Empty
    * (length 0) when the forward pass projected through the input table: see dInputTable.
    */
   dx: Float32Array;

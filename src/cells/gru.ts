@@ -19,7 +19,8 @@
  *
  * Shapes: x (T, B, I), h (B, H), weight_ih (3H, I), weight_hh (3H, H), biases (3H).
  * Saved per chunk, besides hPrev, out and hN (chunk-cache.ts): gates (T, B, 3H) activations r, z, n, and
- * hGates (T, B, 3H) = W_hh·h_{t−1} + b_hh. Backward adds into the parameters' grad; it never zeroes them.
+ * hGates (T, B, 3H) = W_hh·h_{t−1} + b_hh ((N, 3H) packed). Backward adds into the parameters' grad; it
+ * never zeroes them.
  */
 import { kernels } from "../kernels/index.js";
 import { ReusableBuffer } from "../tensor/buffers.js";
@@ -29,7 +30,7 @@ import {
   gateCount,
 } from "./cell.js";
 import { ChunkCache } from "./chunk-cache.js";
-import { accumulateChunkGradients, projectChunkInputs } from "./input-projection.js";
+import { projectChunkInputs } from "./input-projection.js";
 
 /** What a GRU chunk saves besides ChunkCache's buffers. */
 export class GRUCache extends ChunkCache {
@@ -37,7 +38,10 @@ export class GRUCache extends ChunkCache {
   readonly gates = new ReusableBuffer();
   /** (T, B, 3H) the hidden side W_hh·h_{t−1} + b_hh. */
   readonly hGates = new ReusableBuffer();
-  /** (T, B, 3H) backward's scratch: δ of the input side (δr, δz, δn) and of the hidden side (δr, δz, δn⊙r). */
+  /**
+   * (block rows, 3H) backward's scratch for one block of steps (base.ts: walkBackward): δ of the input side
+   * (δr, δz, δn) and of the hidden side (δr, δz, δn⊙r).
+   */
   readonly dXGates = new ReusableBuffer();
   readonly dHGates = new ReusableBuffer();
   /** (B, 3H) the hidden side of `step`, and (B, H) its new h. */
@@ -62,50 +66,51 @@ export class GRUCell extends BaseCell<GRUCache> {
 
   forward(input: ChunkInput, cache: GRUCache = this.createCache()): GRUCache {
     const frame = this.beginForward(input, cache);
-    const { T, B, mask, hPrev, out } = frame;
+    const { T, mask, hPrev, out, offsets } = frame;
     const k = kernels();
     const H = this.hiddenSize;
     const G = 3 * H;
-    const BH = B * H;
-    const gates = cache.gates.reserve(T * B * G);
-    const hGates = cache.hGates.reserve(T * B * G);
+    const rows = cache.rows;
+    const gates = cache.gates.reserve(rows * G);
+    const hGates = cache.hGates.reserve(rows * G);
     projectChunkInputs(this.params, cache, this.inputSize, gates, false);
     const Whh = this.params.weightHh.value;
     const bhh = this.params.biasHh;
     for (let s = 0; s < T; s++) {
       const t = this.time(s, T);
+      const n = this.rowsAt(frame, t);
+      const r = offsets[t]!;
       // hGates_t = h_{t−1} · W_hhᵀ + b_hh
-      k.gemm(false, true, B, G, H, hPrev, t * BH, H, Whh, 0, H, false, hGates, t * B * G, G);
-      if (bhh) k.addRowVector(B, G, hGates, t * B * G, bhh.value, 0);
+      k.gemm(false, true, n, G, H, hPrev, r * H, H, Whh, 0, H, false, hGates, r * G, G);
+      if (bhh) k.addRowVector(n, G, hGates, r * G, bhh.value, 0);
       const next = this.nextStateBuffer(frame, s);
       const nextOffset = this.nextStateOffset(frame, s);
-      k.gruStepForward(B, H, gates, t * B * G, hGates, t * B * G, hPrev, t * BH, mask, t * B, next, nextOffset, out, t * BH);
+      k.gruStepForward(n, H, gates, r * G, hGates, r * G, hPrev, r * H, mask, r, next, nextOffset, out, r * H);
+      this.afterStep(frame, s);
     }
     return cache;
   }
 
   backward(cache: GRUCache, grads: BackwardInput): BackwardOutput {
     const frame = this.beginBackward(cache, grads);
-    const { T, B, mask, firstStep, hPrev, dOut, dh, dx } = frame;
+    const { mask, hPrev, dOut, dh } = frame;
     const k = kernels();
     const H = this.hiddenSize;
     const G = 3 * H;
-    const BH = B * H;
-    const gates = cache.gates.reserve(T * B * G);
-    const hGates = cache.hGates.reserve(T * B * G);
-    const dXGates = cache.dXGates.reserve(T * B * G);
-    const dHGates = cache.dHGates.reserve(T * B * G);
-    for (let s = T - 1; s >= firstStep; s--) {
-      const t = this.time(s, T);
-      this.recordNorm(frame, t);
-      k.gruStepBackward(B, H, gates, t * B * G, hGates, t * B * G, hPrev, t * BH, dOut, t * BH, mask, t * B, dh, 0, dXGates, t * B * G, dHGates, t * B * G);
+    const gates = cache.gates.reserve(cache.rows * G);
+    const hGates = cache.hGates.reserve(cache.rows * G);
+    const capacity = this.blockCapacity(frame);
+    const dXGates = cache.dXGates.reserve(capacity * G);
+    const dHGates = cache.dHGates.reserve(capacity * G);
+    const dInputTable = this.walkBackward(frame, cache, dXGates, dHGates, (_s, t, n, r, g) => {
+      k.gruStepBackward(
+        n, H, gates, r * G, hGates, r * G, hPrev, r * H, dOut, this.dOutOffset(frame, t), mask, r, dh, 0,
+        dXGates, g * G, dHGates, g * G,
+      );
       // dL/dh_{t−1} = δh⊙z (left in dh by the kernel) + δh_gates_t · W_hh
-      k.gemm(false, false, B, H, G, dHGates, t * B * G, G, frame.weightHh, 0, H, true, dh, 0, H);
-    }
-    const dInputTable = accumulateChunkGradients(
-      this.params, cache, firstStep, this.inputSize, H, hPrev, dXGates, dHGates, dx, frame.weightIh,
-    );
-    return { dx: dInputTable ? NO_DX : dx, dInputTable, dh0: dh, dc0: null };
+      k.gemm(false, false, n, H, G, dHGates, g * G, G, frame.weightHh, 0, H, true, dh, 0, H);
+    });
+    return { dx: dInputTable ? NO_DX : frame.dx, dInputTable, dh0: dh, dc0: null };
   }
 
   /** hGates = h·W_hhᵀ + b_hh, kept apart from proj (r multiplies W_hn·h + b_hn); h ← (1 − z)⊙n + z⊙h. */

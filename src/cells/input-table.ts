@@ -6,10 +6,12 @@
  *
  *   forward   X̂ (V, I): X̂[ids[r]] = x[r]  (the table rows the chunk uses, read back from x itself; others 0)
  *             P (V, G·H) = X̂ · W_ihᵀ [+ b_ih] [+ b_hh]          proj[r] = P[ids[r]]
- *   backward  S (V, G·H) = Σ_{r ≥ t0·B} e_{ids[r]} ⊗ dXGates[r]  (rows added in order of r)
+ *   backward  S (V, G·H) = Σ_r e_{ids[r]} ⊗ dXGates[r]  over the back-propagated rows, block by block
+ *             (base.ts: walkBackward; rows added in order of r within a block)
  *             dW_ih += Sᵀ · X̂       dInputTable (V, I) = S · W_ih
  *
- * against (T·B, I)·(I, G·H) products per chunk: three GEMMs with V rows instead of T·B. Forward is
+ * against (N, I)·(I, G·H) products per chunk (N = T·B rows, or the packed rows): three GEMMs with V
+ * rows instead of N. P and S share their storage (P is dead once forward has gathered it). Forward is
  * bit-identical to the per-step projection wherever the GEMM sums each element in an order that
  * depends only on K (the reference, native, and wasm-simd from 16 rows; wasm-simd's small-M product
  * for fewer rows sums in another order, so there it agrees to float32 rounding). Backward sums the same terms
@@ -31,21 +33,19 @@ export class InputTableBuffers {
   readonly rows = new ReusableBuffer();
   /** (V) 1 for the ids seen in the chunk. */
   readonly seen = new ReusableBuffer();
-  /** (V, G·H) P = X̂·W_ihᵀ + biases. */
+  /** (V, G·H) P = X̂·W_ihᵀ + biases during forward, then S, the gate gradients summed per id, during backward. */
   readonly projected = new ReusableBuffer();
-  /** (V, G·H) S: the gate gradients summed per id. */
-  readonly gateGradients = new ReusableBuffer();
   /** (V, I) dL/d(table row) = S·W_ih. */
   readonly dTable = new ReusableBuffer();
 }
 
-/** Whether the table is the cheaper way: its three V-row products (and the gather and scatter) against three T·B-row ones. */
+/** Whether the table is the cheaper way: its three V-row products (and a gather and a scatter) against three N-row ones. */
 export function inputTablePays(rows: number, V: number): boolean {
   return 2 * V <= rows;
 }
 
 /**
- * proj (T·B, G·H) = x·W_ihᵀ + biases through the table, for the `rows` = T·B rows of x (I features each);
+ * proj (N, G·H) = x·W_ihᵀ + biases through the table, for the `rows` = N rows of x (I features each);
  * keeps X̂ in `buffers` for backward.
  */
 export function projectThroughTable(
@@ -73,21 +73,26 @@ export function projectThroughTable(
   kernels().gatherRows(rows, GH, V, projected, 0, ids, 0, proj, 0);
 }
 
-/**
- * dW_ih += Sᵀ·X̂ and returns dInputTable = S·W_ih (V, I), owned by `buffers`, over the rows [t0·B, T·B)
- * of the chunk (B rows per step, I input features).
- */
-export function tableGradients(
-  params: CellParameters, buffers: InputTableBuffers, inputRows: InputRows, T: number, B: number, t0: number, I: number,
-  dXGates: Float32Array, weightIh: Float32Array,
+/** Before backward's first block: S = 0. */
+export function startTableGradients(params: CellParameters, buffers: InputTableBuffers, V: number): void {
+  buffers.projected.reserve(V * params.weightIh.shape[0]!).fill(0);
+}
+
+/** S += the gate gradients dXGates (rows, G·H) of rows [r0, r0 + rows) of the chunk, each to its id's row. */
+export function addTableGradients(
+  buffers: InputTableBuffers, inputRows: InputRows, r0: number, rows: number, GH: number, dXGates: Float32Array,
+): void {
+  const { ids, V } = inputRows;
+  kernels().scatterAddRows(rows, GH, V, dXGates, 0, ids, r0, -1, buffers.projected.reserve(V * GH), 0);
+}
+
+/** After the last block: dW_ih += Sᵀ·X̂ and returns dInputTable = S·W_ih (V, I), owned by `buffers`. */
+export function finishTableGradients(
+  params: CellParameters, buffers: InputTableBuffers, V: number, I: number, weightIh: Float32Array,
 ): Float32Array {
   const k = kernels();
-  const { ids, V } = inputRows;
   const GH = params.weightIh.shape[0]!;
-  const rows = (T - t0) * B;
-  const S = buffers.gateGradients.reserve(V * GH);
-  S.fill(0);
-  k.scatterAddRows(rows, GH, V, dXGates, t0 * B * GH, ids, t0 * B, -1, S, 0);
+  const S = buffers.projected.reserve(V * GH);
   k.gemm(true, false, GH, I, V, S, 0, GH, buffers.rows.reserve(V * I), 0, I, true, params.weightIh.grad, 0, I);
   const dTable = buffers.dTable.reserve(V * I);
   k.gemm(false, false, V, I, GH, S, 0, GH, weightIh, 0, I, false, dTable, 0, I);

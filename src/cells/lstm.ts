@@ -17,17 +17,18 @@
  *
  * Shapes: x (T, B, I), h and c (B, H), weight_ih (4H, I), weight_hh (4H, H), biases (4H).
  * Saved per chunk, besides hPrev, out and hN (chunk-cache.ts): gates (T, B, 4H) activations, c (T, B, H)
- * the cell state after step t, c0 (B, H). Backward adds into the parameters' grad; it never zeroes them.
+ * the cell state after step t, c0 (B, H); packed rows (N, ·) instead of (T, B, ·), and cN (B, H) each
+ * row's c after its own last step. Backward adds into the parameters' grad; it never zeroes them.
  */
 import { kernels } from "../kernels/index.js";
 import { ReusableBuffer } from "../tensor/buffers.js";
-import { BaseCell } from "./base.js";
+import { BaseCell, type StepRows } from "./base.js";
 import {
   type BackwardInput, type BackwardOutput, type CellOptions, type ChunkInput, NO_DX, type StepState, type TangentStep,
   gateCount,
 } from "./cell.js";
 import { ChunkCache } from "./chunk-cache.js";
-import { accumulateChunkGradients, projectChunkInputs } from "./input-projection.js";
+import { projectChunkInputs } from "./input-projection.js";
 
 /** What an LSTM chunk saves besides ChunkCache's buffers. */
 export class LSTMCache extends ChunkCache {
@@ -37,7 +38,11 @@ export class LSTMCache extends ChunkCache {
   readonly c = new ReusableBuffer();
   /** (B, H) the cell state entering the chunk. */
   readonly c0 = new ReusableBuffer();
-  /** (T, B, 4H) δgates, backward's scratch. */
+  /** (B, H) packed rows: each row's c after its own last step. */
+  readonly cN = new ReusableBuffer();
+  /** (B, H) packed rows, reverse direction: the c entering a step where rows start (base.ts). */
+  readonly cStage = new ReusableBuffer();
+  /** (block rows, 4H) δgates of one block of backward's steps (base.ts: walkBackward). */
   readonly dGates = new ReusableBuffer();
   /** (B, H) dL/dc carried from step to step, initialised to dcN. */
   readonly dc = new ReusableBuffer();
@@ -61,13 +66,14 @@ export class LSTMCell extends BaseCell<LSTMCache> {
 
   forward(input: ChunkInput, cache: LSTMCache = this.createCache()): LSTMCache {
     const frame = this.beginForward(input, cache);
-    const { T, B, mask, hPrev, out } = frame;
+    const { T, B, mask, hPrev, out, offsets } = frame;
     const k = kernels();
     const H = this.hiddenSize;
     const G = 4 * H;
     const BH = B * H;
-    const gates = cache.gates.reserve(T * B * G);
-    const c = cache.c.reserve(T * BH);
+    const rows = cache.rows;
+    const gates = cache.gates.reserve(rows * G);
+    const c = cache.c.reserve(rows * H);
     const c0 = cache.c0.reserve(BH);
     projectChunkInputs(this.params, cache, this.inputSize, gates, true);
     if (input.c0) c0.set(input.c0);
@@ -75,49 +81,64 @@ export class LSTMCell extends BaseCell<LSTMCache> {
     const Whh = this.params.weightHh.value;
     for (let s = 0; s < T; s++) {
       const t = this.time(s, T);
+      const n = this.rowsAt(frame, t);
+      const r = offsets[t]!;
       // gates_t += h_{t−1} · W_hhᵀ
-      k.gemm(false, true, B, G, H, hPrev, t * BH, H, Whh, 0, H, true, gates, t * B * G, G);
-      // The cell state entering step s: the previous step's c, or c0.
-      const cPrev = s > 0 ? c : c0;
-      const cPrevOffset = s > 0 ? this.time(s - 1, T) * BH : 0;
+      k.gemm(false, true, n, G, H, hPrev, r * H, H, Whh, 0, H, true, gates, r * G, G);
+      const cPrev = this.cellStateEntering(frame, s, c, c0, cache.cStage);
+      const cPrevOffset = cPrev === c ? offsets[this.time(s - 1, T)]! * H : 0;
       const next = this.nextStateBuffer(frame, s);
       const nextOffset = this.nextStateOffset(frame, s);
-      k.lstmStepForward(B, H, gates, t * B * G, cPrev, cPrevOffset, hPrev, t * BH, mask, t * B, c, t * BH, next, nextOffset, out, t * BH);
+      k.lstmStepForward(
+        n, H, gates, r * G, cPrev, cPrevOffset, hPrev, r * H, mask, r, c, r * H, next, nextOffset, out, r * H,
+      );
+      this.afterStep(frame, s);
     }
+    if (frame.packed) this.gatherFinalState(frame, c, c0, cache.cN.reserve(BH));
     return cache;
   }
 
   backward(cache: LSTMCache, grads: BackwardInput): BackwardOutput {
     const frame = this.beginBackward(cache, grads);
-    const { T, B, mask, firstStep, hPrev, dOut, dh, dx } = frame;
+    const { T, mask, dOut, dh, offsets } = frame;
     const k = kernels();
     const H = this.hiddenSize;
     const G = 4 * H;
-    const BH = B * H;
-    const gates = cache.gates.reserve(T * B * G);
-    const c = cache.c.reserve(T * BH);
-    const dGates = cache.dGates.reserve(T * B * G);
-    const c0 = cache.c0.reserve(BH);
-    const dc = cache.dc.reserve(BH);
+    const gates = cache.gates.reserve(cache.rows * G);
+    const c = cache.c.reserve(cache.rows * H);
+    const dGates = cache.dGates.reserve(this.blockCapacity(frame) * G);
+    const c0 = cache.c0.reserve(cache.B * H);
+    const dc = cache.dc.reserve(cache.B * H);
     if (grads.dcN) dc.set(grads.dcN);
     else dc.fill(0);
-    for (let s = T - 1; s >= firstStep; s--) {
-      const t = this.time(s, T);
-      this.recordNorm(frame, t);
-      const cPrev = s > 0 ? c : c0;
-      const cPrevOffset = s > 0 ? this.time(s - 1, T) * BH : 0;
-      k.lstmStepBackward(B, H, gates, t * B * G, cPrev, cPrevOffset, c, t * BH, dOut, t * BH, mask, t * B, dh, 0, dc, 0, dGates, t * B * G);
+    const dInputTable = this.walkBackward(frame, cache, dGates, dGates, (s, t, n, r, g) => {
+      const cPrev = this.cellStateEntering(frame, s, c, c0, cache.cStage);
+      const cPrevOffset = cPrev === c ? offsets[this.time(s - 1, T)]! * H : 0;
+      k.lstmStepBackward(
+        n, H, gates, r * G, cPrev, cPrevOffset, c, r * H, dOut, this.dOutOffset(frame, t), mask, r,
+        dh, 0, dc, 0, dGates, g * G,
+      );
       // dL/dh_{t−1} += δgates_t · W_hh
-      k.gemm(false, false, B, H, G, dGates, t * B * G, G, frame.weightHh, 0, H, true, dh, 0, H);
-    }
-    const dInputTable = accumulateChunkGradients(
-      this.params, cache, firstStep, this.inputSize, H, hPrev, dGates, dGates, dx, frame.weightIh,
-    );
-    return { dx: dInputTable ? NO_DX : dx, dInputTable, dh0: dh, dc0: dc };
+      k.gemm(false, false, n, H, G, dGates, g * G, G, frame.weightHh, 0, H, true, dh, 0, H);
+    });
+    return { dx: dInputTable ? NO_DX : frame.dx, dInputTable, dh0: dh, dc0: dc };
+  }
+
+  /**
+   * The cell state entering processing step s: the previous step's c, or c0 at the first step; where
+   * rows start (packed rows, reverse direction) a copy in `stage` completed with their c0.
+   */
+  private cellStateEntering(
+    frame: StepRows, s: number, c: Float32Array, c0: Float32Array, stage: ReusableBuffer,
+  ): Float32Array {
+    if (s === 0) return c0;
+    if (!this.rowsStartAt(frame, s)) return c;
+    return this.stageEnteringState(frame, s, c, c0, stage.reserve(frame.B * this.hiddenSize));
   }
 
   override finalState(cache: LSTMCache): { h: Float32Array; c: Float32Array } {
     const BH = cache.B * this.hiddenSize;
+    if (cache.batchSizes) return { h: cache.hN.reserve(BH), c: cache.cN.reserve(BH) };
     const last = this.time(cache.T - 1, cache.T) * BH;
     return { h: cache.hN.reserve(BH), c: cache.c.reserve(cache.T * BH).subarray(last, last + BH) };
   }

@@ -10,7 +10,7 @@
  * Tangent (forward mode, the weights fixed):  ṗre_t = W_hh·ḣ_{t−1} + W_ih·ẋ_t,  ḣ_t = act′(pre_t) ⊙ ṗre_t.
  *
  * Shapes: x (T, B, I), h (B, H), weight_ih (H, I), weight_hh (H, H), biases (H).
- * Saved per chunk, besides hPrev, out and hN (chunk-cache.ts): pre (T, B, H) the pre-activations.
+ * Saved per chunk, besides hPrev, out and hN (chunk-cache.ts): pre (T, B, H) the pre-activations ((N, H) packed).
  * Backward adds into the parameters' grad; it never zeroes them.
  */
 import { kernels } from "../kernels/index.js";
@@ -21,7 +21,7 @@ import {
   gateCount,
 } from "./cell.js";
 import { ChunkCache } from "./chunk-cache.js";
-import { accumulateChunkGradients, projectChunkInputs } from "./input-projection.js";
+import { projectChunkInputs } from "./input-projection.js";
 
 export interface RNNCellOptions extends CellOptions {
   nonlinearity?: "tanh" | "relu";
@@ -31,7 +31,7 @@ export interface RNNCellOptions extends CellOptions {
 export class RNNCache extends ChunkCache {
   /** (T, B, H) pre-activations W_ih·x_t + b_ih + W_hh·h_{t−1} + b_hh. */
   readonly pre = new ReusableBuffer();
-  /** (T, B, H) δpre, backward's scratch. */
+  /** (block rows, H) δpre of one block of backward's steps (base.ts: walkBackward). */
   readonly dPre = new ReusableBuffer();
   /** (B, H) the new h of `step`. */
   readonly stepH = new ReusableBuffer();
@@ -60,43 +60,39 @@ export class RNNCell extends BaseCell<RNNCache> {
 
   forward(input: ChunkInput, cache: RNNCache = this.createCache()): RNNCache {
     const frame = this.beginForward(input, cache);
-    const { T, B, mask, hPrev, out } = frame;
+    const { T, mask, hPrev, out, offsets } = frame;
     const k = kernels();
     const H = this.hiddenSize;
-    const BH = B * H;
-    const pre = cache.pre.reserve(T * BH);
+    const pre = cache.pre.reserve(cache.rows * H);
     projectChunkInputs(this.params, cache, this.inputSize, pre, true);
     const Whh = this.params.weightHh.value;
     for (let s = 0; s < T; s++) {
       const t = this.time(s, T);
+      const n = this.rowsAt(frame, t);
+      const r = offsets[t]!;
       // pre_t += h_{t−1} · W_hhᵀ
-      k.gemm(false, true, B, H, H, hPrev, t * BH, H, Whh, 0, H, true, pre, t * BH, H);
+      k.gemm(false, true, n, H, H, hPrev, r * H, H, Whh, 0, H, true, pre, r * H, H);
       const next = this.nextStateBuffer(frame, s);
       const nextOffset = this.nextStateOffset(frame, s);
-      k.rnnStepForward(B, H, this.relu, pre, t * BH, hPrev, t * BH, mask, t * B, next, nextOffset, out, t * BH);
+      k.rnnStepForward(n, H, this.relu, pre, r * H, hPrev, r * H, mask, r, next, nextOffset, out, r * H);
+      this.afterStep(frame, s);
     }
     return cache;
   }
 
   backward(cache: RNNCache, grads: BackwardInput): BackwardOutput {
     const frame = this.beginBackward(cache, grads);
-    const { T, B, mask, firstStep, hPrev, dOut, dh, dx } = frame;
+    const { mask, dOut, dh } = frame;
     const k = kernels();
     const H = this.hiddenSize;
-    const BH = B * H;
-    const out = cache.out.reserve(T * BH);
-    const dPre = cache.dPre.reserve(T * BH);
-    for (let s = T - 1; s >= firstStep; s--) {
-      const t = this.time(s, T);
-      this.recordNorm(frame, t);
+    const out = cache.out.reserve(cache.rows * H);
+    const dPre = cache.dPre.reserve(this.blockCapacity(frame) * H);
+    const dInputTable = this.walkBackward(frame, cache, dPre, dPre, (_s, t, n, r, g) => {
       // out_t equals h_t on valid rows, the only rows whose derivative is used.
-      k.rnnStepBackward(B, H, this.relu, out, t * BH, dOut, t * BH, mask, t * B, dh, 0, dPre, t * BH);
-      k.gemm(false, false, B, H, H, dPre, t * BH, H, frame.weightHh, 0, H, true, dh, 0, H);
-    }
-    const dInputTable = accumulateChunkGradients(
-      this.params, cache, firstStep, this.inputSize, H, hPrev, dPre, dPre, dx, frame.weightIh,
-    );
-    return { dx: dInputTable ? NO_DX : dx, dInputTable, dh0: dh, dc0: null };
+      k.rnnStepBackward(n, H, this.relu, out, r * H, dOut, this.dOutOffset(frame, t), mask, r, dh, 0, dPre, g * H);
+      k.gemm(false, false, n, H, H, dPre, g * H, H, frame.weightHh, 0, H, true, dh, 0, H);
+    });
+    return { dx: dInputTable ? NO_DX : frame.dx, dInputTable, dh0: dh, dc0: null };
   }
 
   /** pre = proj + h·W_hhᵀ, h ← act(pre). */

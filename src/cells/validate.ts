@@ -14,8 +14,10 @@ export function validateChunk(cell: Cell, input: ChunkInput): void {
   const H = cell.hiddenSize;
   requirePositiveInteger(T, "T (time steps)");
   requirePositiveInteger(B, "B (batch size)");
-  if (x.length !== T * B * I) {
-    throw new RangeError(`x must have shape (T=${T}, B=${B}, I=${I}) = ${T * B * I} values, got ${x.length}`);
+  const N = input.batchSizes ? validateBatchSizes(input.batchSizes, T, B) : T * B;
+  if (x.length !== N * I) {
+    const shape = input.batchSizes ? `(N=${N} packed rows, I=${I})` : `(T=${T}, B=${B}, I=${I})`;
+    throw new RangeError(`x must have shape ${shape} = ${N * I} values, got ${x.length}`);
   }
   if (input.h0 && input.h0.length !== B * H) {
     throw new RangeError(`h0 must have shape (B=${B}, H=${H}) = ${B * H} values, got ${input.h0.length}`);
@@ -24,14 +26,37 @@ export function validateChunk(cell: Cell, input: ChunkInput): void {
     throw new RangeError(`c0 must have shape (B=${B}, H=${H}) = ${B * H} values, got ${input.c0.length}`);
   }
   if (input.c0 && cell.stateSizes.c === 0) throw new RangeError(`c0 is only for the LSTM, not ${cell.kind}`);
+  if (input.mask && input.batchSizes) {
+    throw new RangeError("mask and batchSizes: packed rows are all real, give no mask");
+  }
   if (input.mask && input.mask.length !== T * B) {
     throw new RangeError(`mask must have shape (T=${T}, B=${B}) = ${T * B} values, got ${input.mask.length}`);
   }
   if (input.inputRows) {
     const { ids, V } = input.inputRows;
     requirePositiveInteger(V, "inputRows.V");
-    if (ids.length !== T * B) throw new RangeError(`inputRows.ids must have T·B = ${T * B} values, got ${ids.length}`);
+    if (ids.length !== N) {
+      const rows = input.batchSizes ? "N (packed rows)" : "T·B";
+      throw new RangeError(`inputRows.ids must have ${rows} = ${N} values, got ${ids.length}`);
+    }
   }
+}
+
+/** Checks packed batch sizes (B ≥ batchSizes[t] ≥ batchSizes[t + 1] ≥ 1, T of them) and returns N, their sum. */
+export function validateBatchSizes(batchSizes: Int32Array, T: number, B: number): number {
+  if (batchSizes.length !== T) throw new RangeError(`batchSizes must have T=${T} values, got ${batchSizes.length}`);
+  let N = 0;
+  for (let t = 0; t < T; t++) {
+    const n = batchSizes[t]!;
+    const most = t === 0 ? B : batchSizes[t - 1]!;
+    if (!Number.isInteger(n) || n < 1 || n > most) {
+      throw new RangeError(
+        `batchSizes[${t}] = ${n}: expected an integer in [1, ${most}] (rows ordered by decreasing length, at most B=${B})`,
+      );
+    }
+    N += n;
+  }
+  return N;
 }
 
 /** Where backward stops: the lowest first step over the rows, and the per-row steps if they differ. */
@@ -42,10 +67,11 @@ export interface BackwardCut {
 }
 
 export function validateBackward(cache: ChunkCache, grads: BackwardInput, H: number, reverse: boolean): BackwardCut {
-  const { T, B } = cache;
+  const { T, B, rows } = cache;
   if (T === 0) throw new RangeError("backward: the cache holds no forward pass");
-  if (grads.dOut && grads.dOut.length !== T * B * H) {
-    throw new RangeError(`dOut must have shape (T=${T}, B=${B}, H=${H}) = ${T * B * H} values, got ${grads.dOut.length}`);
+  if (grads.dOut && grads.dOut.length !== rows * H) {
+    const shape = cache.batchSizes ? `(N=${rows} packed rows, H=${H})` : `(T=${T}, B=${B}, H=${H})`;
+    throw new RangeError(`dOut must have shape ${shape} = ${rows * H} values, got ${grads.dOut.length}`);
   }
   if (grads.dhN && grads.dhN.length !== B * H) {
     throw new RangeError(`dhN must have shape (B=${B}, H=${H}), got ${grads.dhN.length} values`);
@@ -80,10 +106,12 @@ export function validateBackward(cache: ChunkCache, grads: BackwardInput, H: num
  */
 export function backwardMask(cache: ChunkCache, cut: BackwardCut): Float32Array | null {
   if (!cut.rows) return cache.mask;
-  const { T, B, mask } = cache;
-  const out = cache.backwardMask.reserve(T * B);
+  const { T, mask, offsets } = cache;
+  const out = cache.backwardMask.reserve(cache.rows);
   for (let t = 0; t < T; t++) {
-    for (let b = 0; b < B; b++) out[t * B + b] = t < cut.rows[b]! ? 0 : mask ? mask[t * B + b]! : 1;
+    const first = offsets[t]!;
+    const n = offsets[t + 1]! - first;
+    for (let b = 0; b < n; b++) out[first + b] = t < cut.rows[b]! ? 0 : mask ? mask[first + b]! : 1;
   }
   return out;
 }

@@ -61,6 +61,8 @@ export interface EpochRecord {
   trainAccuracy?: number;
   validation?: Record<string, unknown>;
   seconds: number;
+  /** Real tokens trained on per second (padding not counted). */
+  tokensPerSecond?: number;
 }
 
 export function writeConfig(dir: string, config: RunConfig): void {

@@ -87,7 +87,7 @@ const SETTINGS = {
   init: path("start from these weights (safetensors with PyTorch state_dict names)"),
   checkpointEvery: integer(200, 1, "save a checkpoint after this many updates (and after every epoch)", { resumable: true }),
   diagnostics: boolean("write the gradient norm against the lag (diagnostics.csv, diagnostics.json)"),
-  bucket: boolean("batch sequences of similar length together (less padding)"),
+  bucket: boolean("batch sequences of similar length together (fuller steps; padding is never computed)"),
   inputColumns: columns("regress: CSV columns read as inputs (comma-separated)"),
   targetColumns: columns("regress: CSV columns to predict (comma-separated)"),
   horizon: integer(1, 0, "regress: predict the targets this many rows ahead"),

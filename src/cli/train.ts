@@ -148,7 +148,7 @@ async function train({ settings, resume, progress }: TrainRun, dir: string, sche
   progress.info(
     `${settings.task}: ${settings.cell.toUpperCase()} ${settings.layers}×${settings.hidden}${settings.bidirectional ? " bidirectional" : ""}, ` +
       `${model.parameterCount} parameters, ${describeSchedule(schedule)}, ${settings.optimizer} lr ${settings.lr}` +
-      `${settings.clip !== null ? `, clip ${settings.clip}` : ""}, ${kernels().name} kernels; ${tokensPerEpoch} steps per epoch → ${dir}`,
+      `${settings.clip !== null ? `, clip ${settings.clip}` : ""}, ${kernels().name} kernels; ${tokensPerEpoch} tokens per epoch → ${dir}`,
   );
   progress.event("start", { task: settings.task, parameters: model.parameterCount, k1: finite(schedule.k1), k2: finite(schedule.k2), out: dir });
 
@@ -178,9 +178,8 @@ async function train({ settings, resume, progress }: TrainRun, dir: string, sche
         lossSum += result.lossSum;
         lossTerms += result.lossTerms;
         correct += result.correct;
-        const tokens = countTokens(batch.mask, batch.T * batch.B);
-        epochTokens += tokens;
-        run.tokens += tokens;
+        epochTokens += result.tokens;
+        run.tokens += result.tokens;
         run.batchesDone++;
         run.updates = trainer.updateCount;
         sinceCheckpoint += result.updates;
@@ -205,7 +204,10 @@ async function train({ settings, resume, progress }: TrainRun, dir: string, sche
         progress.info(`stopped after ${run.updates} updates (--max-updates), in epoch ${run.epoch}: train loss ${(lossSum / Math.max(lossTerms, 1)).toFixed(4)}`);
       }
       if (stop !== null) break;
-      const record: EpochRecord = { epoch: run.epoch, trainLoss: lossTerms > 0 ? lossSum / lossTerms : NaN, seconds };
+      const record: EpochRecord = {
+        epoch: run.epoch, trainLoss: lossTerms > 0 ? lossSum / lossTerms : NaN, seconds,
+        tokensPerSecond: epochTokens / Math.max(seconds, 1e-9),
+      };
       if (data.objective !== "regression" && lossTerms > 0) record.trainAccuracy = correct / lossTerms;
       if (data.validationBatches) {
         const validation = evaluate(model, data.validationBatches(), { lossAt: data.lossAt });
@@ -213,7 +215,7 @@ async function train({ settings, resume, progress }: TrainRun, dir: string, sche
         record.validation = summarise(validation);
       }
       run.history.push(record);
-      progress.info(describeEpoch(record, settings.epochs, epochTokens / Math.max(seconds, 1e-9)));
+      progress.info(describeEpoch(record, settings.epochs));
       progress.event("epoch", { ...record });
       run.epoch++;
       run.batchesDone = 0;
@@ -246,7 +248,7 @@ async function train({ settings, resume, progress }: TrainRun, dir: string, sche
     writeFileAtomic(join(dir, "diagnostics.csv"), trainer.gradientFlow.toCSV());
     writeFileAtomic(join(dir, "diagnostics.json"), `${JSON.stringify(trainer.gradientFlow.report())}\n`);
   }
-  progress.info(`done: ${run.updates} updates, ${run.tokens} steps in ${run.seconds.toFixed(1)}s; model saved to ${join(dir, MODEL_FILE)}`);
+  progress.info(`done: ${run.updates} updates, ${run.tokens} tokens in ${run.seconds.toFixed(1)}s; model saved to ${join(dir, MODEL_FILE)}`);
   progress.event("summary", summary);
 }
 
@@ -277,13 +279,6 @@ function shorten(json: string | undefined): string {
   return json.length > 60 ? `${json.slice(0, 57)}…` : json;
 }
 
-function countTokens(mask: Float32Array | undefined, all: number): number {
-  if (!mask) return all;
-  let n = 0;
-  for (let i = 0; i < mask.length; i++) n += mask[i]!;
-  return n;
-}
-
 function finite(k: number): number | "inf" {
   return k === Infinity ? "inf" : k;
 }
@@ -299,7 +294,8 @@ export function summarise(e: Evaluation): Record<string, unknown> {
   return out;
 }
 
-function describeEpoch(r: EpochRecord, epochs: number, rate: number): string {
+function describeEpoch(r: EpochRecord, epochs: number): string {
+  const rate = r.tokensPerSecond ?? 0;
   const parts = [`epoch ${r.epoch}/${epochs}`, `train loss ${r.trainLoss.toFixed(4)}`];
   if (r.trainAccuracy !== undefined) parts.push(`accuracy ${(100 * r.trainAccuracy).toFixed(1)}%`);
   const v = r.validation as { loss?: number; accuracy?: number; perplexity?: number; bitsPerToken?: number; mse?: number } | undefined;
@@ -309,7 +305,7 @@ function describeEpoch(r: EpochRecord, epochs: number, rate: number): string {
     if (v.perplexity !== undefined) parts.push(`ppl ${v.perplexity.toFixed(2)}`, `${v.bitsPerToken!.toFixed(3)} bits/token`);
     if (v.mse !== undefined) parts.push(`val mse ${v.mse.toPrecision(4)}`);
   }
-  parts.push(`${r.seconds.toFixed(1)}s`, `${rate >= 1000 ? `${(rate / 1000).toFixed(1)}k` : rate.toFixed(0)} steps/s`);
+  parts.push(`${r.seconds.toFixed(1)}s`, `${rate >= 1000 ? `${(rate / 1000).toFixed(1)}k` : rate.toFixed(0)} tokens/s`);
   return parts.join("  ");
 }
 

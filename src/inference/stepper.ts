@@ -8,7 +8,11 @@ import type { ChunkCache } from "../cells/chunk-cache.js";
 import { kernels } from "../kernels/index.js";
 import { DenseCache } from "../layers/dense.js";
 import type { RecurrentState } from "../layers/recurrent-state.js";
+import type { Batch } from "../train/batch.js";
+import { ForwardOnly } from "../train/forward-only.js";
+import { BatchLayout } from "../train/layout.js";
 import type { SequenceCache, SequenceModel } from "../train/model.js";
+import { ReusableBuffer } from "../tensor/buffers.js";
 
 /**
  * Runs a model forward from a state it keeps (zero after `reset`), one step or a whole chunk at a time,
@@ -34,6 +38,11 @@ export class Stepper {
   private readonly oneToken = new Int32Array(1);
   /** (V, G·H): the first layer's input projection of every token, or null (no fast path). */
   private readonly tokenProjection: Float32Array | null;
+  /** `feed`: the model run over a whole input in chunks that keep no activations, and the logits of every step. */
+  private readonly runner: ForwardOnly;
+  private readonly layout = new BatchLayout();
+  private readonly oneRow = new Int32Array(1);
+  private readonly allLogits = new ReusableBuffer();
   /** The fast path's buffers: the gates of one step (G·H), the new h (H), and per layer its state and scratch. */
   private readonly stepGates: Float32Array;
   private readonly stepOut: Float32Array;
@@ -45,6 +54,7 @@ export class Stepper {
     const rnn = model.rnn;
     this.state = rnn.createState(1);
     this.cache = model.createCache();
+    this.runner = new ForwardOnly(model);
     const first = rnn.cells[0]!;
     const G = first.gateSize;
     const V = model.embedding?.numEmbeddings ?? 0;
@@ -109,8 +119,9 @@ export class Stepper {
   }
 
   /**
-   * T steps of token ids (or of features, T·I values) from the current state, as one chunk; returns
-   * the logits of every step (T·O) when `all`, else of the last step only (O). Valid until the next call.
+   * T steps of token ids (or of features, T·I values) from the current state, in chunks that keep no
+   * activations (train/forward-only.ts: memory O(H) per row of a chunk, whatever T); returns the logits
+   * of every step (T·O) when `all`, else of the last step only (O). Valid until the next call.
    */
   feed(input: Int32Array | Float32Array, all: boolean): Float32Array {
     const model = this.model;
@@ -130,10 +141,19 @@ export class Stepper {
         throw new RangeError(`features: ${input.length} values are not whole steps of ${model.inputSize}`);
       }
     }
-    const output = this.run(T, tokens ? input : null, tokens ? null : input);
-    if (all) return this.head(output, T);
+    const batch: Batch = tokens ? { T, B: 1, ids: input } : { T, B: 1, features: input };
+    this.oneRow[0] = T;
+    const layout = this.layout.arrange(batch, this.oneRow);
+    const O = model.outputSize;
     const F = model.head.inFeatures;
-    return this.head(output.subarray((T - 1) * F, T * F), 1);
+    const logits = all ? this.allLogits.reserve(T * O) : null;
+    let last: Float32Array | null = null;
+    // Without the input table, as before it existed: the per-step projection's sums, bit for bit.
+    this.runner.run(batch, layout, this.state, { training: false, inputTable: false }, (output, start, end) => {
+      if (logits) logits.set(this.head(output, end - start), start * O);
+      else if (end === T) last = this.head(output.subarray((end - start - 1) * F), 1);
+    });
+    return logits ?? last!;
   }
 
   /** The model over T steps from the carried state, which it advances; returns the top layer's outputs. */

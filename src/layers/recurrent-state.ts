@@ -44,6 +44,23 @@ export class RecurrentState {
     if (this.c && c) this.c.data.set(c.data);
   }
 
+  /**
+   * Puts rows back in their order after a run whose rows were reordered (packed rows, sorted by length):
+   * row j moves to row order[j], in every cell's block.
+   */
+  restoreRowOrder(order: Int32Array): void {
+    for (const part of [this.h, this.c]) {
+      if (!part) continue;
+      const [cells, B, size] = part.shape as [number, number, number];
+      const scratch = part.data.slice(0, B * size);
+      for (let i = 0; i < cells; i++) {
+        const block = part.data.subarray(i * B * size, (i + 1) * B * size);
+        scratch.set(block);
+        for (let j = 0; j < B; j++) block.set(scratch.subarray(j * size, (j + 1) * size), order[j]! * size);
+      }
+    }
+  }
+
   /** Zeroes row b of every cell's block, for each b in `rows`: those rows start again from zero. */
   zeroRows(rows: readonly number[]): void {
     if (rows.length === 0) return;

@@ -4,6 +4,9 @@
  *
  *   x: (T, B, I)  →  output: (T, B, D·H),  hN: (L·D, B, H),  cN: (L·D, B, H) for the LSTM
  *
+ * or packed rows (option batchSizes, as PyTorch's PackedSequence): x: (N, I) → output: (N, D·H), step t
+ * running only its first batchSizes[t] rows (see ChunkInput.batchSizes in cells/chunk.ts).
+ *
  * L = numLayers, D = 2 when bidirectional else 1. Layer l > 0 reads the concatenated outputs of
  * layer l − 1 (forward direction first), with dropout between layers while training. Parameters are
  * named and laid out exactly as PyTorch's state_dict, so `loadStateDict` takes a PyTorch model's
@@ -23,6 +26,7 @@ import type { ChunkCache } from "../cells/chunk-cache.js";
 import { createCell } from "../cells/index.js";
 import { type InitOptions, initializeCell } from "../cells/init.js";
 import { requirePositiveInteger } from "../cells/parameters.js";
+import { validateBatchSizes } from "../cells/validate.js";
 import { ReusableBuffer } from "../tensor/buffers.js";
 import { Dropout, type DropoutCache } from "./dropout.js";
 import { RecurrentState } from "./recurrent-state.js";
@@ -53,6 +57,13 @@ export interface RecurrentForwardOptions {
   c0?: Tensor | null;
   /** (T, B) 1 for real steps, 0 for padding: ended sequences keep their last state and output 0. */
   mask?: Tensor | null;
+  /**
+   * Packed rows instead of a mask: (T) the rows running at each step, non-increasing (rows ordered by
+   * decreasing length); x is then (N, I), N = Σ batchSizes, and the output (N, D·H); B is h0's rows (or
+   * batchSizes[0] without h0). Each row's final state is its state after its own last step. Kept by
+   * reference until backward.
+   */
+  batchSizes?: Int32Array | null;
   /** Dropout between layers is active only while training. Default false. */
   training?: boolean;
   /** A cache from an earlier call, whose buffers are reused (its previous contents are overwritten). */
@@ -73,7 +84,7 @@ export interface RecurrentForwardOptions {
 }
 
 export interface RecurrentOutput {
-  /** (T, B, D·H); shares memory with the cache. */
+  /** (T, B, D·H), or (N, D·H) packed; shares memory with the cache. */
   output: Tensor;
   /** (L·D, B, H) final hidden states, layer-major then direction, as PyTorch's h_n. */
   hN: Tensor;
@@ -90,7 +101,7 @@ export interface RecurrentBackwardOptions {
    * else it passes (embeddings, carried states, gradients) is its own computation. Default false.
    */
   finiteChecked?: boolean;
-  /** (T, B, D·H) dL/d output; omitted or null when no loss reads the outputs. */
+  /** (T, B, D·H) dL/d output ((N, D·H) packed); omitted or null when no loss reads the outputs. */
   dOutput?: Tensor | null;
   /** (L·D, B, H) dL/dh_N arriving from later chunks. */
   dhN?: Tensor | null;
@@ -111,7 +122,10 @@ export interface RecurrentBackwardOptions {
 }
 
 export interface RecurrentGradients {
-  /** (T, B, I) dL/dx; (0, B, I), empty, when the first layer went through the input table (see dInputTable). */
+  /**
+   * (T, B, I) dL/dx ((N, I) packed); (0, B, I), empty, when the first layer went through the input table
+   * (see dInputTable).
+   */
   dx: Tensor;
   /**
    * (V, I) dL/d(table row), Σ of dL/dx over the steps that read each row, when forward was given
@@ -128,6 +142,10 @@ export interface RecurrentGradients {
 export class RecurrentCache {
   T = 0;
   B = 0;
+  /** N: the rows of every per-step array (T·B, or Σ batchSizes packed). */
+  rows = 0;
+  /** (T) packed rows per step, by reference, or null. */
+  batchSizes: Int32Array | null = null;
   /** The layer whose forward pass filled this cache. */
   owner: object | null = null;
   /** cells[l * D + d]: the per-cell caches. */
@@ -136,7 +154,7 @@ export class RecurrentCache {
   readonly dropouts: DropoutCache[] = [];
   /** layerOutputs[l]: (T, B, D·H) layer l's directions interleaved (bidirectional layers only). */
   readonly layerOutputs: ReusableBuffer[] = [];
-  /** dLayerInputs[l]: (T, B, I_l) dL/d(input of layer l). */
+  /** dLayerInputs[l]: (T, B, I_l) dL/d(input of layer l), both directions summed (bidirectional only). */
   readonly dLayerInputs: ReusableBuffer[] = [];
   /** dDirectionOutputs[d]: (T, B, H) direction d's part of dL/d(layer output) (bidirectional only). */
   readonly dDirectionOutputs: ReusableBuffer[] = [];
@@ -220,7 +238,8 @@ export class Recurrent implements Module {
 
   forward(x: Tensor, options: RecurrentForwardOptions = {}): RecurrentOutput {
     const finite = !options.finiteChecked;
-    const [T, B] = this.checkInput(x, finite);
+    const batchSizes = options.batchSizes ?? null;
+    const [T, B, rows] = batchSizes ? this.checkPacked(x, batchSizes, options, finite) : this.checkInput(x, finite);
     const H = this.hiddenSize;
     const D = this.directions;
     const L = this.numLayers;
@@ -229,25 +248,28 @@ export class Recurrent implements Module {
     checkState(options.h0, stateShape, "h0", finite);
     checkState(options.c0, stateShape, "c0", finite);
     if (options.c0 && this.stateSizes.c === 0) throw new RangeError(`c0 is only for the LSTM, not ${this.mode}`);
+    if (options.mask && batchSizes) throw new RangeError("mask and batchSizes: packed rows are all real, give no mask");
     const mask = options.mask ? checkMask(options.mask, T, B) : null;
 
     const cache = options.cache ?? new RecurrentCache();
     cache.T = T;
     cache.B = B;
+    cache.rows = rows;
+    cache.batchSizes = batchSizes;
     cache.owner = this;
     const hN = new Tensor(cache.hN.reserve(L * D * BH), stateShape);
     const cN = this.stateSizes.c > 0 ? new Tensor(cache.cN.reserve(L * D * BH), stateShape) : null;
     let layerInput = x.data;
     let output = layerInput;
     for (let l = 0; l < L; l++) {
-      output = D === 1 ? layerInput : reusable(cache.layerOutputs, l).reserve(T * B * D * H);
+      output = D === 1 ? layerInput : reusable(cache.layerOutputs, l).reserve(rows * D * H);
       for (let d = 0; d < D; d++) {
         const i = l * D + d;
         const cell = this.cells[i]!;
         const cellCache = (cache.cells[i] ??= cell.createCache());
         cell.forward(
           {
-            x: layerInput, T, B, mask,
+            x: layerInput, T, B, mask, batchSizes,
             h0: options.h0 ? options.h0.data.subarray(i * BH, (i + 1) * BH) : null,
             c0: options.c0 ? options.c0.data.subarray(i * BH, (i + 1) * BH) : null,
             inputRows: l === 0 ? options.inputRows ?? null : null,
@@ -258,7 +280,7 @@ export class Recurrent implements Module {
         hN.data.set(final.h, i * BH);
         if (cN && final.c) cN.data.set(final.c, i * BH);
         if (D === 1) output = cell.output(cellCache);
-        else interleave(cell.output(cellCache), output, T * B, H, d, D);
+        else interleave(cell.output(cellCache), output, rows, H, d, D);
       }
       if (l < L - 1 && this.dropout > 0) {
         const dropCache = (cache.dropouts[l] ??= this.drop.createCache());
@@ -267,11 +289,11 @@ export class Recurrent implements Module {
         layerInput = output;
       }
     }
-    return { output: new Tensor(output, [T, B, D * H]), hN, cN, cache };
+    return { output: new Tensor(output, batchSizes ? [rows, D * H] : [T, B, D * H]), hN, cN, cache };
   }
 
   backward(cache: RecurrentCache, options: RecurrentBackwardOptions = {}): RecurrentGradients {
-    const { T, B } = cache;
+    const { T, B, rows } = cache;
     if (T === 0 || cache.owner !== this || cache.cells.length !== this.cells.length) {
       throw new RangeError("backward: the cache holds no forward pass of this layer");
     }
@@ -281,7 +303,7 @@ export class Recurrent implements Module {
     const BH = B * H;
     const stateShape = [L * D, B, H];
     const finite = !options.finiteChecked;
-    checkState(options.dOutput, [T, B, D * H], "dOutput", finite);
+    checkState(options.dOutput, cache.batchSizes ? [rows, D * H] : [T, B, D * H], "dOutput", finite);
     checkState(options.dhN, stateShape, "dhN", finite);
     checkState(options.dcN, stateShape, "dcN", finite);
     const firstStep = options.firstStep ?? 0;
@@ -296,14 +318,15 @@ export class Recurrent implements Module {
     let dInputTable: Float32Array | null = null;
     for (let l = L - 1; l >= 0; l--) {
       const inSize = l === 0 ? this.inputSize : D * H;
-      dInput = reusable(cache.dLayerInputs, l).reserve(T * B * inSize);
+      // One direction: its cell's dx is the layer's input gradient, used in place (the cache owns it).
+      if (D === 2) dInput = reusable(cache.dLayerInputs, l).reserve(rows * inSize);
       for (let d = 0; d < D; d++) {
         const i = l * D + d;
         const cell = this.cells[i]!;
         let dOut: Float32Array | null = dLayerOutput;
         if (dLayerOutput && D === 2) {
-          dOut = reusable(cache.dDirectionOutputs, d).reserve(T * BH);
-          deinterleave(dLayerOutput, dOut, T * B, H, d, D);
+          dOut = reusable(cache.dDirectionOutputs, d).reserve(rows * H);
+          deinterleave(dLayerOutput, dOut, rows, H, d, D);
         }
         const grads: BackwardOutput = cell.backward(cache.cells[i]!, {
           dOut,
@@ -317,7 +340,8 @@ export class Recurrent implements Module {
           // Layer 0 through the input table (both directions decide alike: same T, B and V).
           if (dInputTable === null) dInputTable = cache.dInputTable.reserve(grads.dInputTable.length).fill(0);
           for (let j = 0; j < dInputTable.length; j++) dInputTable[j]! += grads.dInputTable[j]!;
-        } else if (d === 0) dInput.set(grads.dx);
+        } else if (D === 1) dInput = grads.dx;
+        else if (d === 0) dInput.set(grads.dx);
         else for (let j = 0; j < dInput.length; j++) dInput[j]! += grads.dx[j]!;
         dh0.data.set(grads.dh0, i * BH);
         if (dc0 && grads.dc0) dc0.data.set(grads.dc0, i * BH);
@@ -331,7 +355,8 @@ export class Recurrent implements Module {
       const V = dInputTable.length / this.inputSize;
       return { dx: new Tensor(new Float32Array(0), [0, B, this.inputSize]), dInputTable: new Tensor(dInputTable, [V, this.inputSize]), dh0, dc0 };
     }
-    return { dx: new Tensor(dInput, [T, B, this.inputSize]), dInputTable: null, dh0, dc0 };
+    const dxShape = cache.batchSizes ? [rows, this.inputSize] : [T, B, this.inputSize];
+    return { dx: new Tensor(dInput, dxShape), dInputTable: null, dh0, dc0 };
   }
 
   /**
@@ -348,12 +373,29 @@ export class Recurrent implements Module {
     this.cells.forEach((cell, i) => cell.params.load(weights[i]!));
   }
 
+  /** [T, B, N] of a (T, B, I) input. */
   private checkInput(x: Tensor, finite: boolean): [number, number, number] {
     if (x.rank !== 3 || x.shape[2] !== this.inputSize || x.shape[0]! < 1 || x.shape[1]! < 1) {
       throw new RangeError(`x must have shape (T, B, ${this.inputSize}) with T, B ≥ 1, got ${formatShape(x.shape)}`);
     }
     if (finite) requireFinite(x.data, "x");
-    return [x.shape[0]!, x.shape[1]!, x.shape[2]!];
+    return [x.shape[0]!, x.shape[1]!, x.shape[0]! * x.shape[1]!];
+  }
+
+  /** [T, B, N] of packed rows: x (N, I), B from h0 (or c0, or batchSizes[0]). */
+  private checkPacked(
+    x: Tensor, batchSizes: Int32Array, options: RecurrentForwardOptions, finite: boolean,
+  ): [number, number, number] {
+    const T = batchSizes.length;
+    const state = options.h0 ?? options.c0;
+    const B = state && state.rank === 3 ? state.shape[1]! : batchSizes[0]!;
+    if (T < 1) throw new RangeError("batchSizes must have at least one step");
+    const N = validateBatchSizes(batchSizes, T, B);
+    if (x.rank !== 2 || x.shape[0] !== N || x.shape[1] !== this.inputSize) {
+      throw new RangeError(`x must have shape (N=${N} packed rows, ${this.inputSize}), got ${formatShape(x.shape)}`);
+    }
+    if (finite) requireFinite(x.data, "x");
+    return [T, B, N];
   }
 }
 

@@ -6,11 +6,14 @@
  *   + everyChunk the last real step of each row within every k1-chunk too, scored against the
  *                row's sequence target (a classifier asked for its answer every K tokens)
  *
- * Positions are flat indices t·B + b into the batch's (T, B) grid, in increasing order. The result is
- * written into a reusable `LossPositions`, whose buffers grow once and are then reused chunk after chunk.
+ * Positions are rows of the layout (layout.ts): offsets[u] + j for layout step u of layout row j, in
+ * increasing order — for a batch without padding, the flat index t·B + b into its (T, B) grid. Each has
+ * its step and where its target is. The result is written into a reusable `LossPositions`, whose
+ * buffers grow once and are then reused chunk after chunk.
  */
 import { kernels } from "../kernels/index.js";
 import { type Batch, IGNORE_INDEX } from "./batch.js";
+import type { BatchLayout } from "./layout.js";
 import type { Objective } from "./model.js";
 
 export type LossPlacement = "every-step" | "last-step";
@@ -18,13 +21,17 @@ export type LossPlacement = "every-step" | "last-step";
 export class LossPositions {
   /** N: positions found. */
   count = 0;
-  /** (N) flat indices t·B + b, increasing (valid up to count). */
+  /** (N) layout rows, increasing (valid up to count). */
   positions = new Int32Array(0);
+  /** (N) the layout step of each position. */
+  steps = new Int32Array(0);
   /** Class ids (classes) or (N, O) values (binary: O = 1; regression), valid up to count rows. */
   classTargets: Int32Array<ArrayBufferLike> = new Int32Array(0);
   valueTargets = new Float32Array(0);
   /** Whether position n takes the row's sequence target rather than its step target. */
   private fromSequence = new Uint8Array(0);
+  /** Where position n's target is: its (t, b) grid index into stepTargets, or its batch row b. */
+  private sources = new Int32Array(0);
 
   /** The targets of the first `count` positions, for the objective. */
   targets(objective: Objective, O: number): Int32Array | Float32Array {
@@ -36,6 +43,8 @@ export class LossPositions {
     if (this.positions.length < n) {
       const capacity = Math.max(n, 2 * this.positions.length);
       this.positions = new Int32Array(capacity);
+      this.steps = new Int32Array(capacity);
+      this.sources = new Int32Array(capacity);
       this.fromSequence = new Uint8Array(capacity);
       // In kernel memory: the softmax cross-entropy kernel reads them in place (wasm-simd).
       this.classTargets = kernels().allocateIndices(capacity);
@@ -43,29 +52,33 @@ export class LossPositions {
     if (this.valueTargets.length < n * width) this.valueTargets = new Float32Array(Math.max(n * width, 2 * this.valueTargets.length));
   }
 
-  private push(i: number, fromSequence: boolean): void {
-    this.positions[this.count] = i;
-    this.fromSequence[this.count] = fromSequence ? 1 : 0;
-    this.count++;
+  private push(position: number, step: number, fromSequence: boolean, source: number): void {
+    const n = this.count++;
+    this.positions[n] = position;
+    this.steps[n] = step;
+    this.fromSequence[n] = fromSequence ? 1 : 0;
+    this.sources[n] = source;
   }
 
-  /** Finds the loss positions of steps [start, end) of the batch. `lengths` are the rows' real lengths. */
+  /** Finds the loss positions of layout steps [start, end) of the batch. */
   find(
-    batch: Batch, lengths: Int32Array, start: number, end: number,
+    batch: Batch, layout: BatchLayout, start: number, end: number,
     placement: LossPlacement, everyChunk: boolean, objective: Objective, O: number,
   ): this {
     const { B } = batch;
     const width = objective === "regression" ? O : 1;
+    const { lengths, offsets } = layout;
     this.count = 0;
     if (placement === "every-step") {
-      this.reserve((end - start) * B, width);
+      this.reserve(offsets[end]! - offsets[start]!, width);
       const step = batch.stepTargets!;
-      for (let t = start; t < end; t++) {
-        for (let b = 0; b < B; b++) {
-          if (t >= lengths[b]!) continue;
-          const i = t * B + b;
+      for (let u = start; u < end; u++) {
+        const running = layout.rowsAt(u);
+        for (let j = 0; j < running; j++) {
+          if (u >= lengths[j]!) continue;
+          const i = layout.gridIndex(u, j);
           if (objective === "classes" ? step[i] === IGNORE_INDEX : Number.isNaN(step[i * width]!)) continue;
-          this.push(i, false);
+          this.push(offsets[u]! + j, u, false, i);
         }
       }
     } else {
@@ -73,32 +86,39 @@ export class LossPositions {
       // everyChunk) the chunk's last step while the row is still running. Rows are visited in order
       // and a row's position is in one of two steps, so sort the few positions by insertion.
       this.reserve(B, width);
-      for (let b = 0; b < B; b++) {
-        const last = lengths[b]! - 1;
-        if (last >= start && last < end) this.insertSorted(last * B + b, batch.sequenceTargets !== undefined);
-        else if (everyChunk && last >= end) this.insertSorted((end - 1) * B + b, true);
+      const fromSequence = batch.sequenceTargets !== undefined;
+      for (let j = 0; j < B; j++) {
+        const last = lengths[j]! - 1;
+        if (last >= start && last < end) {
+          const source = fromSequence ? layout.order[j]! : layout.gridIndex(last, j);
+          this.insertSorted(offsets[last]! + j, last, fromSequence, source);
+        } else if (everyChunk && last >= end) {
+          this.insertSorted(offsets[end - 1]! + j, end - 1, true, layout.order[j]!);
+        }
       }
     }
     for (let n = 0; n < this.count; n++) {
-      const i = this.positions[n]!;
-      const fromSequence = this.fromSequence[n] === 1;
-      const source = fromSequence ? batch.sequenceTargets! : batch.stepTargets!;
-      const at = fromSequence ? i % B : i;
+      const at = this.sources[n]!;
+      const source = this.fromSequence[n] === 1 ? batch.sequenceTargets! : batch.stepTargets!;
       if (objective === "classes") this.classTargets[n] = source[at]!;
       else for (let j = 0; j < width; j++) this.valueTargets[n * width + j] = source[at * width + j]!;
     }
     return this;
   }
 
-  private insertSorted(i: number, fromSequence: boolean): void {
+  private insertSorted(position: number, step: number, fromSequence: boolean, source: number): void {
     let n = this.count;
-    while (n > 0 && this.positions[n - 1]! > i) {
+    while (n > 0 && this.positions[n - 1]! > position) {
       this.positions[n] = this.positions[n - 1]!;
+      this.steps[n] = this.steps[n - 1]!;
       this.fromSequence[n] = this.fromSequence[n - 1]!;
+      this.sources[n] = this.sources[n - 1]!;
       n--;
     }
-    this.positions[n] = i;
+    this.positions[n] = position;
+    this.steps[n] = step;
     this.fromSequence[n] = fromSequence ? 1 : 0;
+    this.sources[n] = source;
     this.count++;
   }
 }

@@ -48,16 +48,26 @@ export interface ModelConfig {
   seed?: number;
 }
 
-/** One chunk of input: T steps of B rows, time-major (a `Batch` is one). */
+/**
+ * One chunk of input: T steps of B rows, time-major (a `Batch` is one); or packed rows, where step t
+ * runs only the first batchSizes[t] rows of the state and every per-step array holds only those.
+ */
 export interface ModelInput {
   T: number;
+  /** The state's rows. */
   B: number;
-  /** (T·B) token ids, for a model with an embedding. */
+  /** (T·B) token ids, for a model with an embedding ((N) packed). */
   ids?: Int32Array | null;
-  /** (T·B·I) features, for a model without one. */
+  /** (T·B·I) features, for a model without one ((N·I) packed). */
   features?: Float32Array | null;
-  /** (T·B) 1 for real steps, 0 for padding (right-padded rows); omitted: every step is real. */
+  /** (T·B) 1 for real steps, 0 for padding (right-padded rows); omitted: every step is real. Not with batchSizes. */
   mask?: Float32Array | null;
+  /**
+   * Packed rows (ChunkInput.batchSizes in cells/chunk.ts): (T) the rows running at each step, B ≥
+   * batchSizes[t] ≥ batchSizes[t + 1] ≥ 1, so rows are ordered by decreasing length; the chunk then has
+   * N = Σ batchSizes rows, step t's at [Σ_{t'<t} batchSizes[t'], …), and costs those rows only.
+   */
+  batchSizes?: Int32Array | null;
 }
 
 export interface ModelForwardOptions {
@@ -81,7 +91,7 @@ export interface ModelForwardOptions {
 }
 
 export interface ModelBackwardInput {
-  /** (T, B, D·H) dL/d(outputs), or null when no loss reads them. */
+  /** (T, B, D·H) dL/d(outputs) ((N, D·H) packed), or null when no loss reads them. */
   dOutput: Float32Array | null;
   /** dL/d(the state the chunk left), arriving from later chunks; null means zero. */
   dState?: RecurrentState | null;
@@ -102,34 +112,57 @@ export interface ModelBackwardInput {
 export class SequenceCache {
   T = 0;
   B = 0;
-  /** (T·B) the ids, or null for a feature model. */
+  /** N: the rows of the chunk (T·B, or Σ batchSizes packed). */
+  rows = 0;
+  /** (N) the ids, or null for a feature model. */
   ids: Int32Array | null = null;
   /** (T·B) the mask, or null. */
   mask: Float32Array | null = null;
-  /** (T, B, I) what the recurrent stack read: the embedded rows, or the features. */
+  /** (T) the packed rows per step, or null. */
+  batchSizes: Int32Array | null = null;
+  /** (N, I) what the recurrent stack read: the embedded rows, or the features. */
   input: Float32Array = new Float32Array(0);
-  /** (T, B, D·H) the stack's outputs. */
+  /** (N, D·H) the stack's outputs. */
   output: Float32Array = new Float32Array(0);
   readonly embedding = new EmbeddingCache();
   readonly recurrent = new RecurrentCache();
   private readonly idsStorage = new ReusableIndices();
   private readonly maskStorage = new ReusableBuffer();
   private readonly featureStorage = new ReusableBuffer();
+  private batchSizeStorage = new Int32Array(0);
 
   /** Copies the chunk's inputs in (a token model's ids, or a feature model's I features per step). */
   keep(input: ModelInput, embedding: boolean, I: number): void {
     const { T, B } = input;
     this.T = T;
     this.B = B;
+    this.batchSizes = input.batchSizes ? this.copyBatchSizes(input.batchSizes) : null;
+    let rows = T * B;
+    if (this.batchSizes) {
+      rows = 0;
+      for (let t = 0; t < T; t++) rows += this.batchSizes[t]!;
+    }
+    this.rows = rows;
     const source = embedding ? input.ids : input.features;
-    const length = embedding ? T * B : T * B * I;
+    const length = embedding ? rows : rows * I;
     if (!source || source.length !== length) {
-      const what = embedding ? `ids of shape (T=${T}, B=${B})` : `features of shape (T=${T}, B=${B}, I=${I})`;
+      const shape = this.batchSizes ? `(N=${rows} packed rows` : `(T=${T}, B=${B}`;
+      const what = embedding ? `ids of shape ${shape})` : `features of shape ${shape}, I=${I})`;
       throw new RangeError(`model.forward: this model reads ${what} = ${length} values, got ${source ? source.length : "none"}`);
     }
     this.ids = embedding ? copyInto(this.idsStorage.reserve(length), source) : null;
     if (!embedding) this.input = copyInto(this.featureStorage.reserve(length), source);
     this.mask = input.mask ? copyInto(this.maskStorage.reserve(T * B), input.mask) : null;
+  }
+
+  private copyBatchSizes(batchSizes: Int32Array): Int32Array {
+    const T = batchSizes.length;
+    if (this.batchSizeStorage.length < T) {
+      this.batchSizeStorage = new Int32Array(Math.max(T, 2 * this.batchSizeStorage.length));
+    }
+    const view = this.batchSizeStorage.length === T ? this.batchSizeStorage : this.batchSizeStorage.subarray(0, T);
+    view.set(batchSizes);
+    return view;
   }
 }
 
@@ -190,21 +223,24 @@ export class SequenceModel {
   }
 
   /**
-   * Runs one chunk from `state`, which it advances to the state after the chunk; keeps in `cache` what
-   * backward needs. Returns the stack's outputs (T, B, D·H), owned by the cache. Inputs are copied.
+   * Runs one chunk from `state`, which it advances to the state after the chunk (packed: each row's
+   * state after its own last step); keeps in `cache` what backward needs. Returns the stack's outputs
+   * (T, B, D·H), or (N, D·H) packed, owned by the cache. Inputs are copied.
    */
   forward(input: ModelInput, state: RecurrentState, cache: SequenceCache, options: ModelForwardOptions): Float32Array {
     const { T, B } = input;
     const I = this.inputSize;
     cache.keep(input, this.embedding !== null, I);
+    const rows = cache.rows;
     if (this.embedding) {
-      this.embedding.forward(cache.ids!, T * B, cache.embedding);
+      this.embedding.forward(cache.ids!, rows, cache.embedding);
       cache.input = cache.embedding.out;
       if (options.embedded) cache.input.set(options.embedded);
     }
     const useTable = this.embedding !== null && options.inputTable !== false;
-    const out = this.rnn.forward(new Tensor(cache.input, [T, B, I]), {
-      h0: state.h, c0: state.c, mask: cache.mask ? new Tensor(cache.mask, [T, B]) : null,
+    const packed = cache.batchSizes;
+    const out = this.rnn.forward(new Tensor(cache.input, packed ? [rows, I] : [T, B, I]), {
+      h0: state.h, c0: state.c, mask: cache.mask ? new Tensor(cache.mask, [T, B]) : null, batchSizes: packed,
       training: options.training, cache: cache.recurrent, finiteChecked: options.finiteChecked ?? false,
       // The input is the embedding's rows of these ids: the first layer may work per vocabulary row.
       inputRows: useTable ? { ids: cache.ids!, V: this.embedding!.numEmbeddings } : null,
@@ -221,7 +257,8 @@ export class SequenceModel {
   backward(cache: SequenceCache, grads: ModelBackwardInput): RecurrentState {
     const rnn = this.rnn;
     const dState = grads.dState ?? null;
-    const outputShape = [cache.T, cache.B, rnn.directions * rnn.hiddenSize];
+    const F = rnn.directions * rnn.hiddenSize;
+    const outputShape = cache.batchSizes ? [cache.rows, F] : [cache.T, cache.B, F];
     const result = rnn.backward(cache.recurrent, {
       dOutput: grads.dOutput ? new Tensor(grads.dOutput, outputShape) : null,
       dhN: dState ? dState.h : null,

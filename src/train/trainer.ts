@@ -10,17 +10,26 @@
  * the update time t, or row b's sequence end if it comes first: padding is not time, so a row counts
  * its k2 steps back from its own last real step.
  *
- * The parts: window.ts keeps the activations of the last k2 steps and back-propagates through them
- * with the weights of their time, so g_t is exactly the gradient of the computation that actually
- * ran; chunk-loss.ts computes the chunk's losses; checkpoint.ts saves and restores what the trainer
- * carries between batches; optim/clip.ts clips. This file is the schedule: chunks, pruning, updates.
- * Inputs are copied, so callers may reuse their arrays between batches. Memory: O(k2) steps.
+ * The parts: layout.ts orders a padded batch's rows by length and packs them, so that every step
+ * computes only the rows still running (cost and memory ∝ real tokens, not T·B); window.ts keeps the
+ * activations of the last k2 steps and back-propagates through them with the weights of their time,
+ * so g_t is exactly the gradient of the computation that actually ran; chunk-loss.ts computes the
+ * chunk's losses; checkpoint.ts saves and restores what the trainer carries between batches;
+ * optim/clip.ts clips. This file is the schedule: chunks, pruning, updates. Inputs are copied, so
+ * callers may reuse their arrays between batches.
+ *
+ * Memory: O(k2) steps for a finite k1. Full BPTT keeps the batch's real tokens. TBPTT(∞, k2) with the
+ * loss at each sequence's last step keeps each row's last k2 steps only, O(B·k2): the steps before
+ * them reach no update (a row's cut is k2 steps before its end, and no loss lies there), so they run
+ * forward first keeping nothing (forward-only.ts, "heads"), and the last k2 steps of each row ("tails",
+ * packed from the heads' states) are the chunk that is kept and back-propagated.
  *
  * Scaling (the same rule for every schedule): lossScale "mean" (default) divides Σ ℓ by
  * B × (loss steps per full chunk: min(k1, T) for every-step losses, 1 for last-step losses), which for a
  * language model is PyTorch's mean over the T·B terms of a chunk; "sum" applies Σ ℓ as it is. Either
  * way every loss term is used once, with the same weight.
  */
+import type { RecurrentState } from "../layers/recurrent-state.js";
 import { clipGradients } from "../optim/clip.js";
 import type { Optimizer } from "../optim/optimizer.js";
 import type { Parameter } from "../tensor/parameter.js";
@@ -28,6 +37,8 @@ import { type Batch, rowLengths } from "./batch.js";
 import { type TrainerState, exportTrainerState, importTrainerState } from "./checkpoint.js";
 import { ChunkLoss } from "./chunk-loss.js";
 import { GradientFlow } from "./diagnostics.js";
+import { ForwardOnly } from "./forward-only.js";
+import { BatchLayout } from "./layout.js";
 import type { LossPlacement } from "./loss-positions.js";
 import type { SequenceModel } from "./model.js";
 import { type Schedule, type ScheduleOptions, resolveSchedule } from "./schedule.js";
@@ -79,6 +90,8 @@ export interface BatchResult {
   lossTerms: number;
   correct: number;
   updates: number;
+  /** Real tokens (steps) trained on: padding not counted. */
+  tokens: number;
 }
 
 export class Trainer {
@@ -94,9 +107,22 @@ export class Trainer {
   private readonly loss: ChunkLoss;
   private updates = 0;
   private lastBatchMasked = false;
-  /** Per row: its real length in the batch and its update time in the chunk (B each, kept across batches). */
+  /** Per batch row its real length, per layout row its update time in the chunk (B each, kept across batches). */
   private lengths = new Int32Array(0);
   private rowEnds = new Int32Array(0);
+  /** dL/d(the state a chunk leaves) from a loss at each row's last step (chunk-loss.ts). */
+  private dFinal: RecurrentState | null = null;
+  /** The batch's layout, and for TBPTT(∞, k2) the heads and tails of its rows (see the header). */
+  private readonly layout = new BatchLayout();
+  private readonly heads = new BatchLayout();
+  private readonly tails = new BatchLayout();
+  private readonly headRunner: ForwardOnly;
+  /**
+   * Whether the schedule is TBPTT's, whose updates reach back k2 steps and no further: only then may
+   * TBPTT(∞, k2) skip the heads. Not ARTBP with k1 = ∞ (k2 is its truncations' mean: they reach past
+   * it); the other modes never have k1 = ∞ with a finite k2.
+   */
+  private readonly fixedTruncation: boolean;
 
   constructor(model: SequenceModel, optimizer: Optimizer, options: TrainerOptions) {
     this.model = model;
@@ -132,6 +158,8 @@ export class Trainer {
     this.params = model.parameters();
     this.window = window;
     this.loss = new ChunkLoss(model);
+    this.headRunner = new ForwardOnly(model);
+    this.fixedTruncation = this.schedule.method === undefined && this.schedule.biasTolerance === undefined;
     this.gradientFlow = options.diagnostics ? new GradientFlow(model.rnn.numLayers) : null;
   }
 
@@ -196,32 +224,48 @@ export class Trainer {
     if (this.rowEnds.length !== B) {
       this.rowEnds = new Int32Array(B);
       this.lengths = new Int32Array(B);
+      this.dFinal = this.model.createState(B);
     }
-    const lengths = rowLengths(batch.mask, T, B, this.lengths);
+    let layout = this.layout.arrange(batch, rowLengths(batch.mask, T, B, this.lengths));
+    if (this.fixedTruncation && k1 === Infinity && k2 < layout.T && lossAt === "last-step" && !batch.continues) {
+      // TBPTT(∞, k2), a loss at each row's last step only: the steps before each row's last k2 reach
+      // no update; they run forward keeping nothing, and the tails are the chunk (see the header).
+      const heads = this.heads.window(layout, k2, "head");
+      this.headRunner.run(batch, heads, window.state!, { training: true, finiteChecked: true });
+      layout = this.tails.window(layout, k2, "tail");
+      window.skip(layout.timeBase);
+    }
     const stepsPerChunk = lossAt === "every-step" ? Math.min(k1, T) : 1;
     const scale = (this.options.lossScale ?? "mean") === "sum" ? 1 : 1 / (B * stepsPerChunk);
     const lossOptions = { lossAt, everyChunk, scale };
-    const result: BatchResult = { lossSum: 0, lossTerms: 0, correct: 0, updates: 0 };
+    const result: BatchResult = { lossSum: 0, lossTerms: 0, correct: 0, updates: 0, tokens: this.layout.rows };
+    // Stream times of the layout's steps: batchStart + u (a direct layout's tails start at its time base).
     const batchStart = window.streamTime;
     const rowEnds = this.rowEnds;
+    const lengths = layout.lengths;
 
-    for (let start = 0, end = 0; start < T; start = end) {
-      end = window.chunkEnd?.(start, T) ?? Math.min(start + k1, T);
+    // Chunks in batch steps, each ending where the mode puts its update (TBPTT: every k1 steps); the
+    // layout's steps in them ([start, end), up to its longest row).
+    for (let chunkStart = 0, chunkEnd = 0; chunkStart < T; chunkStart = chunkEnd) {
+      chunkEnd = window.chunkEnd?.(chunkStart, T) ?? Math.min(chunkStart + k1, T);
+      const start = Math.min(chunkStart, layout.T);
+      const end = Math.min(chunkEnd, layout.T);
+      if (start === end) break; // only padding left: no loss, no update
       // This chunk's update comes at its end, or earlier for a row whose sequence ends in it: no update
       // reaches a segment that ends at or before its cut. Pruned here, not after the previous chunk:
       // at a batch's end the next chunk's length (the next batch's T) is not known yet.
       let nextUpdate = batchStart + end;
-      for (let b = 0; b < B; b++) if (lengths[b]! > start) nextUpdate = Math.min(nextUpdate, batchStart + lengths[b]!);
+      for (let j = 0; j < B; j++) if (lengths[j]! > start) nextUpdate = Math.min(nextUpdate, batchStart + lengths[j]!);
       window.prune(nextUpdate - k2);
       const firstNew = window.segments.length;
-      window.forwardChunk(batch, start, end, this.updates);
+      window.forwardChunk(batch, layout, start, end, this.updates);
       const chunk = window.newest(firstNew);
-      const loss = this.loss.forward(batch, lengths, chunk, start, end, lossOptions);
+      const loss = this.loss.forward(batch, layout, chunk, start, end, lossOptions);
       if (loss.terms > 0) {
-        this.loss.backward(chunk, B);
-        for (let b = 0; b < B; b++) rowEnds[b] = batchStart + Math.min(end, lengths[b]!);
-        window.backward(rowEnds, k2, this.updates, this.gradientFlow);
-        const info = this.update(end, loss.sum, loss.terms, loss.correct);
+        const dFinal = this.loss.backward(chunk, this.dFinal) ? this.dFinal : null;
+        for (let j = 0; j < B; j++) rowEnds[j] = batchStart + Math.min(end, lengths[j]!);
+        window.backward(rowEnds, k2, this.updates, this.gradientFlow, dFinal);
+        const info = this.update(chunkEnd, loss.sum, loss.terms, loss.correct);
         result.updates++;
         this.options.onUpdate?.(info);
       }
@@ -229,18 +273,21 @@ export class Trainer {
       result.lossTerms += loss.terms;
       result.correct += loss.correct;
     }
+    // A padded batch is never continued (validate-batch.ts): nothing it kept is needed again.
+    if (!this.layout.direct) window.reset();
     return result;
   }
 
   /** Trains on every batch of an epoch; returns the totals. */
   trainEpoch(batches: Iterable<Batch>): BatchResult {
-    const total: BatchResult = { lossSum: 0, lossTerms: 0, correct: 0, updates: 0 };
+    const total: BatchResult = { lossSum: 0, lossTerms: 0, correct: 0, updates: 0, tokens: 0 };
     for (const batch of batches) {
       const r = this.trainBatch(batch);
       total.lossSum += r.lossSum;
       total.lossTerms += r.lossTerms;
       total.correct += r.correct;
       total.updates += r.updates;
+      total.tokens += r.tokens;
     }
     return total;
   }

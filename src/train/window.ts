@@ -21,6 +21,7 @@ import { ReusableBuffer } from "../tensor/buffers.js";
 import type { Batch } from "./batch.js";
 import type { LossPiece } from "./chunk-loss.js";
 import type { GradientFlow } from "./diagnostics.js";
+import type { BatchLayout } from "./layout.js";
 import type { ModelInput, SequenceCache, SequenceModel } from "./model.js";
 
 /** A run of steps forwarded in one call, kept while a later update may back-propagate through it. */
@@ -28,16 +29,18 @@ export interface Segment extends LossPiece {
   /** Stream time of its first step. */
   start: number;
   T: number;
+  /** Its rows: T·B, or the packed rows of its steps (layout.ts). */
+  rows: number;
   /** The model's activations, and copies of the segment's ids, mask and the stack's input. */
   readonly cache: SequenceCache;
-  /** (T, B, D·H) the recurrent stack's outputs (a view of the cache). */
+  /** (rows, D·H) the recurrent stack's outputs (a view of the cache). */
   output: Float32Array;
-  /** (T, B, D·H) dL/d(outputs) of the current chunk's losses, or null. */
+  /** (rows, D·H) dL/d(outputs) of the current chunk's losses, or null. */
   dOutput: Float32Array | null;
   readonly dOutputStorage: ReusableBuffer;
   /** Number of updates made before its forward. */
   version: number;
-  /** Rows whose state was reset to zero at this segment's start. */
+  /** Rows (of the layout) whose state was reset to zero at this segment's start. */
   resetRows: number[];
   /** Copies of every cell's weights as this segment's forward used them, taken before the first update after it. */
   weights: CellWeights[] | null;
@@ -95,30 +98,26 @@ export class TruncationWindow {
   }
 
   /**
-   * Forwards steps [start, end) of the batch as one or more segments (split where a row starts a new
-   * sequence, whose state is zeroed first). `version`: the updates made so far.
+   * Forwards layout steps [start, end) of the batch (layout.ts) as one or more segments (split where a
+   * row starts a new sequence, whose state is zeroed first). `version`: the updates made so far.
    */
-  forwardChunk(batch: Batch, start: number, end: number, version: number): void {
-    const { B } = batch;
+  forwardChunk(batch: Batch, layout: BatchLayout, start: number, end: number, version: number): void {
     const I = this.model.inputSize;
     let s0 = start;
     while (s0 < end) {
-      let s1 = s0 + 1;
-      while (s1 < end && !rowStarts(batch, s1)) s1++;
-      const resetRows: number[] = [];
-      if (batch.starts) for (let b = 0; b < B; b++) if (batch.starts[s0 * B + b]) resetRows.push(b);
+      const s1 = layout.nextStart(batch, s0, end);
+      const resetRows = layout.resetRows(batch, s0, []);
       this.state!.zeroRows(resetRows);
-      // The model copies these views' contents: with continuing batches a later update back-propagates
+      // The model copies the input's contents: with continuing batches a later update back-propagates
       // through this segment after the caller may have refilled its arrays for the next batch.
-      const input: ModelInput = {
-        T: s1 - s0, B,
-        ids: batch.ids ? batch.ids.subarray(s0 * B, s1 * B) : null,
-        features: batch.features ? batch.features.subarray(s0 * B * I, s1 * B * I) : null,
-        mask: batch.mask ? batch.mask.subarray(s0 * B, s1 * B) : null,
-      };
-      this.forwardSegment(input, resetRows, version, null);
+      this.forwardSegment(layout.input(batch, s0, s1, I), resetRows, version, null);
       s0 = s1;
     }
+  }
+
+  /** Steps forwarded elsewhere, keeping nothing (the heads of TBPTT(∞, k2), trainer.ts): the stream time moves on. */
+  skip(steps: number): void {
+    this.streamTime += steps;
   }
 
   /**
@@ -142,6 +141,7 @@ export class TruncationWindow {
       training: true, embedded,
       finiteChecked: true, // features validated per batch; embeddings and carried states are computed here
     });
+    seg.rows = seg.cache.rows;
     this.segments.push(seg);
     this.streamTime += input.T;
     return seg;
@@ -168,11 +168,14 @@ export class TruncationWindow {
   }
 
   /**
-   * Back-propagates the chunk's dOutputs from the newest segment through the window. Row b's gradient
+   * Back-propagates the chunk's dOutputs, and dFinal (dL/d(the state the newest segment left), when
+   * the loss gave it: chunk-loss.ts), from the newest segment through the window. Row b's gradient
    * reaches back k2 steps from rowEnds[b] (its update time t_b). `updates`: the updates made so far
    * (older segments are back-propagated with their copy of the weights).
    */
-  backward(rowEnds: Int32Array, k2: number, updates: number, flow: GradientFlow | null): void {
+  backward(
+    rowEnds: Int32Array, k2: number, updates: number, flow: GradientFlow | null, dFinal: RecurrentState | null,
+  ): void {
     const rnn = this.model.rnn;
     const B = this.batchSize;
     // cut[b]: stream time of row b's first back-propagated step.
@@ -184,7 +187,7 @@ export class TruncationWindow {
     for (let b = 0; b < B; b++) cut[b] = k2 === Infinity ? -1 : Math.max(-1, rowEnds[b]! - k2);
     let oldestCut = Infinity;
     for (let b = 0; b < B; b++) oldestCut = Math.min(oldestCut, cut[b]!);
-    let dState: RecurrentState | null = null;
+    let dState: RecurrentState | null = dFinal;
     for (let i = this.segments.length - 1; i >= 0; i--) {
       const seg = this.segments[i]!;
       if (seg.start + seg.T <= oldestCut) break;
@@ -230,7 +233,7 @@ export class TruncationWindow {
 function newSegment(model: SequenceModel): Segment {
   const cache = model.createCache();
   return {
-    start: 0, T: 0, cache, output: new Float32Array(0), dOutput: null, dOutputStorage: new ReusableBuffer(),
+    start: 0, T: 0, rows: 0, cache, output: new Float32Array(0), dOutput: null, dOutputStorage: new ReusableBuffer(),
     version: 0, resetRows: [], weights: null, hasWeights: false,
     h0: new Float32Array(0), c0: null, dropoutRng: [], h0Storage: new ReusableBuffer(), c0Storage: new ReusableBuffer(),
   };
@@ -247,11 +250,4 @@ function weightsOf(seg: Segment): CellWeights[] {
 function copyInto(target: Float32Array, source: ArrayLike<number>): Float32Array {
   target.set(source);
   return target;
-}
-
-/** Whether any row starts a new sequence at step t. */
-function rowStarts(batch: Batch, t: number): boolean {
-  if (!batch.starts) return false;
-  for (let b = 0; b < batch.B; b++) if (batch.starts[t * batch.B + b]) return true;
-  return false;
 }

@@ -22,6 +22,8 @@ import { createOptimizer } from "../../src/optim/index.js";
 import { Rng } from "../../src/tensor/rng.js";
 import { type Batch, rowLengths } from "../../src/train/batch.js";
 import { ChunkLoss } from "../../src/train/chunk-loss.js";
+import { BatchLayout } from "../../src/train/layout.js";
+import type { LossPlacement } from "../../src/train/loss-positions.js";
 import { type ModelConfig, SequenceModel } from "../../src/train/model.js";
 import { ArtbpWindow } from "../../src/train/modes/artbp.js";
 import type { ModeWindow } from "../../src/train/modes/index.js";
@@ -36,27 +38,33 @@ function gradients(model: SequenceModel): Float64Array {
   return Float64Array.from(model.parameters().flatMap((p) => Array.from(p.grad)));
 }
 
-/** One estimate: the trainer's loop over the batch, every chunk's gradient summed, no update. */
-function estimate(model: SequenceModel, window: ModeWindow, batch: Batch, k1: number): Float64Array {
+/** One estimate: the trainer's loop over the batch (its layout, chunks, losses), every chunk's gradient summed, no update. */
+function estimate(
+  model: SequenceModel, window: ModeWindow, batch: Batch, k1: number, lossAt: LossPlacement = "every-step",
+): Float64Array {
   for (const p of model.parameters()) p.zeroGrad();
   const loss = new ChunkLoss(model);
   const { T, B } = batch;
-  const lengths = rowLengths(batch.mask, T, B);
+  const layout = new BatchLayout().arrange(batch, rowLengths(batch.mask, T, B));
   const rowEnds = new Int32Array(B);
+  const dFinal = model.createState(B);
   window.allocate(B);
   window.reset();
-  for (let start = 0, end = 0; start < T; start = end) {
-    end = window.chunkEnd?.(start, T) ?? Math.min(start + k1, T);
+  for (let chunkStart = 0, chunkEnd = 0; chunkStart < T; chunkStart = chunkEnd) {
+    chunkEnd = window.chunkEnd?.(chunkStart, T) ?? Math.min(chunkStart + k1, T);
+    const start = Math.min(chunkStart, layout.T);
+    const end = Math.min(chunkEnd, layout.T);
+    if (start === end) break;
     window.prune(-Infinity);
     const first = window.segments.length;
-    window.forwardChunk(batch, start, end, 0);
+    window.forwardChunk(batch, layout, start, end, 0);
     const chunk = window.newest(first);
-    const options = { lossAt: "every-step", everyChunk: false, scale: 1 } as const;
-    const value = loss.forward(batch, lengths, chunk, start, end, options);
+    const options = { lossAt, everyChunk: false, scale: 1 } as const;
+    const value = loss.forward(batch, layout, chunk, start, end, options);
     if (value.terms === 0) continue;
-    loss.backward(chunk, B);
-    for (let b = 0; b < B; b++) rowEnds[b] = Math.min(end, lengths[b]!);
-    window.backward(rowEnds, Infinity, 0, null);
+    const final = loss.backward(chunk, dFinal) ? dFinal : null;
+    for (let j = 0; j < B; j++) rowEnds[j] = Math.min(end, layout.lengths[j]!);
+    window.backward(rowEnds, Infinity, 0, null, final);
   }
   return gradients(model);
 }

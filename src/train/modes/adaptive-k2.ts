@@ -26,6 +26,7 @@
  * ends, k2 = maxK2. Memory: maxK2 steps (the window must hold what a probe reads). Time: k2 steps
  * per update; a probe's update about 3·maxK2 (the grid's lengths sum to about twice the largest).
  */
+import type { RecurrentState } from "../../layers/recurrent-state.js";
 import { GradientFlow } from "../diagnostics.js";
 import type { ModeState } from "../checkpoint.js";
 import type { SequenceModel } from "../model.js";
@@ -104,26 +105,28 @@ export class AdaptiveWindow extends TruncationWindow {
     this.sinceReset = 0;
   }
 
-  override backward(rowEnds: Int32Array, _k2: number, updates: number, flow: GradientFlow | null): void {
+  override backward(
+    rowEnds: Int32Array, _k2: number, updates: number, flow: GradientFlow | null, dFinal: RecurrentState | null,
+  ): void {
     const starts = this.sinceProbe >= PROBE_EVERY && (this.sinceReset === 0 || this.streamTime >= this.maxK2);
     this.sinceProbe++;
     this.sinceReset++;
     if (this.probed === 0 && !starts) {
-      super.backward(rowEnds, this.k2, updates, flow);
+      super.backward(rowEnds, this.k2, updates, flow, dFinal);
       return;
     }
     if (this.probed === 0) this.sinceProbe = 1;
-    this.measure(rowEnds, updates, flow);
+    this.measure(rowEnds, updates, flow, dFinal);
     if (++this.probed === PROBE_UPDATES) this.decide();
   }
 
   /** One probe update (see the file header); leaves g_W added into the parameters' grad. */
-  private measure(rowEnds: Int32Array, updates: number, flow: GradientFlow | null): void {
+  private measure(rowEnds: Int32Array, updates: number, flow: GradientFlow | null, dFinal: RecurrentState | null): void {
     const W = Math.min(this.maxK2, this.streamTime);
     const { before, full } = this;
     this.readGradients(before);
     const measured = new ProbeFlow(this.model.rnn.numLayers, flow);
-    super.backward(rowEnds, W, updates, measured);
+    super.backward(rowEnds, W, updates, measured, dFinal);
     this.readGradients(full);
     for (let i = 0; i < full.length; i++) {
       full[i]! -= before[i]!;
@@ -133,7 +136,7 @@ export class AdaptiveWindow extends TruncationWindow {
     this.candidates.forEach((k, c) => {
       if (k >= W) return;
       this.writeGradients(before, null);
-      super.backward(rowEnds, k, updates, null);
+      super.backward(rowEnds, k, updates, null, dFinal);
       let i = 0;
       for (const p of this.params) {
         for (let j = 0; j < p.size; j++, i++) this.errors[c]! += (p.grad[j]! - before[i]! - full[i]!) ** 2;

@@ -28,12 +28,20 @@
  * them, across earlier updates with the weights of their time (TBPTT's window). A batch that does
  * not continue the stream starts with a cut at its first step. The window forwards one step per
  * segment, so that the factor can be applied between any two steps.
+ *
+ * Rows of different lengths (packed, layout.ts): a boundary u is crossed only by the rows running at
+ * step u. A row that has ended keeps its state, so neither a cut nor a factor at a later boundary
+ * touches its gradient — in particular a loss at its last step, which arrives as dL/d(the state the
+ * chunk leaves) (dFinal, chunk-loss.ts) and is carried back unchanged to the row's last step. This
+ * is what the masked computation gave, where a row's padded steps carried no error.
  */
 import type { CellWeights } from "../../cells/cell.js";
+import type { RecurrentState } from "../../layers/recurrent-state.js";
 import { Rng } from "../../tensor/rng.js";
 import type { Batch } from "../batch.js";
 import type { ModeState } from "../checkpoint.js";
 import type { GradientFlow } from "../diagnostics.js";
+import type { BatchLayout } from "../layout.js";
 import type { SequenceModel } from "../model.js";
 import { type Segment, TruncationWindow } from "../window.js";
 import { savedModeState } from "./saved.js";
@@ -120,6 +128,8 @@ export class ArtbpWindow extends TruncationWindow {
   private cuts: number[] = [0];
   /** Stream time of the next truncation point, drawn ahead. */
   private nextCut: number;
+  /** Stream time of the first step of the chunk last forwarded: a dFinal's losses lie in it. */
+  private chunkStart = 0;
 
   constructor(model: SequenceModel, options: ArtbpOptions) {
     super(model);
@@ -144,10 +154,11 @@ export class ArtbpWindow extends TruncationWindow {
   }
 
   /** One segment per step, registering the truncation points as the stream reaches them. */
-  override forwardChunk(batch: Batch, start: number, end: number, version: number): void {
+  override forwardChunk(batch: Batch, layout: BatchLayout, start: number, end: number, version: number): void {
+    this.chunkStart = this.streamTime;
     for (let s = start; s < end; s++) {
       this.reachCuts();
-      super.forwardChunk(batch, s, s + 1, version);
+      super.forwardChunk(batch, layout, s, s + 1, version);
     }
   }
 
@@ -166,16 +177,20 @@ export class ArtbpWindow extends TruncationWindow {
   }
 
   /**
-   * Back-propagates the update's losses (the dOutputs of the current chunk's steps) to the cut before
-   * each, with the factor w at every boundary crossed (see the file header).
+   * Back-propagates the update's losses (the dOutputs of the current chunk's steps, and dFinal, at
+   * each row's last step in it) to the cut before each, with the factor w at every boundary crossed
+   * (see the file header).
    */
-  override backward(rowEnds: Int32Array, _k2: number, updates: number, flow: GradientFlow | null): void {
+  override backward(
+    rowEnds: Int32Array, _k2: number, updates: number, flow: GradientFlow | null, dFinal: RecurrentState | null,
+  ): void {
     const rnn = this.model.rnn;
     const cuts = this.cuts;
     let c = cuts.length - 1;
     // The earliest step with a loss: nothing flows back past the cut before it.
-    const oldestLoss = this.segments.find((seg) => seg.dOutput !== null)?.start ?? Infinity;
-    let dState = null;
+    let oldestLoss = this.segments.find((seg) => seg.dOutput !== null)?.start ?? Infinity;
+    if (dFinal) oldestLoss = Math.min(oldestLoss, this.chunkStart);
+    let dState = dFinal;
     const updateTime = Math.max(...rowEnds);
     for (let i = this.segments.length - 1; i >= 0; i--) {
       const seg = this.segments[i]!;
@@ -190,14 +205,13 @@ export class ArtbpWindow extends TruncationWindow {
       });
       if (flow && norms) flow.record(norms, rnn.directions, u, 0, seg.T, updateTime);
       dState.zeroRows(seg.resetRows);
+      // The boundary is crossed by the rows running at step u, the first seg.rows (one step).
       if (cuts[c] === u) {
         // A truncation point: the state entering u is a constant. Losses before it still flow.
         if (u <= oldestLoss) break;
-        dState.h.data.fill(0);
-        dState.c?.data.fill(0);
+        scaleRows(dState, seg.rows, 0);
       } else if (this.ablation !== "compensation") {
-        scale(dState.h.data, this.law.compensation(u - cuts[c]!));
-        if (dState.c) scale(dState.c.data, this.law.compensation(u - cuts[c]!));
+        scaleRows(dState, seg.rows, this.law.compensation(u - cuts[c]!));
       }
     }
   }
@@ -228,8 +242,16 @@ export class ArtbpWindow extends TruncationWindow {
   }
 }
 
-function scale(a: Float32Array, factor: number): void {
-  for (let i = 0; i < a.length; i++) a[i]! *= factor;
+/** Rows [0, rows) of every cell's block of the state (L·D, B, ·) times `factor`. */
+function scaleRows(state: RecurrentState, rows: number, factor: number): void {
+  for (const part of [state.h, state.c]) {
+    if (!part) continue;
+    const [cells, B, size] = part.shape as [number, number, number];
+    for (let cell = 0; cell < cells; cell++) {
+      const from = cell * B * size;
+      for (let i = from; i < from + rows * size; i++) part.data[i]! *= factor;
+    }
+  }
 }
 
 function weightsOf(seg: Segment): CellWeights[] {

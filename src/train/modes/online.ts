@@ -8,9 +8,15 @@
  *                                  g += (∂ℓ_t/∂s_t) · (sensitivities of s_t)              (contract)
  *
  * ∂ℓ_t/∂s_t is the chunk's dL/d(output) at step t (the head's input is the top layer's h, a part of
- * s_t); the head's own gradient is added by the loss. A padded step carries the state unchanged
- * (∂F/∂s = I, ∂⁺F/∂θ = 0): the sensitivities stay as they are. A row whose state is reset to zero
- * (a new sequence) has its sensitivities reset: no gradient crosses a reset.
+ * s_t); the head's own gradient is added by the loss. A loss at each row's last step comes instead
+ * as dL/d(the state the chunk leaves) (dFinal, chunk-loss.ts), contracted once the chunk's steps are
+ * carried through. A row that does not run at a step (padding: a packed row past its end) keeps its
+ * state (∂F/∂s = I, ∂⁺F/∂θ = 0): its sensitivities stay as they are, so the state it leaves the
+ * chunk with has those of its last step. A row whose state is reset to zero (a new sequence) has its
+ * sensitivities reset: no gradient crosses a reset.
+ *
+ * Rows are the layout's (layout.ts): a padded batch's rows ordered by length, as its state is. Such a
+ * batch never continues, and the trainer resets the window after it: nothing is carried in that order.
  *
  * The sensitivities advance through every step, with a loss or not: a chunk without a loss term makes
  * no update (no backward), and its steps are carried through before the next chunk drops them.
@@ -20,8 +26,11 @@
  * derivatives come from the row's step recomputed alone (row-step.ts), without dropout.
  */
 import { kernels } from "../../kernels/index.js";
+import type { RecurrentState } from "../../layers/recurrent-state.js";
 import type { Batch } from "../batch.js";
 import type { ModeState } from "../checkpoint.js";
+import type { GradientFlow } from "../diagnostics.js";
+import type { BatchLayout } from "../layout.js";
 import type { SequenceModel } from "../model.js";
 import { TruncationWindow } from "../window.js";
 import { RowStep } from "./row-step.js";
@@ -48,8 +57,11 @@ export abstract class OnlineWindow extends TruncationWindow {
   protected abstract resetRow(b: number): void;
   /** Advances row b's sensitivities through the step loaded in `this.row`. */
   protected abstract advanceRow(b: number): void;
-  /** gradient += dOut (H, at offset: ∂ℓ/∂h of the top layer) · row b's sensitivities of that h. */
-  protected abstract contract(b: number, dOut: Float32Array, offset: number): void;
+  /**
+   * gradient += u (`size` values at `offset`: ∂ℓ/∂ of a part of row b's state, the state values
+   * [at, at + size) of RowStep's layout) · row b's sensitivities of that part.
+   */
+  protected abstract contract(b: number, u: Float32Array, offset: number, at: number, size: number): void;
   /** The mode's arrays and numbers for a checkpoint. */
   protected abstract exportRows(): Pick<ModeState, "arrays" | "values">;
   /** Restores them, checked against B rows of this model. */
@@ -68,13 +80,13 @@ export abstract class OnlineWindow extends TruncationWindow {
   }
 
   /** One segment per step: each step's entering state is what its derivatives start from. */
-  override forwardChunk(batch: Batch, start: number, end: number, version: number): void {
-    for (let s = start; s < end; s++) super.forwardChunk(batch, s, s + 1, version);
+  override forwardChunk(batch: Batch, layout: BatchLayout, start: number, end: number, version: number): void {
+    for (let s = start; s < end; s++) super.forwardChunk(batch, layout, s, s + 1, version);
   }
 
   /** Keeps nothing of earlier chunks (their contribution lives on in the sensitivities), once carried through. */
   override prune(): void {
-    if (this.advancedTo < this.streamTime) this.advance();
+    if (this.advancedTo < this.streamTime) this.advance(null);
     super.prune(this.streamTime);
   }
 
@@ -82,13 +94,19 @@ export abstract class OnlineWindow extends TruncationWindow {
   override keepWeights(): void {}
 
   /** Carries the sensitivities through the chunk's steps and adds g into θ's grad (see the file header). */
-  override backward(): void {
-    this.advance();
+  override backward(
+    _rowEnds: Int32Array, _k2: number, _updates: number, _flow: GradientFlow | null, dFinal: RecurrentState | null,
+  ): void {
+    this.advance(dFinal);
   }
 
-  /** Advances through the steps not yet carried, contracting with their losses' dOutput where there is one. */
-  private advance(): void {
+  /**
+   * Advances through the steps not yet carried, contracting with their losses' dOutput where there is
+   * one, and at the end with dFinal, dL/d(the state they leave), when given.
+   */
+  private advance(dFinal: RecurrentState | null): void {
     const row = this.row;
+    const { outputOffset } = row;
     const H = this.model.rnn.hiddenSize;
     row.isolateGradients();
     this.gradient.fill(0);
@@ -99,8 +117,16 @@ export abstract class OnlineWindow extends TruncationWindow {
         if (segment.resetRows.includes(b)) this.resetRow(b);
         if (!row.load(segment, b)) continue;
         this.advanceRow(b);
+        // dOutput's rows are the step's running rows (packed) or all B: row b is at b either way.
         const dOut = segment.dOutput;
-        if (dOut && !isZero(dOut, b * H, H)) this.contract(b, dOut, b * H);
+        if (dOut && !isZero(dOut, b * H, H)) this.contract(b, dOut, b * H, outputOffset, H);
+      }
+    }
+    if (dFinal) {
+      for (let b = 0; b < this.batchSize; b++) {
+        row.eachStatePart(dFinal, b, (values, offset, at, size) => {
+          if (!isZero(values, offset, size)) this.contract(b, values, offset, at, size);
+        });
       }
     }
     row.restoreGradients(this.gradient);

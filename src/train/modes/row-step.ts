@@ -72,13 +72,16 @@ export class RowStep {
 
   /**
    * Recomputes row b of a one-step segment (forwarded over B rows with the current weights) from
-   * the state that entered it. Returns false, computing nothing, when the row is padding at that
-   * step: its state is carried unchanged (∂F/∂s = I, ∂⁺F/∂θ = 0).
+   * the state that entered it. Returns false, computing nothing, when the row does not run at that
+   * step (padding: a masked step, or a packed row past its end): its state is carried unchanged
+   * (∂F/∂s = I, ∂⁺F/∂θ = 0). Packed, the running rows are the first n of the step (layout.ts), and
+   * row b's input is the step's row b.
    */
   load(segment: Segment, b: number): boolean {
     const { cache } = segment;
     const B = cache.B;
     if (cache.mask && cache.mask[b] === 0) return false;
+    if (cache.batchSizes && b >= cache.batchSizes[0]!) return false;
     const H = this.H;
     for (let i = 0; i < this.layers; i++) {
       const row = (i * B + b) * H;
@@ -153,6 +156,21 @@ export class RowStep {
       step.cOut = C > 0 ? out.subarray(outOffset + at + H, outOffset + at + H + C) : null;
       cells[l]!.tangent(caches[l]!, 0, step);
       step.x = step.hOut;
+    }
+  }
+
+  /**
+   * Row b of a B-row state (L·D, B, ·), part by part: fn(values, offset, at, size) for each layer's h
+   * (and c), `size` values at `offset` of `values`, which are state values [at, at + size) of a row.
+   */
+  eachStatePart(
+    state: RecurrentState, b: number, fn: (values: Float32Array, offset: number, at: number, size: number) => void,
+  ): void {
+    const { H, C } = this;
+    const B = state.batchSize;
+    for (let l = 0; l < this.layers; l++) {
+      fn(state.h.data, (l * B + b) * H, l * (H + C), H);
+      if (state.c && C > 0) fn(state.c.data, (l * B + b) * C, l * (H + C) + H, C);
     }
   }
 

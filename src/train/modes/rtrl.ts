@@ -68,12 +68,11 @@ export class RtrlWindow extends OnlineWindow {
     S.set(this.immediate, b * n * p);
   }
 
-  /** g (1, p) += dOut (1, H) · S_b[the top layer's h rows] (H, p). */
-  protected contract(b: number, dOut: Float32Array, offset: number): void {
-    const { n, p, outputOffset } = this.row;
-    const H = this.model.rnn.hiddenSize;
+  /** g (1, p) += u (1, size) · S_b[state rows at … at + size] (size, p). */
+  protected contract(b: number, u: Float32Array, offset: number, at: number, size: number): void {
+    const { n, p } = this.row;
     const S = this.sensitivities.reserve(this.batchSize * n * p);
-    kernels().gemm(false, false, 1, p, H, dOut, offset, H, S, (b * n + outputOffset) * p, p, true, this.gradient, 0, p);
+    kernels().gemm(false, false, 1, p, size, u, offset, size, S, (b * n + at) * p, p, true, this.gradient, 0, p);
   }
 
   protected exportRows(): Pick<ModeState, "arrays" | "values"> {

@@ -88,14 +88,13 @@ export class UoroWindow extends OnlineWindow {
     for (let i = 0; i < p; i++) thetaTilde[b * p + i] = keep * thetaTilde[b * p + i]! + add * signed[i]!;
   }
 
-  /** g += (dOut · s̃_b[the top layer's h]) · θ̃_b. */
-  protected contract(b: number, dOut: Float32Array, offset: number): void {
-    const { n, p, outputOffset } = this.row;
-    const H = this.model.rnn.hiddenSize;
+  /** g += (u · s̃_b[state values at … at + size]) · θ̃_b. */
+  protected contract(b: number, u: Float32Array, offset: number, at: number, size: number): void {
+    const { n, p } = this.row;
     const sTilde = this.stateFactor.reserve(this.batchSize * n);
     const thetaTilde = this.parameterFactor.reserve(this.batchSize * p);
     let c = 0;
-    for (let k = 0; k < H; k++) c += dOut[offset + k]! * sTilde[b * n + outputOffset + k]!;
+    for (let k = 0; k < size; k++) c += u[offset + k]! * sTilde[b * n + at + k]!;
     for (let i = 0; i < p; i++) this.gradient[i]! += c * thetaTilde[b * p + i]!;
   }
 
