@@ -5,8 +5,9 @@
  *   k1 = 1:  RTRL's online gradient = TBPTT(1, ∞), "online"   (k2 = the whole stream when it continues)
  *   k1 = 3:  the same, accumulated over 3 steps = TBPTT(3, ∞)
  *
- * over streams that continue across batches, sequences restarting mid-batch (starts), padded rows,
- * token and feature inputs, each objective and a last-step loss. TBPTT's gradient is itself proved
+ * over streams that continue across batches, sequences restarting mid-batch (starts), padded rows
+ * (packed by the trainer: out of order, they are sorted by length), token and feature inputs, each
+ * objective, a last-step loss (which reaches RTRL as dL/d(the state a chunk leaves)) and one every chunk. TBPTT's gradient is itself proved
  * equal to an independent brute-force simulator (tbptt-bruteforce.test.ts, mode "online" included),
  * and a last check compares RTRL directly with central differences of the loss computed forward only.
  * The comparisons can fail: RTRL that forgets its sensitivities between updates (a truncation to the
@@ -121,6 +122,27 @@ const cases: Case[] = [
     batches: [{ T: 6, B: 3, ids: ints(18, V), mask: maskOf(6, [6, 4, 3]), sequenceTargets: Int32Array.of(2, 0, 1) }],
     reference: { mode: "online", lossAt: "last-step" },
     options: { lossAt: "last-step" },
+  },
+  {
+    // Packed: the trainer orders the rows by length (8, 8, 5, 3), and RTRL's rows are the layout's.
+    name: "LSTM, 2 layers, padded rows out of order (lengths 3/8/5/8), restarts inside rows, k1 = 3",
+    model: tokens("lstm", { embeddingDim: 2, hiddenSize: 2, numLayers: 2, seed: 6 }),
+    k1: 3,
+    batches: [{
+      T: 8, B: 4, ids: ints(32, V), mask: maskOf(8, [3, 8, 5, 8]), stepTargets: ints(32, V),
+      starts: Uint8Array.from({ length: 32 }, (_, i) => Number(i === 4 * 4 + 1 || i === 2 * 4 + 2 || i === 6 * 4 + 3)),
+    }],
+    reference: { k1: 3, k2: Infinity },
+  },
+  {
+    // A loss at each row's last step reaches RTRL as dL/d(the state the chunk leaves): rows 0 and 2
+    // end inside a chunk, and each chunk scores every row still running (lossEveryChunk).
+    name: "GRU, 2 layers, last-step losses and one every chunk, rows out of order (lengths 2/7/4), k1 = 3",
+    model: { cell: "gru", vocabSize: V, embeddingDim: 2, hiddenSize: 2, numLayers: 2, outputSize: 3, objective: "classes", seed: 7 },
+    k1: 3,
+    batches: [{ T: 7, B: 3, ids: ints(21, V), mask: maskOf(7, [2, 7, 4]), sequenceTargets: Int32Array.of(1, 2, 0) }],
+    reference: { k1: 3, k2: Infinity, lossAt: "last-step", lossEveryChunk: true },
+    options: { lossAt: "last-step", lossEveryChunk: true },
   },
   {
     name: "GRU, 1 layer, tokens, k1 = 2 over a continuing stream",

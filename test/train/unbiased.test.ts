@@ -13,8 +13,11 @@
  * normal approximation). It is shown to fail when what makes the estimator unbiased is removed:
  * UORO without its random signs (ν = 1) or without its compensation (θ̃ without the 1/ρ factors),
  * ARTBP without its compensation factors; each then misses by far more than Z_MAX standard errors.
- * Each estimate is made by the same loop as the trainer's (chunks, losses, the mode's window), with
- * the weights held fixed; one check ties it to the Trainer itself (SGD with lr 0: the same numbers).
+ * The same holds on a padded batch whose rows come out of order (packed and sorted by the trainer,
+ * layout.ts), with the loss at each row's last step or at every step.
+ * Each estimate is made by the same loop as the trainer's (layout, chunks, losses, the mode's window),
+ * with the weights held fixed; checks tie it to the Trainer itself (SGD with lr 0: the same numbers),
+ * on a padded batch too, where ARTBP with k1 = ∞ must not take TBPTT(∞, k2)'s shortcut.
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
@@ -30,6 +33,7 @@ import type { ModeWindow } from "../../src/train/modes/index.js";
 import { UoroWindow } from "../../src/train/modes/uoro.js";
 import { Trainer, type TrainerOptions } from "../../src/train/trainer.js";
 import { inFloat64 } from "../helpers/float64.js";
+import { maskOf, startsOf } from "../helpers/tbptt-reference.js";
 
 const Z_MAX = 5;
 
@@ -70,10 +74,10 @@ function estimate(
 }
 
 /** The exact gradient of Σ ℓ over the batch: full BPTT, one update with lr 0. */
-function exactGradient(model: SequenceModel, batch: Batch): Float64Array {
+function exactGradient(model: SequenceModel, batch: Batch, lossAt: LossPlacement): Float64Array {
   let g: Float64Array | null = null;
   const trainer = new Trainer(model, createOptimizer("sgd", model.parameters(), { lr: 0 }), {
-    mode: "full", lossScale: "sum", beforeStep: () => { g = gradients(model); },
+    mode: "full", lossScale: "sum", lossAt, beforeStep: () => { g = gradients(model); },
   });
   trainer.trainBatch(batch);
   return g!;
@@ -91,14 +95,15 @@ interface Verdict {
 /** z-scores of the mean of `runs` estimates against the exact gradient (see the file header). */
 function zTest(
   model: SequenceModel, batch: Batch, runs: number, makeWindow: (run: number) => ModeWindow, k1: number,
+  lossAt: LossPlacement = "every-step",
 ): Verdict {
   return inFloat64(() => {
-    const exact = exactGradient(model, batch);
+    const exact = exactGradient(model, batch, lossAt);
     const P = exact.length;
     const sum = new Float64Array(P);
     const sumSq = new Float64Array(P);
     for (let run = 0; run < runs; run++) {
-      const g = estimate(model, makeWindow(run), batch, k1);
+      const g = estimate(model, makeWindow(run), batch, k1, lossAt);
       for (let j = 0; j < P; j++) {
         sum[j] += g[j]!;
         sumSq[j] += g[j]! * g[j]!;
@@ -219,21 +224,61 @@ describe("ARTBP is unbiased: the mean of independent estimates converges to the 
   });
 });
 
+describe("on packed rows: a padded batch out of order (the trainer sorts it by length), unbiased", () => {
+  // Lengths 3/8/5/8. A loss at each row's last step reaches the modes as dL/d(the state the chunk
+  // leaves): ARTBP carries a row that has ended back to its last step through no cut or factor of the
+  // steps after it, and past a cut inside the chunk to the rows that ended before it (artbp.ts). Both
+  // can fail, checked by hand: the factors applied to every row give max |z| = 31 (updates at the
+  // cuts), and stopping at the first cut inside the chunk 43 (k1 = 3).
+  const model: ModelConfig = {
+    cell: "lstm", vocabSize: V, embeddingDim: 2, hiddenSize: 3, outputSize: V, objective: "classes", seed: 14,
+  };
+  const ragged = { T, B: 4, ids: ints(T * 4, V), mask: maskOf(T, [3, 8, 5, 8]) };
+  const lastStep: Batch = { ...ragged, sequenceTargets: ints(4, V) };
+  const everyStep: Batch = { ...ragged, stepTargets: ints(T * 4, V), starts: startsOf(T, 4, [[2, 1], [4, 3]]) };
+  const last = "last-step";
+  it(`UORO, a loss at each row's last step, k1 = 1: max |z| < ${Z_MAX}`, () => {
+    const m = modelOf({ name: "", model, batch: lastStep });
+    const verdict = zTest(m, lastStep, RUNS, (run) => new UoroWindow(m, { seed: seedOf(run) }), 1, last);
+    assert.ok(verdict.maxZ < Z_MAX, message(verdict));
+  });
+  it(`ARTBP, a loss at each row's last step, updates at the cuts (mean truncation 2): max |z| < ${Z_MAX}`, () => {
+    const m = modelOf({ name: "", model, batch: lastStep });
+    const window = (run: number) => new ArtbpWindow(m, { meanTruncation: 2, k1: null, seed: seedOf(run) });
+    const verdict = zTest(m, lastStep, RUNS, window, T, last);
+    assert.ok(verdict.maxZ < Z_MAX, message(verdict));
+  });
+  it(`ARTBP, a loss at each row's last step, updates every k1 = 3 steps, cuts inside chunks: max |z| < ${Z_MAX}`, () => {
+    const m = modelOf({ name: "", model, batch: lastStep });
+    const window = (run: number) => new ArtbpWindow(m, { meanTruncation: 2, k1: 3, seed: seedOf(run) });
+    const verdict = zTest(m, lastStep, RUNS, window, 3, last);
+    assert.ok(verdict.maxZ < Z_MAX, message(verdict));
+  });
+  it(`ARTBP, losses at every step, restarts inside rows: max |z| < ${Z_MAX}`, () => {
+    const m = modelOf({ name: "", model, batch: everyStep });
+    const window = (run: number) => new ArtbpWindow(m, { meanTruncation: 2, k1: null, seed: seedOf(run) });
+    const verdict = zTest(m, everyStep, RUNS, window, T);
+    assert.ok(verdict.maxZ < Z_MAX, message(verdict));
+  });
+});
+
 describe("the estimates are the trainer's", () => {
   const c = cases[1]!;
-  const viaTrainer = (options: TrainerOptions): Float64Array => inFloat64(() => {
+  const viaTrainer = (options: TrainerOptions, batch = c.batch): Float64Array => inFloat64(() => {
     const model = new SequenceModel(c.model);
     const sum = new Float64Array(model.parameterCount);
     const trainer = new Trainer(model, createOptimizer("sgd", model.parameters(), { lr: 0 }), {
       lossScale: "sum", seed: 5, ...options,
       beforeStep: () => gradients(model).forEach((g, j) => { sum[j] += g; }),
     });
-    trainer.trainBatch(c.batch);
+    trainer.trainBatch(batch);
     return sum;
   });
-  const viaLoop = (make: (model: SequenceModel) => ModeWindow, k1: number): Float64Array => inFloat64(() => {
+  const viaLoop = (
+    make: (model: SequenceModel) => ModeWindow, k1: number, batch = c.batch, lossAt: LossPlacement = "every-step",
+  ): Float64Array => inFloat64(() => {
     const model = new SequenceModel(c.model);
-    return estimate(model, make(model), c.batch, k1);
+    return estimate(model, make(model), batch, k1, lossAt);
   });
   it('Trainer({ mode: "uoro", seed }) with lr 0 sums to the loop\'s estimate with the same seed', () => {
     const a = viaTrainer({ mode: "uoro" });
@@ -244,5 +289,19 @@ describe("the estimates are the trainer's", () => {
     const a = viaTrainer({ mode: "artbp", k2: 2 });
     const b = viaLoop((model) => new ArtbpWindow(model, { meanTruncation: 2, k1: null, seed: 5 }), T);
     a.forEach((v, j) => assert.ok(Math.abs(v - b[j]!) <= 1e-12 * (1 + Math.abs(v)), `element ${j}: ${v} vs ${b[j]}`));
+  });
+  it("on a padded batch with the loss at the last step: UORO, and ARTBP with k1 = ∞ (no heads skipped)", () => {
+    // TBPTT(∞, k2) runs each row's steps before its last k2 keeping nothing (trainer.ts); ARTBP's k2
+    // is its truncations' mean, and they reach further back: the trainer must keep the whole batch.
+    const batch: Batch = { T, B: 4, ids: ints(T * 4, V), mask: maskOf(T, [3, 8, 5, 8]), sequenceTargets: ints(4, V) };
+    const runs: Array<[TrainerOptions, (model: SequenceModel) => ModeWindow, number]> = [
+      [{ mode: "uoro" }, (model) => new UoroWindow(model, { seed: 5 }), 1],
+      [{ mode: "artbp", k1: Infinity, k2: 2 }, (model) => new ArtbpWindow(model, { meanTruncation: 2, k1: Infinity, seed: 5 }), Infinity],
+    ];
+    for (const [options, make, k1] of runs) {
+      const a = viaTrainer({ ...options, lossAt: "last-step" }, batch);
+      const b = viaLoop(make, k1, batch, "last-step");
+      a.forEach((v, j) => assert.ok(Math.abs(v - b[j]!) <= 1e-12 * (1 + Math.abs(v)), `${options.mode}, element ${j}: ${v} vs ${b[j]}`));
+    }
   });
 });
