@@ -129,21 +129,30 @@ describe("trainer state round trip, ragged (packed) batches", () => {
   const model: ModelConfig = {
     cell: "lstm", vocabSize: V, embeddingDim: 4, hiddenSize: 5, numLayers: 2, dropout: 0.3, outputSize: 2, objective: "classes", seed: 6,
   };
-  const cases: Array<[string, TrainerOptions]> = [
-    ["full BPTT", { mode: "full", lossAt: "last-step" }],
-    ["TBPTT(∞, 8): heads forward keeping nothing, tails kept", { k1: Infinity, k2: 8, lossAt: "last-step" }],
-    ["TBPTT(5, 10) with a loss every chunk", { k1: 5, k2: 10, lossAt: "last-step", lossEveryChunk: true }],
+  // The online modes recompute each row's step without dropout: they train the same LSTM without it.
+  const noDropout: ModelConfig = { ...model, hiddenSize: 3, dropout: 0 };
+  const cases: Array<[string, ModelConfig, TrainerOptions]> = [
+    ["full BPTT", model, { mode: "full", lossAt: "last-step" }],
+    ["TBPTT(∞, 8): heads forward keeping nothing, tails kept", model, { k1: Infinity, k2: 8, lossAt: "last-step" }],
+    ["TBPTT(5, 10) with a loss every chunk", model, { k1: 5, k2: 10, lossAt: "last-step", lossEveryChunk: true }],
+    // The modes (src/train/modes/): each resets its own state after a padded batch, as the window is.
+    ["mode rtrl, k1 = 4", noDropout, { mode: "rtrl", k1: 4, lossAt: "last-step" }],
+    ["mode uoro, k1 = 1", noDropout, { mode: "uoro", lossAt: "last-step" }],
+    ["mode artbp, mean truncation 4, an update at each cut", model, { mode: "artbp", k2: 4, lossAt: "last-step" }],
+    ["mode artbp, k1 = ∞, mean truncation 8", model, { mode: "artbp", k1: Infinity, k2: 8, lossAt: "last-step" }],
+    ['TBPTT(3, k2 "adaptive")', model, { k1: 3, k2: "adaptive", maxK2: 12, biasTolerance: 0.3, lossAt: "last-step" }],
   ];
-  for (const [name, options] of cases) {
-    it(`${name}, 2-layer LSTM with dropout: resuming between batches ends bit-identical`, () => {
+  for (const [name, config, options] of cases) {
+    const what = config.dropout ? "2-layer LSTM with dropout" : "2-layer LSTM";
+    it(`${name}, ${what}: resuming between batches ends bit-identical`, () => {
       const batches = raggedBatches(6);
-      const straight = build(model, options);
+      const straight = build(config, options);
       for (const batch of batches) straight.trainer.trainBatch(batch);
-      const first = build(model, options);
+      const first = build(config, options);
       for (const batch of batches.slice(0, 3)) first.trainer.trainBatch(batch);
       const state = first.trainer.exportState();
       assert.equal(state.segments.length, 0, "nothing a padded batch kept is needed again");
-      const resumed = build({ ...model, seed: 99 }, options);
+      const resumed = build({ ...config, seed: 99 }, options);
       resumed.model.parameters().forEach((p, i) => p.value.set(weights(first.model)[i]!));
       resumed.optimizer.loadStateDict(first.optimizer.stateDict());
       resumed.trainer.importState(state);
