@@ -19,8 +19,9 @@ import { createOptimizer } from "../../src/optim/index.js";
 import { Rng } from "../../src/tensor/rng.js";
 import type { Batch } from "../../src/train/batch.js";
 import { type ModelConfig, SequenceModel } from "../../src/train/model.js";
-import { measuredTail } from "../../src/train/modes/adaptive-k2.js";
+import { PROBE_UPDATES, measuredTail } from "../../src/train/modes/adaptive-k2.js";
 import { Trainer, type TrainerOptions } from "../../src/train/trainer.js";
+import { assertClose } from "../helpers/check.js";
 import { inFloat64 } from "../helpers/float64.js";
 
 const V = 6;
@@ -82,6 +83,47 @@ describe('k2 "adaptive" keeps the truncation bias under its tolerance', () => {
     const chosen = `adaptive k2 = ${adaptive.k2}`;
     assert.ok(adaptiveBias <= TOLERANCE, `${chosen}: bias ${adaptiveBias.toFixed(3)} > ${TOLERANCE}`);
     assert.ok(adaptive.k2 > 4 && adaptive.k2 < T, `adaptive k2 = ${adaptive.k2} should lie between 4 and maxK2 = ${T}`);
+  });
+});
+
+describe("on packed rows: each update applies TBPTT's gradient at the k2 of its time", () => {
+  // A padded batch out of order (the trainer sorts it by length), a loss at each row's last step and
+  // one every chunk (they reach the window as dL/d(the state a chunk leaves), chunk-loss.ts): the
+  // probe's 16 updates apply TBPTT(2, ∞)'s gradient (maxK2 is the whole batch), those after it
+  // TBPTT(2, k2)'s with the k2 chosen, in this batch and in a fresh one. lr 0: the same computations.
+  const lengths = [20, 40, 33, 12];
+  const TP = 40;
+  const ragged = (): Batch => {
+    const mask = new Float32Array(TP * B);
+    lengths.forEach((n, b) => { for (let t = 0; t < n; t++) mask[t * B + b] = 1; });
+    const ids = Int32Array.from({ length: TP * B }, () => rng.int(V));
+    return { T: TP, B, ids, mask, sequenceTargets: Int32Array.from({ length: B }, () => rng.int(V)) };
+  };
+  const batches = [ragged(), ragged()];
+  const common: TrainerOptions = { k1: 2, lossAt: "last-step", lossEveryChunk: true, lossScale: "sum" };
+  /** Every update's gradient (every parameter), and the k2 in force at the end. */
+  const updates = (options: TrainerOptions): { applied: Float64Array[]; k2: number } => inFloat64(() => {
+    const model = new SequenceModel(config);
+    const applied: Float64Array[] = [];
+    const trainer = new Trainer(model, createOptimizer("sgd", model.parameters(), { lr: 0 }), {
+      ...common, ...options,
+      beforeStep: () => { applied.push(Float64Array.from(model.parameters().flatMap((p) => Array.from(p.grad)))); },
+    });
+    for (const batch of batches) trainer.trainBatch(batch);
+    return { applied, k2: trainer.currentK2 };
+  });
+  it("lengths 20/40/33/12, k1 = 2, maxK2 = 40", () => {
+    const adaptive = updates({ k2: "adaptive", biasTolerance: TOLERANCE, maxK2: TP });
+    const full = updates({ k2: Infinity }).applied;
+    const chosen = updates({ k2: adaptive.k2 }).applied;
+    assert.equal(adaptive.applied.length, 40, "20 updates per batch");
+    assert.ok(adaptive.k2 < TP, `k2 = ${adaptive.k2}: the probe chose no truncation, the check would not tell`);
+    adaptive.applied.forEach((g, u) => {
+      const expected = u < PROBE_UPDATES ? full[u]! : chosen[u]!;
+      assertClose(g, expected, `update ${u + 1} (${u < PROBE_UPDATES ? "probe" : `k2 = ${adaptive.k2}`})`, 1e-10, 1e-14);
+    });
+    // The truncation matters after the probe: the untruncated gradient differs there.
+    assert.throws(() => assertClose(adaptive.applied[TP - 1]!, full[TP - 1]!, "last update", 1e-10, 1e-14));
   });
 });
 
