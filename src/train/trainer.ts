@@ -22,7 +22,8 @@
  * loss at each sequence's last step keeps each row's last k2 steps only, O(B·k2): the steps before
  * them reach no update (a row's cut is k2 steps before its end, and no loss lies there), so they run
  * forward first keeping nothing (forward-only.ts, "heads"), and the last k2 steps of each row ("tails",
- * packed from the heads' states) are the chunk that is kept and back-propagated.
+ * packed from the heads' states) are the chunk that is kept and back-propagated. That is TBPTT's
+ * alone: the modes (src/train/modes/) keep what they reach.
  *
  * Scaling (the same rule for every schedule): lossScale "mean" (default) divides Σ ℓ by
  * B × (loss steps per full chunk: min(k1, T) for every-step losses, 1 for last-step losses), which for a
@@ -247,10 +248,10 @@ export class Trainer {
     // Chunks in batch steps, each ending where the mode puts its update (TBPTT: every k1 steps); the
     // layout's steps in them ([start, end), up to its longest row).
     for (let chunkStart = 0, chunkEnd = 0; chunkStart < T; chunkStart = chunkEnd) {
+      if (chunkStart >= layout.T) break; // only padding left: no loss, no update
       chunkEnd = window.chunkEnd?.(chunkStart, T) ?? Math.min(chunkStart + k1, T);
-      const start = Math.min(chunkStart, layout.T);
+      const start = chunkStart;
       const end = Math.min(chunkEnd, layout.T);
-      if (start === end) break; // only padding left: no loss, no update
       // This chunk's update comes at its end, or earlier for a row whose sequence ends in it: no update
       // reaches a segment that ends at or before its cut. Pruned here, not after the previous chunk:
       // at a batch's end the next chunk's length (the next batch's T) is not known yet.

@@ -54,11 +54,10 @@ function estimate(
   const dFinal = model.createState(B);
   window.allocate(B);
   window.reset();
-  for (let chunkStart = 0, chunkEnd = 0; chunkStart < T; chunkStart = chunkEnd) {
+  for (let chunkStart = 0, chunkEnd = 0; chunkStart < layout.T; chunkStart = chunkEnd) {
     chunkEnd = window.chunkEnd?.(chunkStart, T) ?? Math.min(chunkStart + k1, T);
-    const start = Math.min(chunkStart, layout.T);
+    const start = chunkStart;
     const end = Math.min(chunkEnd, layout.T);
-    if (start === end) break;
     window.prune(-Infinity);
     const first = window.segments.length;
     window.forwardChunk(batch, layout, start, end, 0);

@@ -20,7 +20,7 @@ import { UoroWindow } from "./uoro.js";
 
 /** What a mode adds to TBPTT's window; the trainer uses each when present. */
 export interface ModeHooks {
-  /** Where the chunk from step `start` of a batch of T steps ends: its update comes there. */
+  /** Where the chunk from batch step `start` of a batch of T steps ends (a batch step): its update comes there. */
   chunkEnd?(start: number, T: number): number;
   /** What the mode carries between batches besides the window, for checkpoints. */
   exportMode?(): ModeState;
