@@ -36,12 +36,13 @@ export const PYTORCH2_SKIPPED =
   "PyTorch 2 skipped: no virtual environment .peers; create it with `npm run peers` " +
   "(python3 -m venv .peers && .peers/bin/pip install torch numpy)";
 /** The systems --peers accepts. */
-export const PEERS = ["bptt", "torch", "torch-debian", "tfjs"] as const;
+export const PEERS = ["bptt", "torch", "torch-padded", "torch-debian", "tfjs"] as const;
 
 const USAGE = `usage: node dist/bench/run.js [options]
   --configs a,b,…      configurations (default: all): ${CONFIGS.map((c) => c.name).join(", ")}
-  --peers a,b,…        systems (default: ${PEERS.join(",")}): torch is PyTorch 2 from .peers, torch-debian
-                       Debian's PyTorch 1.13
+  --peers a,b,…        systems (default: ${PEERS.join(",")}): torch is PyTorch 2 from .peers
+                       (pack_padded_sequence on the ragged configurations), torch-padded the same on the padded
+                       batches (ragged full BPTT and evaluation only), torch-debian Debian's PyTorch 1.13
   --rounds n           processes per system and configuration, alternating (default 3)
   --iterations n       timed iterations per process, at most (default 5)
   --warmup n           warm-up iterations per process, at most, within half the budget (default 100; at least 1 always runs)
@@ -70,6 +71,8 @@ export interface SystemSpec {
   backend?: string;
   /** torch: "torch" (PyTorch 2, the peer ratios are against) or "torch-debian" (Debian's 1.13). */
   flavour?: "torch" | "torch-debian";
+  /** torch on the ragged configurations: pack_padded_sequence (default), or the padded batch as it is. */
+  layout?: "packed" | "padded";
 }
 
 export interface Measurement extends WorkerResult {
@@ -233,12 +236,15 @@ export function summarize(configs: BenchConfig[], systems: SystemSpec[], measure
         cpuPerWall: cpu.length ? median(cpu) : null,
       };
     }
-    /** A PyTorch flavour's rate at `threads`, or its best rate when it was not run on that many. */
+    /**
+     * A PyTorch flavour's rate at `threads` (the faster of its packed and padded runs), or its best rate
+     * when it was not run on that many.
+     */
     const torchRate = (flavour: SystemSpec["flavour"], threads: number): number | null => {
       const runs = systems.filter((s) => s.kind === "torch" && (s.flavour ?? "torch") === flavour && out.systems[s.id]);
-      const same = runs.find((s) => s.threads === threads);
-      if (same) return out.systems[same.id]!.tokensPerSec;
-      return runs.length ? Math.max(...runs.map((s) => out.systems[s.id]!.tokensPerSec)) : null;
+      const same = runs.filter((s) => s.threads === threads);
+      const chosen = same.length ? same : runs;
+      return chosen.length ? Math.max(...chosen.map((s) => out.systems[s.id]!.tokensPerSec)) : null;
     };
     const tfjs = systems.find((s) => s.kind === "tfjs" && out.systems[s.id]);
     const tfjsRate = tfjs ? out.systems[tfjs.id]!.tokensPerSec : null;
@@ -592,8 +598,9 @@ async function main(): Promise<void> {
     } else if (p === "tfjs") {
       systems.push({ id: "tfjs", kind: "tfjs", threads: 1 });
     } else {
-      const flavour = p as "torch" | "torch-debian";
-      for (const threads of torchThreads) systems.push({ id: `${flavour}/${threads}t`, kind: "torch", threads, flavour });
+      const flavour = p === "torch-debian" ? "torch-debian" : "torch";
+      const layout = p === "torch-padded" ? "padded" : "packed";
+      for (const threads of torchThreads) systems.push({ id: `${p}/${threads}t`, kind: "torch", threads, flavour, layout });
     }
   }
 
@@ -627,6 +634,8 @@ async function main(): Promise<void> {
         if (s.kind === "tfjs" && tfjsMissing) continue;
         if ((spent.get(s.id) ?? 0) >= configBudget) continue;
         if (s.kind === "tfjs" && c.task.startsWith("ragged")) continue; // its peer has no masks or packing
+        // The padded PyTorch runs only where padding is the question: full BPTT and evaluation of ragged texts.
+        if (s.layout === "padded" && (!c.task.startsWith("ragged") || c.k2 !== undefined)) continue;
         if (failures.some((f) => f.id === s.id && f.config === c.name)) continue;
         const spec: WorkerSpec = { config: c, warmup, iterations, budget, threads: s.threads };
         let outcome: ChildOutcome;
@@ -649,7 +658,7 @@ async function main(): Promise<void> {
         } else {
           const args = [
             torchScript, JSON.stringify(c), String(s.threads), String(iterations),
-            "--warmup", String(warmup), "--budget", String(budget), "--system", s.id,
+            "--warmup", String(warmup), "--budget", String(budget), "--system", s.id, "--layout", s.layout ?? "packed",
           ];
           const interpreter = s.flavour === "torch-debian" ? pythonDebian : python;
           outcome = await runChild(interpreter, args, env, timeout);

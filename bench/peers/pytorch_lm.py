@@ -1,6 +1,7 @@
 """PyTorch peer of the bptt benchmark (bench/run.ts): the same model, data and update as bptt.
 
     PYTHON bench/peers/pytorch_lm.py CONFIG THREADS ITERATIONS [--warmup N] [--budget SECONDS] [--system ID]
+        [--layout packed|padded]
 
 CONFIG is a configuration name (tiny, small, medium, large, cls, small-gru, medium-gru, small-rnn,
 medium-rnn, sample) or the configuration as a JSON object (what the harness passes, from
@@ -29,6 +30,10 @@ CrossEntropyLoss (mean), Adam(lr), clip_grad_norm_(5).
           are computed, the loss on h_n of the top layer (each text's last real token). Full BPTT; with
           config["k2"], TBPTT(inf, k2): each text's prefix runs packed under no_grad, then its last k2
           tokens packed from that state with the gradient. ragged-eval: the packed forward, no_grad.
+          With --layout padded (full BPTT and ragged-eval only): the padded batch as it is, through
+          oneDNN's LSTM, each text's output read at its last real token — what a user does who does not
+          pack, and on the CPU far faster than packing for long texts: PyTorch's packed LSTM backward
+          takes seconds per thousand steps of its longest row.
 Data: the same hash of the token index as bench/configs.ts, so every system sees the same ids.
 """
 
@@ -141,8 +146,8 @@ def ragged_batches(np, c):
     return batches
 
 
-def ragged_step(torch, np, c, model, loss_fn, optimizer, params, zero_state, state):
-    """One epoch over the ragged texts, packed: see the module docstring."""
+def ragged_step(torch, np, c, model, loss_fn, optimizer, params, zero_state, state, layout):
+    """One epoch over the ragged texts, packed or padded: see the module docstring."""
     from torch.nn.utils.rnn import pack_padded_sequence
 
     data = [tuple(torch.from_numpy(a) for a in batch) for batch in ragged_batches(np, c)]
@@ -151,6 +156,9 @@ def ragged_step(torch, np, c, model, loss_fn, optimizer, params, zero_state, sta
 
     def run(ids, lengths, hidden):
         """The packed stack over ids (T, B) from hidden; returns the top layer's h_n (B, H)."""
+        if layout == "padded":
+            out, h_n = model.rnn(model.embedding(ids), hidden)
+            return out[lengths - 1, torch.arange(ids.shape[1])], h_n
         packed = pack_padded_sequence(model.embedding(ids), lengths, enforce_sorted=False)
         _, h_n = model.rnn(packed, hidden)
         return (h_n[0] if isinstance(h_n, tuple) else h_n)[-1], h_n
@@ -202,7 +210,7 @@ def ragged_step(torch, np, c, model, loss_fn, optimizer, params, zero_state, sta
 
 def main():
     args = sys.argv[1:]
-    warmup, budget, system = 3, 10.0, None
+    warmup, budget, system, layout = 3, 10.0, None, "packed"
     positional = []
     i = 0
     while i < len(args):
@@ -214,6 +222,9 @@ def main():
             i += 2
         elif args[i] == "--system":
             system = args[i + 1]
+            i += 2
+        elif args[i] == "--layout":
+            layout = args[i + 1]
             i += 2
         else:
             positional.append(args[i])
@@ -295,7 +306,9 @@ def main():
 
     step = sample_step if task == "sample" else train_step
     if task in ("ragged", "ragged-eval"):
-        step = ragged_step(torch, np, c, model, loss_fn, optimizer, params, zero_state, state)
+        if layout == "padded" and c.get("k2") is not None:
+            raise SystemExit("--layout padded: TBPTT(inf, k2) runs packed only")
+        step = ragged_step(torch, np, c, model, loss_fn, optimizer, params, zero_state, state, layout)
 
     first = last = None
     n = 0
