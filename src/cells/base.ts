@@ -343,10 +343,14 @@ export abstract class BaseCell<C extends ChunkCache> implements Cell<C> {
   /**
    * Calls `unit(b, j, n)` for every unit j of every row b that takes step t (n = b·H + j, the index in the
    * (B, H) tangents); a masked row carries its state unchanged, so its tangents are copied through.
+   * The cells read step t's saved rows at (t·B + b): a chunk of packed rows is refused.
    */
   protected eachTangentUnit(
     cache: C, t: number, step: TangentStep, unit: (b: number, j: number, n: number) => void,
   ): void {
+    if (cache.batchSizes) {
+      throw new RangeError("tangent: the chunk holds packed rows; run the rows to differentiate unpacked (train/modes/row-step.ts)");
+    }
     const H = this.hiddenSize;
     for (let b = 0; b < cache.B; b++) {
       const real = cache.mask === null || cache.mask[t * cache.B + b] !== 0;

@@ -68,7 +68,8 @@ export interface Cell<C extends ChunkCache = ChunkCache> {
    * The forward-mode derivative of step t (a time index) of the chunk in `cache`, with the current
    * weights held fixed: from the tangents of the state entering the step and of its input, the
    * tangents of the state it leaves (a Jacobian–vector product, J·v). A masked row carries its
-   * tangent unchanged. Used by the online trainer modes (UORO); its own scratch is in the cache.
+   * tangent unchanged; a chunk of packed rows is refused. Used by the online trainer modes (UORO,
+   * on each row's step recomputed alone); its own scratch is in the cache.
    */
   tangent(cache: C, t: number, step: TangentStep): void;
 }

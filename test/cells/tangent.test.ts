@@ -7,6 +7,7 @@
  * at t = 0 and at t = 1 of a 2-step chunk (the saved state of an inner step), with one row masked at
  * step 1 (its tangent passes unchanged), and without an input tangent (ẋ = 0, a layer reading data).
  */
+import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { Cell, CellKind, ChunkCache } from "../../src/cells/cell.js";
 import { createCell } from "../../src/cells/index.js";
@@ -84,4 +85,14 @@ describe("cell tangents (forward mode) against central differences of forward, f
     it(`${kind}, with an input tangent`, () => checkCell(kind, true));
     it(`${kind}, without one (a first layer)`, () => checkCell(kind, false));
   }
+  it("a chunk of packed rows is refused (its saved rows are not at t·B + b)", () => {
+    for (const kind of ["rnn_tanh", "lstm", "gru"] as const) {
+      const cell = createCell(kind, { inputSize: I, hiddenSize: H });
+      const batchSizes = Int32Array.of(3, 1);
+      const cache = cell.forward({ x: new Float32Array(4 * I), T, B, batchSizes });
+      const step = { h: new Float32Array(B * H), c: null, x: null, hOut: new Float32Array(B * H), cOut: null };
+      if (cell.stateSizes.c > 0) Object.assign(step, { c: new Float32Array(B * H), cOut: new Float32Array(B * H) });
+      assert.throws(() => cell.tangent(cache, 1, step), /tangent: the chunk holds packed rows/);
+    }
+  });
 });
