@@ -59,8 +59,10 @@ export {
   type ModelBackwardInput,
 } from "./train/model.js";
 export { Trainer, type TrainerOptions, type UpdateInfo, type BatchResult } from "./train/trainer.js";
-export { type TrainerState, type SegmentState } from "./train/checkpoint.js";
-export { type Schedule, type ScheduleOptions, type ScheduleMode, describeSchedule } from "./train/schedule.js";
+export { type TrainerState, type SegmentState, type ModeState } from "./train/checkpoint.js";
+export {
+  type Schedule, type ScheduleOptions, type ScheduleMode, type GradientMethod, describeSchedule,
+} from "./train/schedule.js";
 export { type Batch, IGNORE_INDEX } from "./train/batch.js";
 export { type LossPlacement } from "./train/loss-positions.js";
 export { type GradientFlow, type GradientFlowReport } from "./train/diagnostics.js";

@@ -37,6 +37,14 @@ export { DropoutCache } from "./layers/dropout.js";
 // The model's chunk cache and the trainer's parts.
 export { SequenceCache } from "./train/model.js";
 export { TruncationWindow, type Segment } from "./train/window.js";
+// The modes beyond truncation (src/train/modes/), each a TruncationWindow.
+export { createWindow, checkMode, type ModeHooks, type ModeWindow, type ModeOptions } from "./train/modes/index.js";
+export { RowStep } from "./train/modes/row-step.js";
+export { OnlineWindow } from "./train/modes/online.js";
+export { RtrlWindow, RTRL_LIMIT } from "./train/modes/rtrl.js";
+export { UoroWindow, type UoroOptions } from "./train/modes/uoro.js";
+export { ArtbpWindow, TruncationLaw, type ArtbpOptions } from "./train/modes/artbp.js";
+export { AdaptiveWindow, type TruncationEstimate, PROBE_EVERY, PROBE_UPDATES } from "./train/modes/adaptive-k2.js";
 export { ChunkLoss, type LossPiece, type ChunkLossOptions, type ChunkLossValue } from "./train/chunk-loss.js";
 export { LossPositions } from "./train/loss-positions.js";
 export { lossAndGradient, type ObjectiveResult } from "./train/objective.js";

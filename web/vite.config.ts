@@ -19,8 +19,6 @@ export default defineConfig({
   resolve: {
     alias: [
       { find: /^bptt$/, replacement: `${root}dist/src/index.js` },
-      // The library's kernel-thread entry (src/kernels/threads/browser-worker.ts), started by worker/kernel-threads.ts.
-      { find: /^bptt\/kernel-worker$/, replacement: `${root}dist/src/kernels/threads/browser-worker.js` },
     ],
   },
   worker: { format: "es" },

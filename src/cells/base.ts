@@ -23,7 +23,7 @@
 import { kernels } from "../kernels/index.js";
 import {
   type BackwardInput, type BackwardOutput, type Cell, type CellKind, type CellOptions, type ChunkInput, NO_DX,
-  type StateSizes, type StepState,
+  type StateSizes, type StepState, type TangentStep,
 } from "./cell.js";
 import type { ChunkCache } from "./chunk-cache.js";
 import { addBlockGradients, finishInputGradients, startInputGradients } from "./input-projection.js";
@@ -120,6 +120,7 @@ export abstract class BaseCell<C extends ChunkCache> implements Cell<C> {
   abstract forward(input: ChunkInput, cache?: C): C;
   abstract backward(cache: C, grads: BackwardInput): BackwardOutput;
   abstract step(B: number, proj: Float32Array, state: StepState, out: Float32Array, scratch: C): void;
+  abstract tangent(cache: C, t: number, step: TangentStep): void;
 
   finalState(cache: C): { h: Float32Array; c: Float32Array | null } {
     return { h: cache.hN.reserve(cache.B * this.outputSize), c: null };
@@ -330,6 +331,57 @@ export abstract class BaseCell<C extends ChunkCache> implements Cell<C> {
       const n = this.rowsAt(frame, t) * this.outputSize;
       frame.norms[t] = kernels().sumSquares(n, frame.dh, 0, frame.dOut, this.dOutOffset(frame, t));
     }
+  }
+
+  /**
+   * The tangent of the gate pre-activations of step t for B rows: pre (B, G·H) = ḣ_{t−1}·W_hhᵀ
+   * (+ ẋ_t·W_ihᵀ when the input has a tangent), with the current weights. `part` selects what a cell
+   * keeps apart (the GRU's input and hidden sides): "both" sums them.
+   */
+  protected tangentPreActivations(
+    B: number, step: TangentStep, pre: Float32Array, part: "both" | "hidden" | "input",
+  ): void {
+    const k = kernels();
+    const R = this.outputSize;
+    const G = this.gateSize;
+    const I = this.inputSize;
+    const { weightIh, weightHh } = this.params;
+    if (part !== "input") k.gemm(false, true, B, G, R, step.h, 0, R, weightHh.value, 0, R, false, pre, 0, G);
+    if (part === "hidden") return;
+    if (step.x) k.gemm(false, true, B, G, I, step.x, 0, I, weightIh.value, 0, I, part === "both", pre, 0, G);
+    else if (part === "input") pre.fill(0, 0, B * G);
+  }
+
+  /**
+   * Calls `unit(b, j, n)` for every unit j < H of every row b that takes step t (n = b·H + j, the index
+   * in the (B, H) tangents of c); a masked row carries its state unchanged, so its tangents are copied
+   * through (carryTangentRow). The cells read step t's saved rows at (t·B + b): a chunk of packed rows
+   * is refused.
+   */
+  protected eachTangentUnit(
+    cache: C, t: number, step: TangentStep, unit: (b: number, j: number, n: number) => void,
+  ): void {
+    if (cache.batchSizes) {
+      throw new RangeError("tangent: the chunk holds packed rows; run the rows to differentiate unpacked (train/modes/row-step.ts)");
+    }
+    const H = this.hiddenSize;
+    for (let b = 0; b < cache.B; b++) {
+      if (!this.tangentRowRuns(cache, t, b)) this.carryTangentRow(step, b);
+      else for (let j = 0; j < H; j++) unit(b, j, b * H + j);
+    }
+  }
+
+  /** Whether row b takes step t (else it is masked there). */
+  protected tangentRowRuns(cache: C, t: number, b: number): boolean {
+    return cache.mask === null || cache.mask[t * cache.B + b] !== 0;
+  }
+
+  /** A masked row carries its state: ḣ_t = ḣ_{t−1} (R values) and ċ_t = ċ_{t−1} (H). */
+  protected carryTangentRow(step: TangentStep, b: number): void {
+    const R = this.outputSize;
+    const H = this.hiddenSize;
+    for (let j = 0; j < R; j++) step.hOut[b * R + j] = step.h[b * R + j]!;
+    if (step.cOut && step.c) for (let j = 0; j < H; j++) step.cOut[b * H + j] = step.c[b * H + j]!;
   }
 }
 

@@ -9,6 +9,7 @@
  *   backward(dOut: (T, B, H), dhN: (B, H), dcN?: (B, H))
  *     → accumulates dW_ih, dW_hh, db_ih, db_hh into the parameters' `grad` (+=, never zeroed here)
  *     → dx: (T, B, I), dh0: (B, H), dc0: (B, H)
+ *   tangent(step t, ḣ_{t−1}, ċ_{t−1}, ẋ_t) → ḣ_t, ċ_t      (forward mode, the weights fixed)
  *
  * Computed as cuDNN does: the input projections of all T steps in one GEMM, only the recurrent
  * product per step, and the weight gradients of all steps in one GEMM each. Every buffer lives in
@@ -21,12 +22,14 @@
  * h, the outputs and W_hh's columns have P values where H is written above), weight_peephole_l{k}: (3H).
  */
 import type { ChunkCache } from "./chunk-cache.js";
-import type { BackwardInput, BackwardOutput, CellKind, ChunkInput, StateSizes, StepState } from "./chunk.js";
+import type {
+  BackwardInput, BackwardOutput, CellKind, ChunkInput, StateSizes, StepState, TangentStep,
+} from "./chunk.js";
 import type { CellParameters } from "./parameters.js";
 
 export {
   type CellKind, type CellOptions, type StateSizes, type ChunkInput, type InputRows, type BackwardInput,
-  type CellWeights, type BackwardOutput, NO_DX, type StepState, gateCount,
+  type CellWeights, type BackwardOutput, NO_DX, type StepState, type TangentStep, gateCount,
 } from "./chunk.js";
 export type { CellParameters } from "./parameters.js";
 export type { ChunkCache } from "./chunk-cache.js";
@@ -63,4 +66,12 @@ export interface Cell<C extends ChunkCache = ChunkCache> {
    * out (B, H). `scratch` is a cache of this cell used only for stepping. Allocates nothing.
    */
   step(B: number, proj: Float32Array, state: StepState, out: Float32Array, scratch: C): void;
+  /**
+   * The forward-mode derivative of step t (a time index) of the chunk in `cache`, with the current
+   * weights held fixed: from the tangents of the state entering the step and of its input, the
+   * tangents of the state it leaves (a Jacobian–vector product, J·v). A masked row carries its
+   * tangent unchanged; a chunk of packed rows is refused. Used by the online trainer modes (UORO,
+   * on each row's step recomputed alone); its own scratch is in the cache.
+   */
+  tangent(cache: C, t: number, step: TangentStep): void;
 }

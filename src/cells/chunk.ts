@@ -150,3 +150,20 @@ export interface StepState {
   c: Float32Array | null;
   cOffset: number;
 }
+
+/**
+ * The tangents of one step of B rows, for `tangent` (forward mode: a Jacobian–vector product with
+ * the weights held fixed). Each array is (B, ·) from offset 0; the caller owns them.
+ */
+export interface TangentStep {
+  /** (B, R) ḣ_{t−1}: the tangent of the state entering the step (R = P for an LSTM with a projection, else H). */
+  h: Float32Array;
+  /** (B, H) ċ_{t−1} for a cell with a cell state (the LSTM), else null. */
+  c: Float32Array | null;
+  /** (B, I) ẋ_t: the tangent of the step's input, or null for zero (an input that is data). */
+  x: Float32Array | null;
+  /** (B, R) ḣ_t, written. */
+  hOut: Float32Array;
+  /** (B, H) ċ_t (LSTM), written; else null. */
+  cOut: Float32Array | null;
+}

@@ -13,6 +13,10 @@
  *   dL/dh_{t−1} = δh⊙z + δh_gates · W_hh
  *   dW_ih += Σ δx_gatesᵀ·x_t   dW_hh += Σ δh_gatesᵀ·h_{t−1}   db_ih += Σ δx_gates   db_hh += Σ δh_gates
  *
+ * Tangent (forward mode, the weights fixed), with ẋg = W_ih·ẋ_t and ḣg = W_hh·ḣ_{t−1} (3H each):
+ *   ṙ = r(1−r)(ẋg_r + ḣg_r)   ż = z(1−z)(ẋg_z + ḣg_z)   ṅ = (1−n²)(ẋg_n + ṙ⊙hn + r⊙ḣg_n)
+ *   ḣ_t = (1−z)⊙ṅ − ż⊙n + ż⊙h_{t−1} + z⊙ḣ_{t−1}
+ *
  * Shapes: x (T, B, I), h (B, H), weight_ih (3H, I), weight_hh (3H, H), biases (3H).
  * Saved per chunk, besides hPrev, out and hN (chunk-cache.ts): gates (T, B, 3H) activations r, z, n, and
  * hGates (T, B, 3H) = W_hh·h_{t−1} + b_hh ((N, 3H) packed). Backward adds into the parameters' grad; it
@@ -22,7 +26,8 @@ import { kernels } from "../kernels/index.js";
 import { ReusableBuffer } from "../tensor/buffers.js";
 import { BaseCell } from "./base.js";
 import {
-  type BackwardInput, type BackwardOutput, type CellOptions, type ChunkInput, NO_DX, type StepState, gateCount,
+  type BackwardInput, type BackwardOutput, type CellOptions, type ChunkInput, NO_DX, type StepState, type TangentStep,
+  gateCount,
 } from "./cell.js";
 import { ChunkCache } from "./chunk-cache.js";
 import { projectChunkInputs } from "./input-projection.js";
@@ -42,6 +47,9 @@ export class GRUCache extends ChunkCache {
   /** (B, 3H) the hidden side of `step`, and (B, H) its new h. */
   readonly stepHGates = new ReusableBuffer();
   readonly stepH = new ReusableBuffer();
+  /** (B, 3H) ẋg and ḣg, the scratch of `tangent`. */
+  readonly tangentXGates = new ReusableBuffer();
+  readonly tangentHGates = new ReusableBuffer();
 }
 
 export class GRUCell extends BaseCell<GRUCache> {
@@ -117,5 +125,31 @@ export class GRUCell extends BaseCell<GRUCache> {
     if (this.params.biasHh) k.addRowVector(B, G, hGates, 0, this.params.biasHh.value, 0);
     k.gruStepForward(B, H, proj, 0, hGates, 0, h, hOffset, null, 0, next, 0, out, 0);
     h.set(next, hOffset);
+  }
+
+  /** The equations in the file header, from what forward saved: r, z, n, hn = W_hn·h + b_hn and h_{t−1}. */
+  tangent(cache: GRUCache, t: number, step: TangentStep): void {
+    const { T, B } = cache;
+    const H = this.hiddenSize;
+    const G = 3 * H;
+    const BH = B * H;
+    const gates = cache.gates.reserve(T * B * G);
+    const hGates = cache.hGates.reserve(T * B * G);
+    const hPrev = cache.hPrev.reserve(T * BH);
+    const dx = cache.tangentXGates.reserve(B * G);
+    const dh = cache.tangentHGates.reserve(B * G);
+    this.tangentPreActivations(B, step, dx, "input");
+    this.tangentPreActivations(B, step, dh, "hidden");
+    this.eachTangentUnit(cache, t, step, (b, j, n) => {
+      const row = (t * B + b) * G;
+      const r = gates[row + j]!;
+      const z = gates[row + H + j]!;
+      const nt = gates[row + 2 * H + j]!;
+      const hn = hGates[row + 2 * H + j]!;
+      const dr = r * (1 - r) * (dx[b * G + j]! + dh[b * G + j]!);
+      const dz = z * (1 - z) * (dx[b * G + H + j]! + dh[b * G + H + j]!);
+      const dn = (1 - nt * nt) * (dx[b * G + 2 * H + j]! + dr * hn + r * dh[b * G + 2 * H + j]!);
+      step.hOut[n] = (1 - z) * dn - dz * nt + dz * hPrev[t * BH + n]! + z * step.h[n]!;
+    });
   }
 }

@@ -17,6 +17,11 @@
  *   dW_ih += Σ_t δgatesᵀ·x_t   dW_hh += Σ_t δgatesᵀ·h_{t−1}   db_ih = db_hh += Σ_t δgates
  *   dp += Σ_t (δi⊙c_{t−1}, δf⊙c_{t−1}, δo⊙c_t)     (the step kernel: kernels.ts)
  *
+ * Tangent (forward mode, the weights fixed), with ṗre = W_hh·ḣ_{t−1} + W_ih·ẋ_t (4H):
+ *   i̇ = i(1−i)(ṗre_i [+ p_i⊙ċ_{t−1}])   ḟ = f(1−f)(ṗre_f [+ p_f⊙ċ_{t−1}])   ġ = (1−g²)ṗre_g
+ *   ċ_t = ḟ⊙c_{t−1} + f⊙ċ_{t−1} + i̇⊙g + i⊙ġ      ȯ = o(1−o)(ṗre_o [+ p_o⊙ċ_t])
+ *   ṁ_t = ȯ⊙tanh(c_t) + o⊙(1 − tanh²c_t)⊙ċ_t     ḣ_t = ṁ_t, or W_hr·ṁ_t
+ *
  * Shapes: x (T, B, I), h (B, R), c (B, H), weight_ih (4H, I), weight_hh (4H, R), biases (4H),
  * weight_hr (P, H), weight_peephole (3H); R = P with a projection, else H.
  * Saved per chunk, besides hPrev, out and hN (chunk-cache.ts): gates (T, B, 4H) activations, c (T, B, H)
@@ -28,7 +33,8 @@ import { kernels } from "../kernels/index.js";
 import { ReusableBuffer } from "../tensor/buffers.js";
 import { BaseCell, type StepRows } from "./base.js";
 import {
-  type BackwardInput, type BackwardOutput, type CellOptions, type ChunkInput, NO_DX, type StepState, gateCount,
+  type BackwardInput, type BackwardOutput, type CellOptions, type ChunkInput, NO_DX, type StepState, type TangentStep,
+  gateCount,
 } from "./cell.js";
 import { ChunkCache } from "./chunk-cache.js";
 import { projectChunkInputs } from "./input-projection.js";
@@ -60,6 +66,9 @@ export class LSTMCache extends ChunkCache {
   readonly stepH = new ReusableBuffer();
   readonly stepC = new ReusableBuffer();
   readonly stepOut = new ReusableBuffer();
+  /** (B, 4H) ṗre, and with a projection (B, H) ṁ: the scratch of `tangent`. */
+  readonly tangentGates = new ReusableBuffer();
+  readonly tangentM = new ReusableBuffer();
 }
 
 export class LSTMCell extends BaseCell<LSTMCache> {
@@ -236,5 +245,48 @@ export class LSTMCell extends BaseCell<LSTMCache> {
     }
     c.set(nextC, cOffset);
     h.set(this.projSize === 0 ? nextH : out.subarray(0, B * R), hOffset);
+  }
+
+  /**
+   * The equations in the file header, from the activations i, f, g, o and c_{t−1}, c_t that forward
+   * saved; with a projection ṁ goes to (B, H) scratch and ḣ = ṁ·W_hrᵀ, masked rows carrying ḣ_{t−1}.
+   */
+  tangent(cache: LSTMCache, t: number, step: TangentStep): void {
+    const { T, B } = cache;
+    const H = this.hiddenSize;
+    const P = this.projSize;
+    const G = 4 * H;
+    const BH = B * H;
+    const gates = cache.gates.reserve(T * B * G);
+    const c = cache.c.reserve(T * BH);
+    const dPre = cache.tangentGates.reserve(B * G);
+    const s = this.reverse ? T - 1 - t : t;
+    const cPrev = s > 0 ? c : cache.c0.reserve(BH);
+    const cPrevOffset = s > 0 ? this.time(s - 1, T) * BH : 0;
+    const p = this.params.peephole?.value ?? null;
+    const dcIn = step.c!;
+    const dcOut = step.cOut!;
+    const dm = P > 0 ? cache.tangentM.reserve(BH).fill(0) : step.hOut;
+    this.tangentPreActivations(B, step, dPre, "both");
+    this.eachTangentUnit(cache, t, step, (b, j, n) => {
+      const row = (t * B + b) * G;
+      const i = gates[row + j]!;
+      const f = gates[row + H + j]!;
+      const g = gates[row + 2 * H + j]!;
+      const o = gates[row + 3 * H + j]!;
+      const di = i * (1 - i) * (p ? dPre[b * G + j]! + p[j]! * dcIn[n]! : dPre[b * G + j]!);
+      const df = f * (1 - f) * (p ? dPre[b * G + H + j]! + p[H + j]! * dcIn[n]! : dPre[b * G + H + j]!);
+      const dg = (1 - g * g) * dPre[b * G + 2 * H + j]!;
+      const dc = df * cPrev[cPrevOffset + n]! + f * dcIn[n]! + di * g + i * dg;
+      const dout = o * (1 - o) * (p ? dPre[b * G + 3 * H + j]! + p[2 * H + j]! * dc : dPre[b * G + 3 * H + j]!);
+      const tc = Math.tanh(c[t * BH + n]!);
+      dcOut[n] = dc;
+      dm[n] = dout * tc + o * (1 - tc * tc) * dc;
+    });
+    if (P > 0) {
+      // ḣ = ṁ·W_hrᵀ (B, P); a masked row's ṁ stayed 0: it carries ḣ_{t−1}.
+      kernels().gemm(false, true, B, P, H, dm, 0, H, this.params.weightHr!.value, 0, H, false, step.hOut, 0, P);
+      for (let b = 0; b < B; b++) if (!this.tangentRowRuns(cache, t, b)) this.carryTangentRow(step, b);
+    }
   }
 }

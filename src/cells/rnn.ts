@@ -7,6 +7,8 @@
  *   δpre_t = δh_t ⊙ act'(h_t)     dL/dh_{t−1} = δpre_t · W_hh
  *   dW_ih += Σ_t δpre_tᵀ · x_t    dW_hh += Σ_t δpre_tᵀ · h_{t−1}    db_ih = db_hh += Σ_t δpre_t
  *
+ * Tangent (forward mode, the weights fixed):  ṗre_t = W_hh·ḣ_{t−1} + W_ih·ẋ_t,  ḣ_t = act′(pre_t) ⊙ ṗre_t.
+ *
  * Shapes: x (T, B, I), h (B, H), weight_ih (H, I), weight_hh (H, H), biases (H).
  * Saved per chunk, besides hPrev, out and hN (chunk-cache.ts): pre (T, B, H) the pre-activations ((N, H) packed).
  * Backward adds into the parameters' grad; it never zeroes them.
@@ -15,7 +17,8 @@ import { kernels } from "../kernels/index.js";
 import { ReusableBuffer } from "../tensor/buffers.js";
 import { BaseCell } from "./base.js";
 import {
-  type BackwardInput, type BackwardOutput, type CellOptions, type ChunkInput, NO_DX, type StepState, gateCount,
+  type BackwardInput, type BackwardOutput, type CellOptions, type ChunkInput, NO_DX, type StepState, type TangentStep,
+  gateCount,
 } from "./cell.js";
 import { ChunkCache } from "./chunk-cache.js";
 import { projectChunkInputs } from "./input-projection.js";
@@ -32,6 +35,8 @@ export class RNNCache extends ChunkCache {
   readonly dPre = new ReusableBuffer();
   /** (B, H) the new h of `step`. */
   readonly stepH = new ReusableBuffer();
+  /** (B, H) ṗre, the scratch of `tangent`. */
+  readonly tangentPre = new ReusableBuffer();
 }
 
 export class RNNCell extends BaseCell<RNNCache> {
@@ -99,5 +104,19 @@ export class RNNCell extends BaseCell<RNNCache> {
     k.gemm(false, true, B, H, H, h, hOffset, H, this.params.weightHh.value, 0, H, true, proj, 0, H);
     k.rnnStepForward(B, H, this.relu, proj, 0, h, hOffset, null, 0, next, 0, out, 0);
     h.set(next, hOffset);
+  }
+
+  /** ṗre = ḣ_{t−1}·W_hhᵀ + ẋ_t·W_ihᵀ, ḣ_t = act′ ⊙ ṗre, act′ read from h_t: 1 − h_t² (tanh) or [h_t > 0] (relu). */
+  tangent(cache: RNNCache, t: number, step: TangentStep): void {
+    const { B } = cache;
+    const H = this.hiddenSize;
+    const BH = B * H;
+    const out = cache.out.reserve(cache.T * BH);
+    const dPre = cache.tangentPre.reserve(BH);
+    this.tangentPreActivations(B, step, dPre, "both");
+    this.eachTangentUnit(cache, t, step, (_b, _j, n) => {
+      const h = out[t * BH + n]!;
+      step.hOut[n] = (this.relu ? (h > 0 ? 1 : 0) : 1 - h * h) * dPre[n]!;
+    });
   }
 }

@@ -23,6 +23,7 @@ import type { Optimizer, OptimizerState } from "../optim/optimizer.js";
 import { Tensor, formatShape } from "../tensor/tensor.js";
 import type { ModelConfig, SequenceModel } from "../train/model.js";
 import type { SegmentState, Trainer, TrainerState } from "../train/trainer.js";
+import { modeMetadata, readModeState } from "./mode-state.js";
 import type { CellWeights } from "../cells/cell.js";
 import { UsageError, oneLine } from "./errors.js";
 import { RUN_CONFIG_LIMIT, memoryLimit } from "./limits.js";
@@ -204,6 +205,7 @@ export function saveCheckpoint(dir: string, model: SequenceModel, optimizer: Opt
   const trainerMeta = {
     updates: state.updates, streamTime: state.streamTime, batchSize: state.batchSize, lastBatchMasked: state.lastBatchMasked,
     dropoutRng: nanToNull(state.dropoutRng), hasH: state.h !== null, hasC: state.c !== null, segments,
+    ...(state.mode ? { mode: modeMetadata(state.mode, vector) } : {}),
   };
   refuseNonFinite(tensors, join(dir, CHECKPOINT_FILE));
   saveSafetensors(join(dir, CHECKPOINT_FILE), tensors, {
@@ -268,6 +270,7 @@ export function loadCheckpoint(dir: string, model: SequenceModel, optimizer: Opt
       updates: t.updates as number, streamTime: t.streamTime as number, batchSize: t.batchSize as number,
       lastBatchMasked: t.lastBatchMasked === true, dropoutRng: nullToNaN(t.dropoutRng, "the dropout generator state"),
       h: t.hasH ? need("trainer.h") : null, c: t.hasC ? need("trainer.c") : null, segments,
+      ...(t.mode !== undefined ? { mode: readModeState(t.mode, need) } : {}),
     };
     trainer.importState(state);
     const p = meta.progress;

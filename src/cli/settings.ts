@@ -15,9 +15,9 @@ import { UsageError } from "./errors.js";
 
 export const TASKS = Object.freeze(["lm", "classify", "label", "regress"] as const);
 export type Task = (typeof TASKS)[number];
-const SCHEDULE_MODES: readonly ScheduleMode[] = Object.freeze(["full", "online", "truncated"]);
+const SCHEDULE_MODES: readonly ScheduleMode[] = Object.freeze(["full", "online", "truncated", "rtrl", "uoro", "artbp"]);
 
-type Kind = "choice" | "integer" | "positive" | "number" | "probability" | "boolean" | "path" | "columns" | "length";
+type Kind = "choice" | "integer" | "positive" | "number" | "probability" | "boolean" | "path" | "columns" | "length" | "truncation";
 
 interface Setting<T> {
   kind: Kind;
@@ -47,6 +47,9 @@ const boolean = (help: string): Setting<boolean> => ({ kind: "boolean", default:
 const path = (help: string): Setting<string | null> => ({ kind: "path", default: null, help, nullable: true });
 const length = (help: string): Setting<number | null> => ({ kind: "length", default: null, help, nullable: true });
 const columns = (help: string): Setting<string[] | null> => ({ kind: "columns", default: null, help, nullable: true });
+/** A length, or "adaptive" (k2 chosen by the trainer: src/train/modes/adaptive-k2.ts). */
+const truncation = (help: string): Setting<number | "adaptive" | null> => ({ kind: "truncation", default: null, help, nullable: true });
+const optionalProbability = (help: string): Setting<number | null> => ({ kind: "probability", default: null, help, nullable: true });
 
 /** Every setting, in the order `bptt train --help` lists them. */
 const SETTINGS = {
@@ -74,8 +77,11 @@ const SETTINGS = {
   clip: optionalPositive(5, "clip the global gradient norm to this value before each update"),
   clipValue: optionalPositive(null, "clip every gradient element to ±this value"),
   k1: length("steps between updates (an integer or inf)"),
-  k2: length("steps the gradient flows back (an integer or inf; default k1)"),
-  mode: optionalChoice(SCHEDULE_MODES, "full: k1 = k2 = sequence; online: k1 = 1, k2 = inf; truncated: k1 = k2 = --k1"),
+  k2: truncation("steps the gradient flows back (an integer, inf, or adaptive; default k1; --mode artbp: the mean truncation)"),
+  mode: optionalChoice(SCHEDULE_MODES, "full: k1 = k2 = sequence; online: k1 = 1, k2 = inf; truncated: k1 = k2 = --k1; " +
+    "rtrl: exact online gradient (small models); uoro: its unbiased rank-one estimate; artbp: random truncation, unbiased (docs/tbptt.md)"),
+  biasTolerance: optionalProbability("--k2 adaptive: the relative truncation bias to stay under (default 0.1)"),
+  maxK2: length("--k2 adaptive: the longest truncation it may choose, and the steps kept (default max(8·k1, 32))"),
   lossEveryChunk: boolean("classify: also score the label at the end of every k1-chunk"),
   batch: integer(32, 1, "sequences (lm: parallel strips) per batch"),
   epochs: integer(10, 1, "passes over the training data", { resumable: true }),
@@ -147,10 +153,28 @@ export function resolveSettings(config: unknown, configSource: string | null, fl
   }
   for (const [key, raw] of flags) settings[key] = parseValue(key, raw, flagOf(key));
   const s = settings as unknown as TrainSettings;
-  if (s.mode !== null && s.mode !== "truncated" && (s.k1 !== null || s.k2 !== null)) {
+  if ((s.mode === "full" || s.mode === "online") && (s.k1 !== null || s.k2 !== null)) {
     throw new UsageError(`--mode ${s.mode} sets k1 and k2 itself: drop --k1/--k2, or use --mode truncated`);
   }
+  checkBeyondTruncation(s);
   return s;
+}
+
+/** The settings of the modes beyond truncation (docs/tbptt.md), named by their flags. */
+function checkBeyondTruncation(s: TrainSettings): void {
+  if ((s.mode === "rtrl" || s.mode === "uoro") && s.k2 !== null) {
+    throw new UsageError(`--mode ${s.mode} follows the gradient through the whole stream without truncation: drop --k2 (--k1 sets the steps per update)`);
+  }
+  if (s.mode === "artbp" && (typeof s.k2 !== "number" || s.k2 === Infinity || s.k2 < 2)) {
+    throw new UsageError(`--mode artbp needs --k2, the mean truncation length: an integer ≥ 2, got ${s.k2 === null ? "none" : String(s.k2)}`);
+  }
+  if (s.k2 === "adaptive" && s.mode !== null && s.mode !== "truncated") {
+    throw new UsageError(`--k2 adaptive chooses the truncation of a truncated schedule: drop --mode ${s.mode}`);
+  }
+  if ((s.biasTolerance !== null || s.maxK2 !== null) && s.k2 !== "adaptive") {
+    throw new UsageError(`${s.biasTolerance !== null ? "--bias-tolerance" : "--max-k2"} is a setting of --k2 adaptive: add --k2 adaptive or drop it`);
+  }
+  if (s.biasTolerance === 0) throw new UsageError("--bias-tolerance expects a number in (0, 1), got 0");
 }
 
 /** A config key (camelCase or a flag's name) as a setting, or null; only the table's own keys count. */
@@ -186,16 +210,19 @@ function parseValue(key: SettingKey, raw: unknown, where: string): unknown {
   }
 }
 
-function parseNumber(s: Setting<unknown>, raw: unknown, where: string): number {
+function parseNumber(s: Setting<unknown>, raw: unknown, where: string): number | "adaptive" {
   const text = typeof raw === "number" ? String(raw) : typeof raw === "string" ? raw.trim() : "";
-  if (s.kind === "length" && /^(inf|infinity|∞)$/i.test(text)) return Infinity;
+  if (s.kind === "truncation" && text === "adaptive") return "adaptive";
+  if ((s.kind === "length" || s.kind === "truncation") && /^(inf|infinity|∞)$/i.test(text)) return Infinity;
   const value = text === "" ? NaN : Number(text);
-  const min = s.kind === "length" ? 1 : s.min ?? -Infinity;
+  const min = s.kind === "length" || s.kind === "truncation" ? 1 : s.min ?? -Infinity;
   switch (s.kind) {
     case "integer":
     case "length":
+    case "truncation":
       if (!Number.isSafeInteger(value) || value < min) {
-        throw new UsageError(`${where} expects an integer ≥ ${min}${s.kind === "length" ? " (or inf)" : ""}, got ${show(raw)}`);
+        const or = s.kind === "length" ? " (or inf)" : s.kind === "truncation" ? " (or inf, or adaptive)" : "";
+        throw new UsageError(`${where} expects an integer ≥ ${min}${or}, got ${show(raw)}`);
       }
       return value;
     case "positive":

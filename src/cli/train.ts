@@ -36,9 +36,16 @@ export interface TrainRun {
 
 /** The schedule a task trains with when none is given: TBPTT(35, 35) for a language model, full BPTT otherwise. */
 export function scheduleOf(settings: TrainSettings): ScheduleOptions {
-  if (settings.mode !== null) return { mode: settings.mode, ...(settings.k1 !== null ? { k1: settings.k1 } : {}), ...(settings.k2 !== null ? { k2: settings.k2 } : {}) };
-  if (settings.k1 !== null) return { k1: settings.k1, ...(settings.k2 !== null ? { k2: settings.k2 } : {}) };
-  if (settings.task === "lm") return { k1: languageModelSteps(settings), k2: settings.k2 ?? languageModelSteps(settings) };
+  // k2 adaptive's own settings (src/train/modes/adaptive-k2.ts), when given.
+  const adaptive = {
+    ...(settings.biasTolerance !== null ? { biasTolerance: settings.biasTolerance } : {}),
+    ...(settings.maxK2 !== null ? { maxK2: settings.maxK2 } : {}),
+  };
+  if (settings.mode !== null) {
+    return { mode: settings.mode, ...(settings.k1 !== null ? { k1: settings.k1 } : {}), ...(settings.k2 !== null ? { k2: settings.k2 } : {}), ...adaptive };
+  }
+  if (settings.k1 !== null) return { k1: settings.k1, ...(settings.k2 !== null ? { k2: settings.k2 } : {}), ...adaptive };
+  if (settings.task === "lm") return { k1: languageModelSteps(settings), k2: settings.k2 ?? languageModelSteps(settings), ...adaptive };
   return settings.k2 !== null ? { k1: Infinity, k2: settings.k2 } : { mode: "full" };
 }
 
@@ -102,7 +109,8 @@ export async function runTraining({ settings, resume, progress }: TrainRun): Pro
 /** The schedule, refused before any data is read where a task cannot train with it. */
 function trainingSchedule(settings: TrainSettings): Schedule {
   const schedule = resolveSchedule(scheduleOf(settings));
-  if (settings.task === "lm" && schedule.k2 === Infinity) {
+  const online = schedule.method === "rtrl" || schedule.method === "uoro"; // no k2: nothing grows with the stream
+  if (settings.task === "lm" && schedule.k2 === Infinity && !online) {
     throw new UsageError(
       "--task lm reads one stream carried from batch to batch, so the gradient must be cut: k2 must be finite " +
         "(--mode full, --mode online and --k2 inf back-propagate to the start of the stream); give e.g. --k1 35 --k2 35",
@@ -121,7 +129,9 @@ async function train({ settings, resume, progress }: TrainRun, dir: string, sche
     throw new UsageError("--bidirectional cannot be used with --task lm: a language model must not see the future it predicts");
   }
   if (resume) checkResumedRun(dir, config, data.spec);
-  const held = schedule.k2 === Infinity ? data.longestSequence : Math.min(data.longestSequence, schedule.k1) + schedule.k2;
+  const online = schedule.method === "rtrl" || schedule.method === "uoro"; // they keep only the chunk being processed
+  const chunk = Math.min(data.longestSequence, schedule.k1);
+  const held = online ? chunk : schedule.k2 === Infinity ? data.longestSequence : chunk + schedule.k2;
   checkMemory(config, { optimizer: settings.optimizer, batch: settings.batch, steps: held }, describeSize(settings, config));
   const model = new SequenceModel(config);
   if (settings.init && !resume) loadWeights(settings.init, model);
@@ -131,7 +141,7 @@ async function train({ settings, resume, progress }: TrainRun, dir: string, sche
   const watch = { objective: data.objective, outputSize: data.outputSize, lr: settings.lr, clip: settings.clip };
   let lastUpdate: UpdateInfo | null = null;
   const trainer = new Trainer(model, optimizer, {
-    k1: schedule.k1, k2: schedule.k2, lossAt: data.lossAt, lossEveryChunk: settings.lossEveryChunk,
+    ...scheduleOf(settings), seed: settings.seed, lossAt: data.lossAt, lossEveryChunk: settings.lossEveryChunk,
     ...(settings.clip !== null ? { clipNorm: settings.clip } : {}),
     ...(settings.clipValue !== null ? { clipValue: settings.clipValue } : {}),
     diagnostics: settings.diagnostics,

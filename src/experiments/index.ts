@@ -1,4 +1,5 @@
 /** The experiments `bptt experiment` knows, in the order `--list` shows them. */
+import { beyondTruncation } from "./beyond-truncation.js";
 import { charRnn } from "./char-rnn.js";
 import type { Experiment } from "./experiment.js";
 import { framewiseLabelling } from "./framewise-labelling.js";
@@ -16,6 +17,7 @@ export const EXPERIMENTS: readonly Experiment[] = [
   framewiseLabelling as Experiment,
   vanishingGradients as Experiment,
   weightSharing as Experiment,
+  beyondTruncation as Experiment,
 ];
 
 export function findExperiment(name: string): Experiment | undefined {

@@ -25,6 +25,21 @@ export interface TrainerState {
   h: Float32Array | null;
   c: Float32Array | null;
   segments: SegmentState[];
+  /** What a mode beyond TBPTT carries besides the window (src/train/modes/), when one is chosen. */
+  mode?: ModeState;
+}
+
+/**
+ * A mode's own state between batches: RTRL's sensitivities, UORO's rank-one factors, ARTBP's
+ * truncation points, the adaptive k2; random generators as their `Rng.getState()`.
+ */
+export interface ModeState {
+  /** "rtrl", "uoro", "artbp" or "adaptive": a checkpoint restores only into a trainer of the same mode. */
+  kind: string;
+  /** Named arrays, in the backend's precision. */
+  arrays: Record<string, Float32Array>;
+  /** Named numbers and lists of numbers (NaN allowed, as in a generator's state). */
+  values: Record<string, number | number[]>;
 }
 
 export interface SegmentState {

@@ -22,7 +22,8 @@
  * loss at each sequence's last step keeps each row's last k2 steps only, O(B·k2): the steps before
  * them reach no update (a row's cut is k2 steps before its end, and no loss lies there), so they run
  * forward first keeping nothing (forward-only.ts, "heads"), and the last k2 steps of each row ("tails",
- * packed from the heads' states) are the chunk that is kept and back-propagated.
+ * packed from the heads' states) are the chunk that is kept and back-propagated. That is TBPTT's
+ * alone: the modes (src/train/modes/) keep what they reach.
  *
  * Scaling (the same rule for every schedule): lossScale "mean" (default) divides Σ ℓ by
  * B × (loss steps per full chunk: min(k1, T) for every-step losses, 1 for last-step losses), which for a
@@ -43,7 +44,7 @@ import type { LossPlacement } from "./loss-positions.js";
 import type { SequenceModel } from "./model.js";
 import { type Schedule, type ScheduleOptions, resolveSchedule } from "./schedule.js";
 import { validateTrainingBatch } from "./validate-batch.js";
-import { TruncationWindow } from "./window.js";
+import { type ModeWindow, createWindow } from "./modes/index.js";
 
 export type { SegmentState, TrainerState } from "./checkpoint.js";
 
@@ -64,6 +65,8 @@ export interface TrainerOptions extends ScheduleOptions {
   onUpdate?: (info: UpdateInfo) => void;
   /** Called with the final (clipped) gradient in the parameters' grad, just before the optimizer applies it. */
   beforeStep?: (info: UpdateInfo) => void;
+  /** Seeds the random draws of modes "uoro" (signs) and "artbp" (truncation lengths). Default: the model's seed. */
+  seed?: number;
 }
 
 export interface UpdateInfo {
@@ -100,8 +103,8 @@ export class Trainer {
   readonly gradientFlow: GradientFlow | null;
   private readonly params: Parameter[];
   private readonly lossAt: LossPlacement;
-  /** The kept activations and the carried state. */
-  private readonly window: TruncationWindow;
+  /** The kept activations and the carried state: TBPTT's window or a mode's (src/train/modes/). */
+  private readonly window: ModeWindow;
   private readonly loss: ChunkLoss;
   private updates = 0;
   private lastBatchMasked = false;
@@ -115,12 +118,21 @@ export class Trainer {
   private readonly heads = new BatchLayout();
   private readonly tails = new BatchLayout();
   private readonly headRunner: ForwardOnly;
+  /**
+   * Whether the schedule is TBPTT's, whose updates reach back k2 steps and no further: only then may
+   * TBPTT(∞, k2) skip the heads. Not ARTBP with k1 = ∞ (k2 is its truncations' mean: they reach past
+   * it); the other modes never have k1 = ∞ with a finite k2.
+   */
+  private readonly fixedTruncation: boolean;
 
   constructor(model: SequenceModel, optimizer: Optimizer, options: TrainerOptions) {
     this.model = model;
     this.optimizer = optimizer;
     this.schedule = resolveSchedule(options);
     this.options = Object.freeze({ ...options });
+    const modeOptions = { seed: options.seed ?? model.config.seed ?? 0, diagnostics: options.diagnostics ?? false };
+    // The modes beyond TBPTT refuse first: their messages give the cost (bidirectional models included).
+    const window = createWindow(model, this.schedule, modeOptions);
     const lossAt = options.lossAt ?? "every-step";
     if (lossAt !== "every-step" && lossAt !== "last-step") {
       throw new RangeError(`lossAt must be "every-step" or "last-step", got ${JSON.stringify(lossAt)}`);
@@ -145,15 +157,26 @@ export class Trainer {
     }
     this.lossAt = lossAt;
     this.params = model.parameters();
-    this.window = new TruncationWindow(model);
+    this.window = window;
     this.loss = new ChunkLoss(model);
     this.headRunner = new ForwardOnly(model);
+    this.fixedTruncation = this.schedule.method === undefined && this.schedule.biasTolerance === undefined;
     this.gradientFlow = options.diagnostics ? new GradientFlow(model.rnn.numLayers) : null;
   }
 
   /** Number of updates made so far. */
   get updateCount(): number {
     return this.updates;
+  }
+
+  /** The truncation the next update uses: k2, or for k2 "adaptive" the last one chosen. */
+  get currentK2(): number {
+    return "k2" in this.window && typeof this.window.k2 === "number" ? this.window.k2 : this.schedule.k2;
+  }
+
+  /** Steps of activations held now, the kept window with the chunk in progress: what memory grows with. */
+  get keptSteps(): number {
+    return this.window.segments.reduce((steps, segment) => steps + segment.T, 0);
   }
 
   /** Forgets the carried state and the kept activations: the next batch starts from zero. */
@@ -163,7 +186,9 @@ export class Trainer {
 
   /** A copy of what the trainer carries between batches (see TrainerState). */
   exportState(): TrainerState {
-    return exportTrainerState(this.window, { updates: this.updates, lastBatchMasked: this.lastBatchMasked });
+    const state = exportTrainerState(this.window, { updates: this.updates, lastBatchMasked: this.lastBatchMasked });
+    const mode = this.window.exportMode?.();
+    return mode ? { ...state, mode } : state;
   }
 
   /**
@@ -172,7 +197,11 @@ export class Trainer {
    * continues exactly as if it had not stopped. Checked against the model; a mismatch is a RangeError.
    */
   importState(state: TrainerState): void {
+    if (state.mode && !this.window.importMode) {
+      throw new RangeError(`trainer state: a checkpoint of mode "${state.mode.kind}" does not match this trainer (TBPTT)`);
+    }
     const counters = importTrainerState(this.window, state);
+    this.window.importMode?.(state.mode);
     this.updates = counters.updates;
     this.lastBatchMasked = counters.lastBatchMasked;
   }
@@ -184,7 +213,9 @@ export class Trainer {
     const everyChunk = this.options.lossEveryChunk ?? false;
     const window = this.window;
     const carried = { batchSize: window.batchSize, lastBatchMasked: this.lastBatchMasked };
-    validateTrainingBatch(this.model, batch, lossAt, everyChunk, k2, carried);
+    // The online modes keep nothing that grows with the stream: it may continue across batches.
+    const online = this.schedule.method === "rtrl" || this.schedule.method === "uoro";
+    validateTrainingBatch(this.model, batch, lossAt, everyChunk, online ? 1 : k2, carried);
     const { T, B } = batch;
     if (!batch.continues) {
       window.allocate(B);
@@ -197,7 +228,7 @@ export class Trainer {
       this.dFinal = this.model.createState(B);
     }
     let layout = this.layout.arrange(batch, rowLengths(batch.mask, T, B, this.lengths));
-    if (k1 === Infinity && k2 < layout.T && lossAt === "last-step" && !batch.continues) {
+    if (this.fixedTruncation && k1 === Infinity && k2 < layout.T && lossAt === "last-step" && !batch.continues) {
       // TBPTT(∞, k2), a loss at each row's last step only: the steps before each row's last k2 reach
       // no update; they run forward keeping nothing, and the tails are the chunk (see the header).
       const heads = this.heads.window(layout, k2, "head");
@@ -214,12 +245,13 @@ export class Trainer {
     const rowEnds = this.rowEnds;
     const lengths = layout.lengths;
 
-    // Chunks of k1 batch steps; the layout's steps in them ([start, end) up to its longest row).
-    for (let chunkStart = 0; chunkStart < T; chunkStart += Math.min(k1, T)) {
-      const chunkEnd = Math.min(chunkStart + k1, T);
-      const start = Math.min(chunkStart, layout.T);
+    // Chunks in batch steps, each ending where the mode puts its update (TBPTT: every k1 steps); the
+    // layout's steps in them ([start, end), up to its longest row).
+    for (let chunkStart = 0, chunkEnd = 0; chunkStart < T; chunkStart = chunkEnd) {
+      if (chunkStart >= layout.T) break; // only padding left: no loss, no update
+      chunkEnd = window.chunkEnd?.(chunkStart, T) ?? Math.min(chunkStart + k1, T);
+      const start = chunkStart;
       const end = Math.min(chunkEnd, layout.T);
-      if (start === end) break; // only padding left: no loss, no update
       // This chunk's update comes at its end, or earlier for a row whose sequence ends in it: no update
       // reaches a segment that ends at or before its cut. Pruned here, not after the previous chunk:
       // at a batch's end the next chunk's length (the next batch's T) is not known yet.

@@ -2,8 +2,8 @@
  * `bptt train --resume` on texts of different lengths (packed batches): a classifier run stopped in
  * the middle of an epoch (--max-updates) and resumed ends with weights bit-identical to a run that was
  * never stopped — with TBPTT(∞, k2), whose heads run forward keeping nothing, dropout between two
- * layers, and full BPTT through a bidirectional GRU. The epoch line and metrics.json give real tokens
- * per second.
+ * layers, full BPTT through a bidirectional GRU, and the modes RTRL, UORO, ARTBP and adaptive k2. The
+ * epoch line and metrics.json give real tokens per second.
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -45,6 +45,11 @@ describe("bptt train --resume, texts of different lengths", () => {
   const runs: Array<[string, string[]]> = [
     ["TBPTT(∞, 5), 2-layer LSTM with dropout", ["--k2", "5", "--layers", "2", "--dropout", "0.3"]],
     ["full BPTT, bidirectional GRU", ["--cell", "gru", "--bidirectional"]],
+    // The modes beyond truncation on packed batches, their own state in the checkpoint (mode-state.ts).
+    ["mode rtrl, k1 = 4, hidden 4", ["--mode", "rtrl", "--k1", "4", "--hidden", "4"]],
+    ["mode uoro", ["--mode", "uoro"]],
+    ["mode artbp, mean truncation 4", ["--mode", "artbp", "--k2", "4"]],
+    ["k2 adaptive, k1 = 4", ["--k1", "4", "--k2", "adaptive", "--max-k2", "16", "--bias-tolerance", "0.3"]],
   ];
   for (const [name, schedule] of runs) {
     it(`${name}: stopped mid-epoch and resumed, bit-identical to an uninterrupted run`, () => {

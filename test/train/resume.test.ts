@@ -38,6 +38,12 @@ describe("trainer state round trip", () => {
     ["LSTM 2 layers, dropout, TBPTT(3, 7)", { cell: "lstm", vocabSize: V, embeddingDim: 4, hiddenSize: 5, numLayers: 2, dropout: 0.3, outputSize: V, objective: "classes", seed: 3 }, { k1: 3, k2: 7, clipNorm: 1 }],
     ["GRU, TBPTT(4, 4)", { cell: "gru", vocabSize: V, embeddingDim: 4, hiddenSize: 5, outputSize: V, objective: "classes", seed: 4 }, { k1: 4, k2: 4 }],
     ["RNN, TBPTT(2, 9)", { cell: "rnn", vocabSize: V, embeddingDim: 3, hiddenSize: 4, outputSize: V, objective: "classes", seed: 5 }, { k1: 2, k2: 9 }],
+    // The modes beyond truncation carry their own state (src/train/modes/): sensitivities, factors, cuts, k2.
+    ["LSTM 2 layers, mode rtrl, k1 = 2", { cell: "lstm", vocabSize: V, embeddingDim: 3, hiddenSize: 3, numLayers: 2, outputSize: V, objective: "classes", seed: 6 }, { mode: "rtrl", k1: 2 }],
+    ["GRU, mode uoro, k1 = 1", { cell: "gru", vocabSize: V, embeddingDim: 3, hiddenSize: 4, outputSize: V, objective: "classes", seed: 7 }, { mode: "uoro" }],
+    ["LSTM, mode artbp, mean truncation 4", { cell: "lstm", vocabSize: V, embeddingDim: 3, hiddenSize: 4, outputSize: V, objective: "classes", seed: 8 }, { mode: "artbp", k2: 4 }],
+    ["RNN, mode artbp, k1 = 2, mean truncation 6", { cell: "rnn", vocabSize: V, embeddingDim: 3, hiddenSize: 4, outputSize: V, objective: "classes", seed: 9 }, { mode: "artbp", k1: 2, k2: 6 }],
+    ['GRU, TBPTT(1, k2 "adaptive"), a probe under way at the checkpoint', { cell: "gru", vocabSize: V, embeddingDim: 3, hiddenSize: 4, outputSize: V, objective: "classes", seed: 10 }, { k1: 1, k2: "adaptive", maxK2: 6, biasTolerance: 0.5 }],
   ];
   for (const [name, config, options] of cases) {
     it(`${name}: resuming from a checkpoint between batches ends bit-identical`, () => {
@@ -70,6 +76,17 @@ describe("trainer state round trip", () => {
     const state = a.trainer.exportState();
     const other = build({ ...cases[0]![1], hiddenSize: 6 }, cases[0]![2]);
     assert.throws(() => other.trainer.importState(state), /trainer state: .* does not match this model/);
+  });
+
+  it("a checkpoint restores only into a trainer of the same mode", () => {
+    const config = cases[4]![1];
+    const uoro = build(config, { mode: "uoro" });
+    for (const batch of streamBatches(2, 5)) uoro.trainer.trainBatch(batch);
+    const state = uoro.trainer.exportState();
+    assert.throws(() => build(config, { mode: "rtrl" }).trainer.importState(state), /a checkpoint of mode "uoro" does not match this trainer \(mode "rtrl"\)/);
+    assert.throws(() => build(config, { k1: 1, k2: 4 }).trainer.importState(state), /a checkpoint of mode "uoro" does not match this trainer \(TBPTT\)/);
+    const { mode: _dropped, ...withoutMode } = state;
+    assert.throws(() => build(config, { mode: "uoro" }).trainer.importState(withoutMode), /a checkpoint of TBPTT does not match this trainer \(mode "uoro"\)/);
   });
 
   it("dropping the window would change the result (the test can fail)", () => {
@@ -112,21 +129,30 @@ describe("trainer state round trip, ragged (packed) batches", () => {
   const model: ModelConfig = {
     cell: "lstm", vocabSize: V, embeddingDim: 4, hiddenSize: 5, numLayers: 2, dropout: 0.3, outputSize: 2, objective: "classes", seed: 6,
   };
-  const cases: Array<[string, TrainerOptions]> = [
-    ["full BPTT", { mode: "full", lossAt: "last-step" }],
-    ["TBPTT(∞, 8): heads forward keeping nothing, tails kept", { k1: Infinity, k2: 8, lossAt: "last-step" }],
-    ["TBPTT(5, 10) with a loss every chunk", { k1: 5, k2: 10, lossAt: "last-step", lossEveryChunk: true }],
+  // The online modes recompute each row's step without dropout: they train the same LSTM without it.
+  const noDropout: ModelConfig = { ...model, hiddenSize: 3, dropout: 0 };
+  const cases: Array<[string, ModelConfig, TrainerOptions]> = [
+    ["full BPTT", model, { mode: "full", lossAt: "last-step" }],
+    ["TBPTT(∞, 8): heads forward keeping nothing, tails kept", model, { k1: Infinity, k2: 8, lossAt: "last-step" }],
+    ["TBPTT(5, 10) with a loss every chunk", model, { k1: 5, k2: 10, lossAt: "last-step", lossEveryChunk: true }],
+    // The modes (src/train/modes/): each resets its own state after a padded batch, as the window is.
+    ["mode rtrl, k1 = 4", noDropout, { mode: "rtrl", k1: 4, lossAt: "last-step" }],
+    ["mode uoro, k1 = 1", noDropout, { mode: "uoro", lossAt: "last-step" }],
+    ["mode artbp, mean truncation 4, an update at each cut", model, { mode: "artbp", k2: 4, lossAt: "last-step" }],
+    ["mode artbp, k1 = ∞, mean truncation 8", model, { mode: "artbp", k1: Infinity, k2: 8, lossAt: "last-step" }],
+    ['TBPTT(3, k2 "adaptive")', model, { k1: 3, k2: "adaptive", maxK2: 12, biasTolerance: 0.3, lossAt: "last-step" }],
   ];
-  for (const [name, options] of cases) {
-    it(`${name}, 2-layer LSTM with dropout: resuming between batches ends bit-identical`, () => {
+  for (const [name, config, options] of cases) {
+    const what = config.dropout ? "2-layer LSTM with dropout" : "2-layer LSTM";
+    it(`${name}, ${what}: resuming between batches ends bit-identical`, () => {
       const batches = raggedBatches(6);
-      const straight = build(model, options);
+      const straight = build(config, options);
       for (const batch of batches) straight.trainer.trainBatch(batch);
-      const first = build(model, options);
+      const first = build(config, options);
       for (const batch of batches.slice(0, 3)) first.trainer.trainBatch(batch);
       const state = first.trainer.exportState();
       assert.equal(state.segments.length, 0, "nothing a padded batch kept is needed again");
-      const resumed = build({ ...model, seed: 99 }, options);
+      const resumed = build({ ...config, seed: 99 }, options);
       resumed.model.parameters().forEach((p, i) => p.value.set(weights(first.model)[i]!));
       resumed.optimizer.loadStateDict(first.optimizer.stateDict());
       resumed.trainer.importState(state);

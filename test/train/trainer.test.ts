@@ -45,7 +45,7 @@ describe("Trainer: refusals say what to change", () => {
   });
 
   it("an unknown mode", () => {
-    refuses(() => trainer({ mode: "bogus" as never }), /mode must be "full", "online" or "truncated", got "bogus"/);
+    refuses(() => trainer({ mode: "bogus" as never }), /mode must be "full", "online", "truncated", "rtrl", "uoro" or "artbp", got "bogus"/);
     refuses(() => trainer({ mode: "truncated" }), /mode "truncated" needs k1/);
   });
 

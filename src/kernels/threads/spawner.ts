@@ -46,18 +46,20 @@ interface BrowserWorker {
   onerror: ((event: { message?: string }) => void) | null;
 }
 type BrowserWorkerConstructor = new (url: URL, options: { type: "module"; name?: string }) => BrowserWorker;
+/** The browser's Worker (the core's TypeScript has no DOM types); only referenced once it is known to exist. */
+declare const Worker: BrowserWorkerConstructor;
 
 /** Module Web Workers, where the page can share memory with them (cross-origin isolated); else null. */
 export function browserThreadSpawner(): ThreadSpawner | null {
   const scope = globalThis as { Worker?: BrowserWorkerConstructor; crossOriginIsolated?: boolean; navigator?: { hardwareConcurrency?: number } };
   if (typeof scope.Worker !== "function" || scope.crossOriginIsolated !== true || typeof SharedArrayBuffer !== "function") return null;
-  const WorkerClass = scope.Worker;
   return {
     name: "Web Worker",
     cores: () => Math.max(1, scope.navigator?.hardwareConcurrency ?? 1),
     spawn(init, onError) {
-      // The literal `new Worker(new URL(…, import.meta.url))` lets bundlers find and emit the worker file.
-      const worker = new WorkerClass(new URL("./browser-worker.js", import.meta.url), { type: "module", name: "bptt-kernels" });
+      // Literally `new Worker(new URL("…", import.meta.url), …)`: the form bundlers (Vite, webpack, esbuild)
+      // recognise, so that they emit the worker file with the application.
+      const worker = new Worker(new URL("./browser-worker.js", import.meta.url), { type: "module", name: "bptt-kernels" });
       worker.onerror = (event) => onError(new Error(`kernel worker failed: ${event.message ?? "error"}`));
       worker.postMessage(init);
       return { terminate: () => worker.terminate() };
