@@ -1,8 +1,9 @@
 /**
  * A small builder of ONNX models over the protobuf messages generated from ONNX's own onnx.proto
  * (proto/onnx_pb.ts, serialised by @bufbuild/protobuf): graph inputs and outputs with fixed or
- * symbolic dimensions ("T", "B"), initializers, and nodes with typed attributes. It knows nothing of
- * recurrent networks: onnx.ts and onnx-recurrent.ts build the graph of a bptt model with it.
+ * symbolic dimensions ("T", "B"), initializers, nodes with typed attributes, and subgraphs (a Scan's
+ * body), which may read the values of the graphs around them. It knows nothing of recurrent networks:
+ * onnx.ts, onnx-recurrent.ts and onnx-scan.ts build the graph of a bptt model with it.
  *
  * Initializer values are stored as raw_data, little-endian as ONNX requires, written through a
  * DataView so that the bytes are right whatever the host's byte order.
@@ -12,6 +13,7 @@ import {
   type AttributeProto,
   AttributeProto_AttributeType,
   AttributeProtoSchema,
+  type GraphProto,
   GraphProtoSchema,
   ModelProtoSchema,
   type NodeProto,
@@ -26,12 +28,13 @@ import {
 /** A dimension: a fixed size, or a symbolic name that every value sharing it agrees on. */
 export type Dim = number | string;
 
-export type ElementType = "float32" | "int32" | "int64";
+export type ElementType = "float32" | "int32" | "int64" | "bool";
 
 const ELEMENT_TYPES: Record<ElementType, TensorProto_DataType> = {
   float32: TensorProto_DataType.FLOAT,
   int32: TensorProto_DataType.INT32,
   int64: TensorProto_DataType.INT64,
+  bool: TensorProto_DataType.BOOL,
 };
 
 /** A graph input or output as the model declares it. */
@@ -63,6 +66,12 @@ export class OnnxGraph {
   private readonly outputs: ValueInfoProto[] = [];
   /** Every value name defined so far (inputs, initializers, node outputs): each is defined once. */
   private readonly defined = new Set<string>();
+
+  /**
+   * A graph, or with `outer` a subgraph (an attribute of a node of `outer`, such as a Scan's body) whose
+   * nodes may read outer's values by name; `prefix` starts its node names.
+   */
+  constructor(private readonly outer: OnnxGraph | null = null, private readonly prefix = "") {}
 
   input(spec: ValueSpec): string {
     this.define(spec.name);
@@ -100,6 +109,12 @@ export class OnnxGraph {
     return this.defined.has(name) ? name : this.int64Initializer(name, [values.length], values);
   }
 
+  /** An int64 scalar constant (an index, a bound), one initializer per distinct value. */
+  int64Scalar(value: number): string {
+    const name = `const_int64_scalar_${String(value).replace(/-/g, "m")}`;
+    return this.defined.has(name) ? name : this.int64Initializer(name, [], [value]);
+  }
+
   /**
    * A node of the default domain. An empty string in `inputs` leaves an optional input out, as ONNX
    * specifies. Returns the output names.
@@ -111,27 +126,32 @@ export class OnnxGraph {
     attributes: AttributeProto[] = [],
   ): string[] {
     for (const name of inputs) {
-      if (name !== "" && !this.defined.has(name)) {
+      if (name !== "" && !this.isDefined(name)) {
         throw new Error(`ONNX graph: ${opType} reads ${name}, which is not defined yet`);
       }
     }
     for (const name of outputs) this.define(name);
-    const name = `${opType}_${this.nodes.length}`;
+    const name = `${this.prefix}${opType}_${this.nodes.length}`;
     this.nodes.push(
       create(NodeProtoSchema, { name, opType, input: [...inputs], output: [...outputs], attribute: attributes }),
     );
     return [...outputs];
   }
 
-  /** The serialised ModelProto. */
-  toBytes(info: ModelInfo): Uint8Array {
-    const graph = create(GraphProtoSchema, {
-      name: info.graphName,
+  /** The GraphProto: for a subgraph, the value of its node's attribute (attribute.graph). */
+  toGraph(name: string): GraphProto {
+    return create(GraphProtoSchema, {
+      name,
       node: this.nodes,
       initializer: this.initializers,
       input: this.inputs,
       output: this.outputs,
     });
+  }
+
+  /** The serialised ModelProto. */
+  toBytes(info: ModelInfo): Uint8Array {
+    const graph = this.toGraph(info.graphName);
     const model = create(ModelProtoSchema, {
       irVersion: BigInt(info.irVersion),
       opsetImport: [{ domain: "", version: BigInt(info.opset) }],
@@ -158,8 +178,14 @@ export class OnnxGraph {
     return name;
   }
 
+  /** Whether `name` is a value of this graph or of a graph around it. */
+  private isDefined(name: string): boolean {
+    return this.defined.has(name) || (this.outer?.isDefined(name) ?? false);
+  }
+
   private define(name: string): void {
-    if (name === "" || this.defined.has(name)) {
+    // ONNX forbids a subgraph to shadow a name of the graphs around it.
+    if (name === "" || this.isDefined(name)) {
       throw new Error(`ONNX graph: the value name ${JSON.stringify(name)} is empty or defined twice`);
     }
     this.defined.add(name);
@@ -184,6 +210,9 @@ export const attribute = {
       type: AttributeProto_AttributeType.STRING,
       s: new TextEncoder().encode(value),
     });
+  },
+  graph(name: string, value: GraphProto): AttributeProto {
+    return create(AttributeProtoSchema, { name, type: AttributeProto_AttributeType.GRAPH, g: value });
   },
   strings(name: string, values: readonly string[]): AttributeProto {
     const encoder = new TextEncoder();
@@ -225,4 +254,11 @@ function checkSize(name: string, dims: readonly number[], length: number): void 
       `ONNX graph: initializer ${name} of shape (${dims.join(", ")}) needs ${size} values, got ${length}`,
     );
   }
+}
+
+/** (cols, rows) = transpose of a row-major (rows, cols) matrix. */
+export function transpose(values: Float32Array, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(values.length);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = values[r * cols + c]!;
+  return out;
 }

@@ -17,9 +17,9 @@
  * Y: (T, D, B, H), Y_h and Y_c: (D, B, H). Y becomes the next layer's (T, B, D·H) input — forward
  * direction first, as bptt and PyTorch concatenate — by Squeeze (D = 1) or Transpose + Reshape (D = 2).
  *
- * Not written yet, and refused by onnx.ts until they are: LSTM peepholes (ONNX's optional input P,
- * (D, 3H) in the order i, o, f — the eighth input of the node built below) and LSTM projections
- * (ONNX's LSTM has none: they would need a Loop or Scan body).
+ * LSTM peepholes are ONNX's optional input P: (D, 3H), blocks i, o, f = weight_peephole's blocks
+ * [0, 2, 1] (bptt's order is i, f, o). An LSTM with a projection is not this operator's (it has none):
+ * onnx-scan.ts writes it as a Scan.
  */
 import type { Cell, CellKind, CellParameters } from "../cells/cell.js";
 import type { Parameter } from "../tensor/parameter.js";
@@ -61,6 +61,9 @@ const ONNX_CELLS: Record<CellKind, OnnxCell> = {
     attributes: (D) => [attribute.strings("activations", Array(D).fill("Relu"))],
   },
 };
+
+/** ONNX's peephole block j (i, o, f) holds bptt's weight_peephole block PEEPHOLE_ORDER[j] (i, f, o). */
+const PEEPHOLE_ORDER = [0, 2, 1];
 
 /** The cell kinds this exporter writes. */
 export function isExportableCell(kind: string): kind is CellKind {
@@ -139,6 +142,13 @@ export function addRecurrentLayer(
   // ONNX's input order: X, W, R, B, sequence_lens, initial_h, then initial_c and P for the LSTM.
   const nodeInputs = [inputs.x, W, R, B, inputs.sequenceLens ?? "", inputs.h0];
   if (spec.cellState) nodeInputs.push(inputs.c0!);
+  const peepholes = cells.map((cell) => cell.params.peephole);
+  if (peepholes.every((p) => p !== null)) {
+    const P = concatenate(peepholes.map((p) => reorderRows(p!.value, PEEPHOLE_ORDER, H)));
+    nodeInputs.push(graph.floatInitializer(`${prefix}.P`, [D, 3 * H], P, `${from("weight_peephole")}, blocks i, o, f`));
+  } else if (peepholes.some((p) => p !== null)) {
+    throw new Error("LSTM: peepholes in one direction of a layer only");
+  }
   const y = `${prefix}.Y`;
   const nodeOutputs = [y, names.hN];
   if (spec.cellState) nodeOutputs.push(names.cN!);

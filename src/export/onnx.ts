@@ -6,12 +6,15 @@
  * The graph, opset 14, with symbolic T (steps) and B (sequences):
  *
  *   tokens: int64 (T, B) → Gather(embedding.weight) → (T, B, E)     or     features: float (T, B, I)
- *   → layer 0 … L−1, each ONNX's own LSTM / GRU / RNN operator (onnx-recurrent.ts) → (T, B, D·H)
+ *   → layer 0 … L−1, each ONNX's own LSTM / GRU / RNN operator (onnx-recurrent.ts; the LSTM's peepholes
+ *     are its input P), or for an LSTM with a projection a Scan per direction (onnx-scan.ts) → (T, B, D·R)
  *   → MatMul(head.weightᵀ) + head.bias → logits: (T, B, O)
  *   [→ Softmax over O ("classes") or Sigmoid ("binary") → probabilities: (T, B, O)]
  *
- *   inputs   tokens | features, h0: (L·D, B, H), c0: (L·D, B, H) (LSTM), [sequence_lens: int32 (B)]
- *   outputs  logits, [probabilities], hN: (L·D, B, H), cN: (L·D, B, H) (LSTM)
+ *   inputs   tokens | features, h0: (L·D, B, R), c0: (L·D, B, H) (LSTM), [sequence_lens: int32 (B)]
+ *   outputs  logits, [probabilities], hN: (L·D, B, R), cN: (L·D, B, H) (LSTM)
+ *
+ * R = H, or P for an LSTM with a projection.
  *
  * The states are laid out as PyTorch's h_n and bptt's hN: index l·D + d for layer l and direction d
  * (0 forward, 1 reverse). Zeros start a sequence; hN (and cN) passed back as h0 (and c0) continue it, so
@@ -24,8 +27,9 @@
  */
 import type { Cell } from "../cells/cell.js";
 import type { SequenceModel } from "../train/model.js";
-import { type Dim, OnnxGraph, type ValueSpec, attribute } from "./onnx-graph.js";
+import { type Dim, OnnxGraph, type ValueSpec, attribute, transpose } from "./onnx-graph.js";
 import { addRecurrentLayer, isExportableCell } from "./onnx-recurrent.js";
+import { addScanLayer, addStepMask } from "./onnx-scan.js";
 
 /** The default-domain operator set of the exported graph (the recurrent operators' `layout` is from 14). */
 export const ONNX_OPSET = 14;
@@ -71,16 +75,19 @@ export function onnxInterface(
 ): { inputs: OnnxValue[]; outputs: OnnxValue[] } {
   const rnn = model.rnn;
   const LD = rnn.numLayers * rnn.directions;
-  const H = rnn.hiddenSize;
   const O = model.outputSize;
   const float = (name: string, dims: Dim[], doc: string): OnnxValue => ({ name, type: "float32", dims, doc });
-  const state = (name: string, what: string, use: string): OnnxValue =>
-    float(
+  const state = (name: string, what: string, use: string): OnnxValue => {
+    const cell = name.startsWith("c");
+    const size = cell ? rnn.stateSizes.c : rnn.stateSizes.h;
+    const letter = cell || rnn.projSize === 0 ? "H" : "P";
+    return float(
       name,
-      [LD, "B", H],
-      `${what} (L·D = ${LD}, B, H = ${H}), index l·D + d for layer l and direction d ` +
-        `(0 forward), as PyTorch's h_n; ${use}`,
+      [LD, "B", size],
+      `${what} (L·D = ${LD}, B, ${letter} = ${size}), index l·D + d for layer l and direction d ` +
+        `(0 forward), as PyTorch's ${cell ? "c_n" : "h_n"}; ${use}`,
     );
+  };
 
   const inputs: OnnxValue[] = [
     model.embedding
@@ -145,17 +152,17 @@ export function exportOnnx(model: SequenceModel, options: OnnxExportOptions = {}
         )[0]!;
   const hParts: string[] = [];
   const cParts: string[] = [];
+  // A projected LSTM's Scans read padding as a mask (onnx-scan.ts), made once from the input.
+  const sequenceLens = has("sequence_lens");
+  const mask = rnn.projSize > 0 && sequenceLens ? addStepMask(graph, inputs[0]!.name, sequenceLens) : null;
   for (let l = 0; l < L; l++) {
     const output = `rnn.l${l}.output`;
     const hN = L === 1 ? "hN" : `rnn.l${l}.hN`;
     const cN = lstm ? (L === 1 ? "cN" : `rnn.l${l}.cN`) : null;
-    addRecurrentLayer(
-      graph,
-      layerCells(rnn.cells, l, D),
-      `rnn.l${l}`,
-      { x, h0: layerStates("h0", l), c0: lstm ? layerStates("c0", l) : null, sequenceLens: has("sequence_lens") },
-      { output, hN, cN },
-    );
+    const cells = layerCells(rnn.cells, l, D);
+    const layerInputs = { x, h0: layerStates("h0", l), c0: lstm ? layerStates("c0", l) : null, sequenceLens };
+    if (rnn.projSize > 0) addScanLayer(graph, cells, `rnn.l${l}`, layerInputs, { output, hN, cN }, mask);
+    else addRecurrentLayer(graph, cells, `rnn.l${l}`, layerInputs, { output, hN, cN });
     x = output;
     hParts.push(hN);
     if (cN) cParts.push(cN);
@@ -204,32 +211,23 @@ function checkExportable(model: SequenceModel, options: OnnxExportOptions): void
   if (options.probabilities && model.config.objective === "regression") {
     throw new OnnxExportError("a regression model outputs values, not probabilities (drop the probabilities option)");
   }
-  // Every parameter must land in the graph: anything else (an LSTM projection, peepholes) would be lost.
+  // Every parameter must land in the graph: anything else would be lost. These are what the layers'
+  // writers read (onnx-recurrent.ts, and onnx-scan.ts for a projection).
   const written = new Set(["embedding.weight", "head.weight", "head.bias"]);
-  for (const cell of rnn.cells) for (const p of cell.params.list()) written.add(`rnn.${p.name}`);
+  for (const cell of rnn.cells) {
+    const { weightIh, weightHh, biasIh, biasHh, weightHr, peephole } = cell.params;
+    for (const p of [weightIh, weightHh, biasIh, biasHh, weightHr, peephole]) if (p) written.add(`rnn.${p.name}`);
+  }
   for (const [name, p] of model.namedParameters()) {
-    if (!written.has(name)) throw new OnnxExportError(`${name} ${unsupportedReason(name)}`);
+    if (!written.has(name)) throw new OnnxExportError(`${name} has no place in the graph this exporter writes`);
     const bad = p.value.findIndex((v) => !Number.isFinite(v));
     if (bad >= 0) throw new OnnxExportError(`${name} holds ${p.value[bad]} at index ${bad} (a diverged model?)`);
   }
 }
 
-function unsupportedReason(name: string): string {
-  if (/weight_hr_l\d/.test(name)) return "is an LSTM projection (proj_size): ONNX's LSTM operator has none";
-  if (/peephole/.test(name)) return "holds LSTM peephole weights, which this exporter does not write yet";
-  return "has no place in the graph this exporter writes";
-}
-
 /** rnn.cells[l·D + d] for d < D: layer l's cells, forward direction first. */
 function layerCells(cells: readonly Cell[], l: number, D: number): Cell[] {
   return cells.slice(l * D, (l + 1) * D);
-}
-
-/** (cols, rows) = transpose of a row-major (rows, cols) matrix. */
-function transpose(values: Float32Array, rows: number, cols: number): Float32Array {
-  const out = new Float32Array(values.length);
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = values[r * cols + c]!;
-  return out;
 }
 
 function describeOutputs(model: SequenceModel): string {
@@ -250,6 +248,7 @@ function describeModel(model: SequenceModel): string {
     : `${model.inputSize} features`;
   return (
     `bptt ${rnn.mode} model: ${input} → ${rnn.numLayers} layer(s) of ${rnn.hiddenSize} units` +
+    `${rnn.projSize > 0 ? ` projected to ${rnn.projSize}` : ""}${rnn.peephole ? " with peepholes" : ""}` +
     `${rnn.bidirectional ? ", bidirectional" : ""} → ${model.outputSize} ${model.config.objective} output(s), time-major`
   );
 }

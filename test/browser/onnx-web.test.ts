@@ -1,9 +1,10 @@
 /**
  * The ONNX export in a real browser: headless Chromium (harness.ts; skipped or failed as browser.test.ts is), loads
  * dist/src/index.js and dist/src/onnx.js as plain ES modules (an import map names @bufbuild/protobuf
- * and onnxruntime-web in node_modules — no bundler) and runs onnx-scenario.ts: bptt builds a model,
- * exports it, and ONNX Runtime Web (WebAssembly) runs the file. The file must be byte for byte the one
- * Node.js exports, and ONNX Runtime Web's outputs must equal bptt's own forward pass, to 1e-5.
+ * and onnxruntime-web in node_modules — no bundler) and runs onnx-scenario.ts: bptt builds a model (an
+ * LSTM, and an LSTM with a projection and peepholes, whose layers are Scans), exports it, and ONNX Runtime
+ * Web (WebAssembly) runs the file. The file must be byte for byte the one Node.js exports, and ONNX
+ * Runtime Web's outputs must equal bptt's own forward pass, to 1e-5.
  */
 import assert from "node:assert/strict";
 import type { Server } from "node:http";
@@ -14,7 +15,7 @@ import * as onnx from "../../src/onnx.js";
 import { assertClose, bpttForward } from "../export/ort.js";
 import { skipLine } from "./chromium.js";
 import { launchChromium, openPage, pageResult, servePage } from "./harness.js";
-import { B, LENGTHS, MODEL, type OnnxScenarioResult, T, chunk } from "./onnx-scenario.js";
+import { B, LENGTHS, MODELS, type ModelName, type OnnxScenarioResult, T, chunk } from "./onnx-scenario.js";
 
 /** What the page may load: the build, and the two packages it imports from node_modules. */
 const SERVED = ["dist", "node_modules/@bufbuild/protobuf/dist/esm", "node_modules/onnxruntime-web/dist"];
@@ -58,29 +59,30 @@ describe("ONNX export in a browser (headless Chromium, onnxruntime-web)", () => 
       return;
     }
     const { page, errors } = await openPage(browser, server);
-    const outcome = await pageResult<{ ok: true; result: OnnxScenarioResult } | { ok: false; error: string }>(
-      page,
-      "onnxResult",
-    );
+    type Results = Record<ModelName, OnnxScenarioResult>;
+    const outcome = await pageResult<{ ok: true; result: Results } | { ok: false; error: string }>(page, "onnxResult");
     assert.ok(outcome.ok, outcome.ok ? "" : outcome.error);
     assert.deepEqual(errors, []);
     await page.close();
-    const { bytes, outputs } = outcome.result;
+    const results: Results = outcome.ok ? outcome.result : ({} as Results);
 
-    const model = new bptt.SequenceModel({ ...MODEL });
-    assert.deepEqual(
-      bytes,
-      Array.from(onnx.exportOnnx(model, { probabilities: true, sequenceLengths: true })),
-      "the same bytes as in Node.js",
-    );
-    const expected = bpttForward(model, { T, B, ...chunk(), lengths: Int32Array.from(LENGTHS) });
-    assertClose(Float32Array.from(outputs["logits"]!), expected.logits, "onnxruntime-web logits");
-    assertClose(Float32Array.from(outputs["hN"]!), expected.hN, "onnxruntime-web hN");
-    assertClose(Float32Array.from(outputs["cN"]!), expected.cN!, "onnxruntime-web cN");
-    const O = MODEL.outputSize;
-    for (let r = 0; r < T * B; r++) {
-      const p = outputs["probabilities"]!.slice(r * O, (r + 1) * O);
-      assert.ok(Math.abs(p.reduce((s, v) => s + v, 0) - 1) < 1e-6, `row ${r}: the probabilities sum to 1`);
+    for (const [name, config] of Object.entries(MODELS) as Array<[ModelName, (typeof MODELS)[ModelName]]>) {
+      const { bytes, outputs }: OnnxScenarioResult = results[name];
+      const model = new bptt.SequenceModel({ ...config });
+      assert.deepEqual(
+        bytes,
+        Array.from(onnx.exportOnnx(model, { probabilities: true, sequenceLengths: true })),
+        `${name}: the same bytes as in Node.js`,
+      );
+      const expected = bpttForward(model, { T, B, ...chunk(config), lengths: Int32Array.from(LENGTHS) });
+      assertClose(Float32Array.from(outputs["logits"]!), expected.logits, `${name}: onnxruntime-web logits`);
+      assertClose(Float32Array.from(outputs["hN"]!), expected.hN, `${name}: onnxruntime-web hN`);
+      assertClose(Float32Array.from(outputs["cN"]!), expected.cN!, `${name}: onnxruntime-web cN`);
+      const O = config.outputSize;
+      for (let r = 0; r < T * B; r++) {
+        const p = outputs["probabilities"]!.slice(r * O, (r + 1) * O);
+        assert.ok(Math.abs(p.reduce((s, v) => s + v, 0) - 1) < 1e-6, `${name}, row ${r}: the probabilities sum to 1`);
+      }
     }
   });
 });

@@ -1,6 +1,7 @@
 /**
  * `bptt export`: trained runs written as ONNX files and run in ONNX Runtime. Greedy generation from an
- * exported character model prints the text of `bptt generate --top-k 1`; an exported classifier, fed
+ * exported character model (LSTM; GRU; LSTM with a projection and peepholes, --proj --peephole) prints
+ * the text of `bptt generate --top-k 1`; an exported classifier, fed
  * a padded batch with sequence_lens, gives `bptt predict`'s probabilities; bad input is one line.
  */
 import assert from "node:assert/strict";
@@ -61,11 +62,13 @@ function exported(run: string): string {
 const TEXT = `${Array.from({ length: 40 }, (_, i) => ["the cat sat", "a dog ran far", "the end"][i % 3]).join("\n")}\n`;
 let lstmLm = "";
 let gruLm = "";
+let lstmpLm = "";
 let classifier = "";
 
 before(async () => {
   lstmLm = await train("lstm-lm", TEXT, { cell: "lstm", layers: 2, k1: 16, lr: 0.02, epochs: 8 });
   gruLm = await train("gru-lm", TEXT, { cell: "gru", k1: 16, lr: 0.02, epochs: 4 });
+  lstmpLm = await train("lstmp-lm", TEXT, { cell: "lstm", layers: 2, proj: 6, peephole: true, k1: 16, lr: 0.02, epochs: 8 });
   const reviews = Array.from({ length: 24 }, (_, i) =>
     JSON.stringify(
       i % 2
@@ -94,10 +97,12 @@ async function greedyInOnnxRuntime(file: string, prime: string, length: number):
   const vocabulary = (JSON.parse(metadata["bptt.data"]!) as { vocabulary: string[] }).vocabulary;
   const session = await openSession(bytes);
   const lstm = session.inputNames.includes("c0");
-  const config = JSON.parse(metadata["bptt.model"]!) as { hiddenSize: number; numLayers: number };
-  const stateShape = [config.numLayers, 1, config.hiddenSize];
-  let h: ort.Tensor = new ort.Tensor("float32", new Float32Array(config.numLayers * config.hiddenSize), stateShape);
-  let c: ort.Tensor = new ort.Tensor("float32", new Float32Array(config.numLayers * config.hiddenSize), stateShape);
+  const config = JSON.parse(metadata["bptt.model"]!) as { hiddenSize: number; numLayers: number; projSize?: number };
+  // h has P values with a projection, c has H.
+  const R = config.projSize ?? config.hiddenSize;
+  let h: ort.Tensor = new ort.Tensor("float32", new Float32Array(config.numLayers * R), [config.numLayers, 1, R]);
+  const cShape = [config.numLayers, 1, config.hiddenSize];
+  let c: ort.Tensor = new ort.Tensor("float32", new Float32Array(config.numLayers * config.hiddenSize), cShape);
   let ids = [...prime].map((ch) => vocabulary.indexOf(ch));
   let text = prime;
   for (let n = 0; n < length; n++) {
@@ -121,7 +126,7 @@ async function greedyInOnnxRuntime(file: string, prime: string, length: number):
 
 describe("bptt export", () => {
   it("exports character models whose greedy generation in ONNX Runtime is the text of bptt generate --top-k 1", async () => {
-    for (const run of [lstmLm, gruLm]) {
+    for (const run of [lstmLm, gruLm, lstmpLm]) {
       const file = exported(run);
       for (const prime of ["the", "a d"]) {
         // What `bptt generate --model RUN --prime PRIME --top-k 1 --length 60` prints (test/cli/generate.test.ts).

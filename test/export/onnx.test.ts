@@ -3,7 +3,8 @@
  * bidirectional × token or feature input, random and trained models give the logits and final states
  * bptt gives, to 1e-5, from non-zero initial states and with sequences of different lengths; a stream
  * run chunk by chunk with the states passed along equals one pass; and what cannot be exported is
- * refused in one line.
+ * refused in one line. The LSTM's variants alike: peepholes (ONNX's LSTM input P), a projection and
+ * both (a Scan per direction).
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
@@ -14,7 +15,7 @@ import { createOptimizer } from "../../src/optim/index.js";
 import { Rng } from "../../src/tensor/rng.js";
 import { type CellName, type ModelConfig, SequenceModel } from "../../src/train/model.js";
 import { Trainer } from "../../src/train/trainer.js";
-import { type ChunkInputs, assertClose, bpttForward, onnxForward, openSession } from "./ort.js";
+import { type ChunkInputs, assertClose, bpttForward, onnxForward, openSession, stateShape } from "./ort.js";
 
 const CELLS: CellName[] = ["rnn", "rnn_relu", "lstm", "gru"];
 const V = 11;
@@ -29,6 +30,7 @@ function makeModel(
   tokens: boolean,
   seed: number,
   objective: ModelConfig["objective"] = "classes",
+  variant: Pick<ModelConfig, "projSize" | "peephole"> = {},
 ): SequenceModel {
   const input = tokens ? { vocabSize: V, embeddingDim: 5 } : { inputSize: I };
   return new SequenceModel({
@@ -40,19 +42,27 @@ function makeModel(
     outputSize: objective === "binary" ? 1 : O,
     objective,
     seed,
+    ...variant,
   });
 }
 
+/** The LSTM's variants: peepholes (ONNX's LSTM with P), a projection and both (Scan). */
+const VARIANTS: Array<[string, Pick<ModelConfig, "projSize" | "peephole">]> = [
+  ["peepholes", { peephole: true }],
+  ["a projection", { projSize: 4 }],
+  ["a projection and peepholes", { projSize: 3, peephole: true }],
+];
+
 /** Random inputs and states for a chunk of T steps and B sequences. */
 function randomChunk(model: SequenceModel, T: number, B: number, rng: Rng): ChunkInputs {
-  const states = model.rnn.numLayers * model.rnn.directions * B * H;
+  const size = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);
   const normal = (n: number, scale: number): Float32Array => {
     const out = new Float32Array(n);
     rng.fillNormal(out, 0, scale);
     return out;
   };
-  const chunk: ChunkInputs = { T, B, h0: normal(states, 0.5) };
-  if (model.rnn.mode === "lstm") chunk.c0 = normal(states, 0.5);
+  const chunk: ChunkInputs = { T, B, h0: normal(size(stateShape(model, B)), 0.5) };
+  if (model.rnn.mode === "lstm") chunk.c0 = normal(size(stateShape(model, B, "c")), 0.5);
   if (model.embedding) chunk.ids = Int32Array.from({ length: T * B }, () => rng.int(V));
   else chunk.features = normal(T * B * I, 1);
   return chunk;
@@ -110,6 +120,66 @@ describe("ONNX export, run in ONNX Runtime", () => {
         }
       }
     }
+  });
+
+  it("gives bptt's logits and final states for the LSTM's variants, 1–2 layers, uni/bidirectional, tokens or features", async () => {
+    const rng = new Rng(17);
+    let seed = 200;
+    for (const [name, variant] of VARIANTS) {
+      for (const numLayers of [1, 2]) {
+        for (const bidirectional of [false, true]) {
+          for (const tokens of [true, false]) {
+            const model = makeModel("lstm", numLayers, bidirectional, tokens, ++seed, "classes", variant);
+            const what = `LSTM with ${name}, ${numLayers} layer(s), ${bidirectional ? "bi" : "uni"}directional, ` +
+              `${tokens ? "tokens" : "features"}`;
+            await assertSameAsBptt(model, exportOnnx(model), randomChunk(model, 5, 3, rng), what);
+            const ragged = { ...randomChunk(model, 6, 3, rng), lengths: Int32Array.from([6, 2, 4]) };
+            await assertSameAsBptt(model, exportOnnx(model, { sequenceLengths: true }), ragged, `${what}, lengths 6, 2, 4`);
+          }
+        }
+      }
+      // Trained, so that the variants' weights are far from their initial law.
+      const trained = makeModel("lstm", 2, true, true, ++seed, "classes", variant);
+      const before = trained.rnn.cells[1]!.params.list().map((p) => p.value.slice());
+      trainBriefly(trained, rng);
+      trained.rnn.cells[1]!.params.list().forEach((p, k) => assert.notDeepEqual(p.value, before[k], `${p.name} moved`));
+      await assertSameAsBptt(trained, exportOnnx(trained), randomChunk(trained, 9, 2, rng), `trained LSTM with ${name}`);
+    }
+  });
+
+  it("writes peepholes as the LSTM operator's P (i, o, f) and a projection as a Scan per direction", () => {
+    const graphOf = (variant: Pick<ModelConfig, "projSize" | "peephole">) =>
+      fromBinary(ModelProtoSchema, exportOnnx(makeModel("lstm", 1, true, false, 3, "classes", variant))).graph!;
+    const peephole = graphOf({ peephole: true });
+    const lstm = peephole.node.find((n) => n.opType === "LSTM")!;
+    assert.equal(lstm.input.length, 8, "X, W, R, B, sequence_lens, initial_h, initial_c, P");
+    const P = peephole.initializer.find((t) => t.name === lstm.input[7])!;
+    assert.deepEqual(P.dims.map(Number), [2, 3 * H]);
+    const projected = graphOf({ projSize: 2 });
+    assert.equal(projected.node.filter((n) => n.opType === "LSTM").length, 0);
+    assert.equal(projected.node.filter((n) => n.opType === "Scan").length, 2, "one per direction");
+  });
+
+  it("runs a projected LSTM's stream chunk by chunk, with the final states passed back, as one pass", async () => {
+    const rng = new Rng(19);
+    const model = makeModel("lstm", 2, false, true, 41, "classes", { projSize: 2, peephole: true });
+    const session = await openSession(exportOnnx(model));
+    const whole = randomChunk(model, 12, 2, rng);
+    const onePass = await onnxForward(session, model, whole);
+    let h0 = whole.h0!;
+    let c0 = whole.c0!;
+    let t0 = 0;
+    for (const T of [5, 1, 6]) {
+      const ids = whole.ids!.slice(t0 * 2, (t0 + T) * 2);
+      const chunk = await onnxForward(session, model, { T, B: 2, ids, h0, c0 });
+      assertClose(chunk["logits"]!, onePass["logits"]!.subarray(t0 * 2 * O, (t0 + T) * 2 * O), `logits of steps ${t0}…`);
+      h0 = chunk["hN"]!;
+      c0 = chunk["cN"]!;
+      t0 += T;
+    }
+    assertClose(h0, onePass["hN"]!, "hN after the last chunk");
+    assertClose(c0, onePass["cN"]!, "cN after the last chunk");
+    assertClose(onePass["logits"]!, bpttForward(model, whole).logits, "one pass equals bptt");
   });
 
   it("gives bptt's outputs for trained models too", async () => {
@@ -238,16 +308,14 @@ describe("ONNX export, run in ONNX Runtime", () => {
       refusal(/^cannot export to ONNX: rnn\.weight_hh_l0 holds NaN at index 5 /),
     );
 
-    // A parameter the graph has no place for (as an LSTM projection would be) is named, not dropped.
-    const projected = makeModel("lstm", 1, false, false, 1);
-    const named = projected.namedParameters();
-    const extra = projected.rnn.cells[0]!.params.weightHh;
-    Object.defineProperty(projected, "namedParameters", { value: () => [...named, ["rnn.weight_hr_l0", extra]] });
+    // A parameter the graph has no place for (a variant this exporter does not know) is named, not dropped.
+    const unknown = makeModel("lstm", 1, false, false, 1);
+    const named = unknown.namedParameters();
+    const extra = unknown.rnn.cells[0]!.params.weightHh;
+    Object.defineProperty(unknown, "namedParameters", { value: () => [...named, ["rnn.weight_xx_l0", extra]] });
     assert.throws(
-      () => exportOnnx(projected),
-      refusal(
-        /^cannot export to ONNX: rnn\.weight_hr_l0 is an LSTM projection \(proj_size\): ONNX's LSTM operator has none$/,
-      ),
+      () => exportOnnx(unknown),
+      refusal(/^cannot export to ONNX: rnn\.weight_xx_l0 has no place in the graph this exporter writes$/),
     );
   });
 });

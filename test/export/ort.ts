@@ -15,7 +15,7 @@ export interface ChunkInputs {
   ids?: Int32Array;
   /** (T, B, I) features, for a feature model. */
   features?: Float32Array;
-  /** (L·D, B, H) initial states; zeros when omitted. */
+  /** (L·D, B, R) and (L·D, B, H) initial states; zeros when omitted. */
   h0?: Float32Array;
   c0?: Float32Array;
   /** (B) steps of each sequence (padding after them); all T when omitted. */
@@ -25,13 +25,15 @@ export interface ChunkInputs {
 export interface ChunkOutputs {
   /** (T, B, O) */
   logits: Float32Array;
-  /** (L·D, B, H) */
+  /** (L·D, B, R) */
   hN: Float32Array;
+  /** (L·D, B, H) */
   cN: Float32Array | null;
 }
 
-function stateShape(model: SequenceModel, B: number): number[] {
-  return [model.rnn.numLayers * model.rnn.directions, B, model.rnn.hiddenSize];
+/** h's (L·D, B, R), or c's (L·D, B, H): R = P for an LSTM with a projection, else H. */
+export function stateShape(model: SequenceModel, B: number, part: "h" | "c" = "h"): number[] {
+  return [model.rnn.numLayers * model.rnn.directions, B, model.rnn.stateSizes[part]];
 }
 
 /** bptt's own forward pass: embedding, the recurrent stack (with the mask the lengths make), the head at every step. */
@@ -50,7 +52,7 @@ export function bpttForward(model: SequenceModel, input: ChunkInputs): ChunkOutp
     : null;
   const out = model.rnn.forward(x, {
     h0: input.h0 ? new Tensor(input.h0, shape) : null,
-    c0: input.c0 ? new Tensor(input.c0, shape) : null,
+    c0: input.c0 ? new Tensor(input.c0, stateShape(model, B, "c")) : null,
     mask,
   });
   const logits = model.head.forward(out.output.data, T * B).out.slice();
@@ -70,9 +72,10 @@ export async function onnxForward(
 ): Promise<Record<string, Float32Array>> {
   const { T, B } = input;
   const shape = stateShape(model, B);
-  const zeros = (): Float32Array => new Float32Array(shape[0]! * B * shape[2]!);
+  const cellShape = stateShape(model, B, "c");
+  const zeros = (s: number[]): Float32Array => new Float32Array(s[0]! * s[1]! * s[2]!);
   const feeds: Record<string, ort.Tensor> = {
-    h0: new ort.Tensor("float32", input.h0 ?? zeros(), shape),
+    h0: new ort.Tensor("float32", input.h0 ?? zeros(shape), shape),
   };
   if (model.embedding)
     feeds["tokens"] = new ort.Tensor(
@@ -81,7 +84,7 @@ export async function onnxForward(
       [T, B],
     );
   else feeds["features"] = new ort.Tensor("float32", input.features!, [T, B, model.inputSize]);
-  if (model.rnn.mode === "lstm") feeds["c0"] = new ort.Tensor("float32", input.c0 ?? zeros(), shape);
+  if (model.rnn.mode === "lstm") feeds["c0"] = new ort.Tensor("float32", input.c0 ?? zeros(cellShape), cellShape);
   if (session.inputNames.includes("sequence_lens"))
     feeds["sequence_lens"] = new ort.Tensor("int32", input.lengths ?? new Int32Array(B).fill(T), [B]);
   const results = await session.run(feeds);
