@@ -4,7 +4,8 @@
  * Schmidhuber 2005): 61 noisy phoneme prototypes held for 2–6 frames, chained by a bigram
  * (phoneme-frames.ts). Every frame carries a loss (lossAt "every-step").
  *
- * Arms: a cell (vanilla tanh RNN, GRU, LSTM), a direction and a schedule:
+ * Arms: a cell (vanilla tanh RNN, GRU, LSTM, and the LSTM with peephole connections that Graves &
+ * Schmidhuber's framewise BLSTM had), a direction and a schedule:
  *   per frame        k1 = 1, k2 = ∞  (an update after every frame, gradient back to the utterance's start)
  *   TBPTT(k1, k2)    an update every k1 frames, gradient k2 frames back (k2 > k1 included)
  *   per utterance    k1 = k2 = ∞  (full BPTT, one update per batch of whole utterances)
@@ -24,7 +25,7 @@ import { Trainer } from "../train/trainer.js";
 import type { Experiment, ExperimentSettings, Job, JobRun, Scale } from "./experiment.js";
 import { nearestPrototypeError, phonemeSource, phonemeUtterances } from "./phoneme-frames.js";
 import { barChart, lineChart, type Row } from "./plot.js";
-import { mean, median, percent, percentSpread, provenance, table } from "./report.js";
+import { mean, median, percent, percentSpread, provenance, standardDeviation, table } from "./report.js";
 
 interface Sizes {
   trainUtterances: number;
@@ -49,6 +50,8 @@ const BASE_LR = 0.005;
 /** One arm: cell, direction and schedule (Infinity = the whole utterance, written as null in JSON). */
 interface Arm {
   cell: CellName;
+  /** LSTM only: peephole connections (absent: none). */
+  peephole?: boolean;
   bidirectional: boolean;
   k1: number | null;
   k2: number | null;
@@ -61,17 +64,22 @@ const DEFAULT_ARMS: Arm[] = [
   { cell: "lstm", bidirectional: false, k1: 20, k2: 20 },
   { cell: "lstm", bidirectional: false, k1: null, k2: null },
   { cell: "lstm", bidirectional: true, k1: null, k2: null },
+  { cell: "lstm", peephole: true, bidirectional: false, k1: null, k2: null },
+  { cell: "lstm", peephole: true, bidirectional: true, k1: null, k2: null },
   { cell: "gru", bidirectional: false, k1: null, k2: null },
   { cell: "rnn", bidirectional: false, k1: null, k2: null },
 ];
 
-/** Every cell × every unidirectional schedule, plus each cell bidirectional (per utterance). */
+/** Every cell (and the peephole LSTM) × every unidirectional schedule, plus each bidirectional (per utterance). */
 function fullArms(): Arm[] {
   const schedules: Array<[number | null, number | null]> = [[1, null], [1, 10], [5, 5], [5, 20], [20, 20], [20, 40], [null, null]];
+  const cells: Array<Pick<Arm, "cell" | "peephole">> = [
+    { cell: "lstm" }, { cell: "lstm", peephole: true }, { cell: "gru" }, { cell: "rnn" },
+  ];
   const arms: Arm[] = [];
-  for (const cell of ["lstm", "gru", "rnn"] as const) {
-    for (const [k1, k2] of schedules) arms.push({ cell, bidirectional: false, k1, k2 });
-    arms.push({ cell, bidirectional: true, k1: null, k2: null });
+  for (const cell of cells) {
+    for (const [k1, k2] of schedules) arms.push({ ...cell, bidirectional: false, k1, k2 });
+    arms.push({ ...cell, bidirectional: true, k1: null, k2: null });
   }
   return arms;
 }
@@ -85,7 +93,7 @@ function scheduleName(arm: Arm): string {
 }
 
 function armName(arm: Arm): string {
-  return `${arm.bidirectional ? "B" : ""}${CELL_NAMES[arm.cell]} ${scheduleName(arm)}`;
+  return `${arm.peephole ? "peephole " : ""}${arm.bidirectional ? "B" : ""}${CELL_NAMES[arm.cell]} ${scheduleName(arm)}`;
 }
 
 export interface FramewiseResult {
@@ -109,7 +117,7 @@ function runJob(job: Job, settings: ExperimentSettings): FramewiseResult {
   const test = phonemeUtterances(source, rng.fork(), sizes.testUtterances, sizes.frames);
   const model = new SequenceModel({
     cell: arm.cell, inputSize: SOURCE.featureSize, hiddenSize: sizes.hiddenSize, bidirectional: arm.bidirectional,
-    outputSize: SOURCE.classes, objective: "classes", seed: job.seed,
+    outputSize: SOURCE.classes, objective: "classes", seed: job.seed, ...(arm.peephole ? { peephole: true } : {}),
   });
   const k1 = arm.k1 ?? Infinity;
   const k2 = arm.k2 ?? Infinity;
@@ -154,8 +162,10 @@ async function report(settings: ExperimentSettings, runs: JobRun<FramewiseResult
     s.arm, s.parameters, s.learningRate.toPrecision(2), s.updates, s.seconds.toFixed(1), percentSpread(s.errors), percentSpread(s.best),
   ]);
   const sorted = [...summary].sort((a, b) => a.meanError - b.meanError);
-  const find = (cell: CellName, bidirectional: boolean, k1: number | null, k2: number | null) =>
-    summary.find((s) => s.spec.cell === cell && s.spec.bidirectional === bidirectional && s.spec.k1 === k1 && s.spec.k2 === k2);
+  const find = (cell: CellName, bidirectional: boolean, k1: number | null, k2: number | null, peephole = false) =>
+    summary.find((s) =>
+      s.spec.cell === cell && (s.spec.peephole ?? false) === peephole && s.spec.bidirectional === bidirectional &&
+      s.spec.k1 === k1 && s.spec.k2 === k2);
   const lstmFull = find("lstm", false, null, null);
   const blstm = find("lstm", true, null, null);
   const perFrame = find("lstm", false, 1, null);
@@ -170,6 +180,18 @@ async function report(settings: ExperimentSettings, runs: JobRun<FramewiseResult
   if (lstmFull && blstm) {
     const verdict = blstm.meanError < lstmFull.meanError ? "Seeing the future frames helps" : "Seeing the future frames does not help here";
     findings.push(`${verdict}: the bidirectional LSTM ends at ${percent(blstm.meanError)} against ${percent(lstmFull.meanError)} for the unidirectional one (both per utterance).`);
+  }
+  const peepholes = [false, true].flatMap((bidirectional) => {
+    const plain = find("lstm", bidirectional, null, null);
+    const peephole = find("lstm", bidirectional, null, null, true);
+    return plain && peephole ? [peepholeFinding(plain, peephole, bidirectional)] : [];
+  });
+  if (peepholes.length > 0) {
+    findings.push(
+      `Peephole connections (the gates see the cell state): ${peepholes.join("; ")}. ` +
+        "Peepholes were introduced for precise timing (Gers et al. 2002); here a label depends on which phoneme a " +
+        "frame belongs to, not on counting frames.",
+    );
   }
   if (lstmFull && perFrame) {
     findings.push(
@@ -210,7 +232,8 @@ async function report(settings: ExperimentSettings, runs: JobRun<FramewiseResult
   const markdown = [
     "# framewise-labelling: per-frame, truncated and per-utterance updates for framewise classification",
     "",
-    "**Question.** Labelling every frame of a noisy signal, which cell, direction and update schedule reach the lowest frame error for the training time spent?",
+    "**Question.** Labelling every frame of a noisy signal, which cell, direction and update schedule reach the lowest frame error for the training time spent? " +
+      "And do the peephole connections of Graves & Schmidhuber's framewise BLSTM change it?",
     "",
     "## Finding",
     "",
@@ -234,7 +257,8 @@ async function report(settings: ExperimentSettings, runs: JobRun<FramewiseResult
     `- Data: ${SOURCE.classes} phoneme classes, ${SOURCE.featureSize} features per frame, prototypes N(0, 1), frame noise σ = ${SOURCE.noise}, ` +
       `each phoneme held ${SOURCE.minDuration}–${SOURCE.maxDuration} frames, bigram with ${SOURCE.successors} successors per phoneme (probabilities ∝ 1/rank); ` +
       `the same phoneme "language" (seed ${SOURCE_SEED}) for all runs; per seed ${sizes.trainUtterances} training and ${sizes.testUtterances} test utterances of ${sizes.frames} frames.`,
-    `- Model: one layer, hidden size ${sizes.hiddenSize} (per direction), a dense softmax head on every frame.`,
+    `- Model: one layer, hidden size ${sizes.hiddenSize} (per direction), a dense softmax head on every frame. ` +
+      "Peephole arms: the LSTM with diagonal weights from the cell state to its gates (i and f see c_{t−1}, o sees c_t; 3H more parameters per direction), drawn like the other weights.",
     `- Training: Adam, lr = ${BASE_LR}·√(min(k1, T)/T) with T = ${sizes.frames} frames, gradient norm clipped to 5, batches of ${sizes.batchSize} utterances, ${sizes.epochs} epochs; loss at every frame. ` +
       "Bidirectional models can only be trained per utterance (they read each utterance backwards from its end, so no state can be carried across chunks).",
     "",
@@ -248,9 +272,36 @@ async function report(settings: ExperimentSettings, runs: JobRun<FramewiseResult
   };
 }
 
+/** One arm's summary in the report. */
+interface ArmSummary {
+  arm: string;
+  errors: number[];
+  meanError: number;
+  seconds: number;
+  parameters: number;
+}
+
+/**
+ * The peephole LSTM against the plain one, both per utterance: the frame errors, whether their
+ * difference is outside the spread of the seeds (the larger standard deviation), and the parameters.
+ * (Training times are in the table: on a shared machine their ratio is noise at this size.)
+ */
+function peepholeFinding(plain: ArmSummary, peephole: ArmSummary, bidirectional: boolean): string {
+  const spread = Math.max(standardDeviation(plain.errors), standardDeviation(peephole.errors));
+  const difference = peephole.meanError - plain.meanError;
+  const verdict = Math.abs(difference) <= spread
+    ? "a difference within the seeds' spread"
+    : difference < 0 ? "lower, beyond the seeds' spread" : "higher, beyond the seeds' spread";
+  return `${bidirectional ? "bidirectional" : "unidirectional"}, ${percent(peephole.meanError)} with them against ` +
+    `${percent(plain.meanError)} without (${verdict} of ±${(100 * spread).toFixed(1)} points; ` +
+    `${peephole.parameters - plain.parameters} more parameters)`;
+}
+
 export const framewiseLabelling: Experiment<FramewiseResult> = {
   name: "framewise-labelling",
-  title: "framewise phoneme-like labelling: per-frame vs truncated vs per-utterance updates; LSTM, GRU, RNN, uni- and bidirectional",
+  title:
+    "framewise phoneme-like labelling: per-frame vs truncated vs per-utterance updates; LSTM (with and without peepholes), " +
+    "GRU, RNN, uni- and bidirectional",
   seedsFor: (scale) => (scale === "full" ? 5 : scale === "smoke" ? 1 : 3),
   plan(settings) {
     const arms = settings.scale === "full" ? fullArms() : DEFAULT_ARMS;

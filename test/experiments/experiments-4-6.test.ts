@@ -17,7 +17,7 @@ const root = mkdtempSync(join(tmpdir(), "bptt-exp46-"));
 after(() => rmSync(root, { recursive: true, force: true }));
 
 const EXPECTED: Record<string, { svgs: string[]; mentions: RegExp[] }> = {
-  "framewise-labelling": { svgs: ["error-vs-time.svg", "final-error.svg"], mentions: [/BLSTM per utterance/, /per frame \(k1=1, k2=∞\)/, /TBPTT\(5, 20\)/, /nearest prototype/] },
+  "framewise-labelling": { svgs: ["error-vs-time.svg", "final-error.svg"], mentions: [/BLSTM per utterance/, /per frame \(k1=1, k2=∞\)/, /TBPTT\(5, 20\)/, /nearest prototype/, /\| peephole BLSTM per utterance/, /Peephole connections \(the gates see the cell state\): unidirectional, /] },
   "vanishing-gradients": { svgs: ["gradient-flow.svg", "accuracy-vs-delay.svg", "exploding.svg"], mentions: [/ℓ = 1/, /no clipping/, /clipNorm 1/, /\| LSTM, forget bias 3 \|/, /not a bug of bptt/] },
   "weight-sharing": { svgs: ["accuracy-by-length.svg"], mentions: [/cannot run/, /first L weight sets/, /Parameters: shared \d+, unshared \d+/] },
 };
