@@ -6,7 +6,9 @@
 Builds nn.Embedding (or nothing, for feature inputs) + nn.RNN/nn.LSTM/nn.GRU + nn.Linear from
 RUN_DIR/config.json, loads RUN_DIR/model.safetensors into them with load_state_dict(strict=True)
 (the names are PyTorch's: embedding.weight, rnn.weight_ih_l0, ..., head.weight, head.bias), runs
-the given token ids (time-major, batch 1) and prints the logits of the last step as JSON.
+the given token ids (time-major, batch 1) and prints the logits of the last step as JSON. An LSTM
+with a projection (--proj) is nn.LSTM(proj_size=P); one with peepholes (--peephole), which PyTorch's
+nn.LSTM has not, is PeepholeLSTM from peephole_lstm.py beside this script.
 
 Needs only torch (Debian's python3-torch); the safetensors file is read by hand from its
 documented layout, so the `safetensors` package is not required.
@@ -18,6 +20,8 @@ import sys
 
 import torch
 from torch import nn
+
+from peephole_lstm import PeepholeLSTM
 
 DTYPES = {"F32": torch.float32, "F64": torch.float64, "F16": torch.float16, "BF16": torch.bfloat16}
 
@@ -50,10 +54,15 @@ class Model(nn.Module):
         else:
             self.embedding = None
             input_size = m["inputSize"]
+        proj = m.get("projSize", 0)
+        if proj:
+            extra["proj_size"] = proj
+        if m.get("peephole", False):
+            cell = PeepholeLSTM
         self.rnn = cell(input_size, m["hiddenSize"], num_layers=m.get("numLayers", 1),
                         bidirectional=m.get("bidirectional", False), **extra)
         directions = 2 if m.get("bidirectional", False) else 1
-        self.head = nn.Linear(directions * m["hiddenSize"], m["outputSize"])
+        self.head = nn.Linear(directions * (proj or m["hiddenSize"]), m["outputSize"])
 
     def forward(self, x):
         if self.embedding is not None:

@@ -1,7 +1,7 @@
 /**
  * test/fixtures/recurrent.json, written by test/fixtures/make_fixtures.py with torch 1.13 in float64:
  * nn.RNN / nn.LSTM (also with proj_size) / nn.GRU models and the LSTM with peepholes (PeepholeLSTM,
- * test/fixtures/peephole_lstm.py), their inputs, outputs and the gradients of
+ * scripts/peephole_lstm.py), their inputs, outputs and the gradients of
  * loss = Σ output·gOut + Σ h_n·gH (+ Σ c_n·gC). Read by the layer parity test and the backends' suite.
  */
 import { readFileSync } from "node:fs";

@@ -1,7 +1,7 @@
 /**
  * Parity with PyTorch: test/fixtures/recurrent.json (written by test/fixtures/make_fixtures.py with
  * torch 1.13 in float64) holds nn.RNN (tanh, relu), nn.LSTM and nn.GRU models, the LSTM with a
- * projection (nn.LSTM's proj_size) and with peepholes (PeepholeLSTM in test/fixtures/peephole_lstm.py,
+ * projection (nn.LSTM's proj_size) and with peepholes (PeepholeLSTM in scripts/peephole_lstm.py,
  * autograd on the documented equations), their inputs, outputs and the gradients of
  * loss = Σ output·gOut + Σ h_n·gH (+ Σ c_n·gC). Each case is rebuilt here with
  * the same options, the PyTorch state_dict is loaded unchanged with `loadStateDict` (so names,
