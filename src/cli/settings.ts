@@ -3,18 +3,17 @@
  * and help. Everything else derives from it: the TrainSettings type, DEFAULT_SETTINGS, the flags
  * (`--val-fraction` for valFraction) and their help, the keys a JSON config file may hold (camelCase or
  * the flag's name), and which settings a resumed run may change. The choices are the library's own
- * constants (CELL_NAMES, OPTIMIZER_NAMES, TOKENIZER_KINDS), so a new cell or optimizer appears here by
+ * constants (RUN_TASKS, CELL_NAMES, OPTIMIZER_NAMES, TOKENIZER_KINDS), so a new cell or optimizer appears here by
  * itself. Every value is checked once, here; a bad one is a one-line UsageError naming the flag (or the
  * config key) and what was expected.
  */
+import { RUN_TASKS } from "../data/run-config.js";
 import { TOKENIZER_KINDS } from "../data/tokenizer.js";
 import { OPTIMIZER_NAMES } from "../optim/index.js";
 import { CELL_NAMES } from "../train/model.js";
 import type { ScheduleMode } from "../train/schedule.js";
 import { UsageError } from "./errors.js";
 
-export const TASKS = Object.freeze(["lm", "classify", "label", "regress"] as const);
-export type Task = (typeof TASKS)[number];
 const SCHEDULE_MODES: readonly ScheduleMode[] = Object.freeze(["full", "online", "truncated"]);
 
 type Kind = "choice" | "integer" | "positive" | "number" | "probability" | "boolean" | "path" | "columns" | "length";
@@ -50,7 +49,7 @@ const columns = (help: string): Setting<string[] | null> => ({ kind: "columns", 
 
 /** Every setting, in the order `bptt train --help` lists them. */
 const SETTINGS = {
-  task: choice(TASKS, "lm"),
+  task: choice(RUN_TASKS, "lm"),
   data: path("training data: text (lm), JSONL or CSV (classify), JSONL (label), CSV (regress); none: the built-in demo"),
   val: path("validation data (default: hold out --val-fraction of --data)"),
   valFraction: number("probability", 0.1, "fraction held out for validation when there is no --val"),
