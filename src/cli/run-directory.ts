@@ -27,7 +27,7 @@ import type { CellWeights } from "../cells/cell.js";
 import { type RunConfig, parseRunConfig, stringifyRunConfig } from "../data/run-config.js";
 import { UsageError, oneLine } from "./errors.js";
 import { RUN_CONFIG_LIMIT, memoryLimit } from "./limits.js";
-import type { TrainSettings } from "./settings.js";
+import { type TrainSettings, savedSettings } from "./settings.js";
 
 export const CONFIG_FILE = "config.json";
 export const MODEL_FILE = "model.safetensors";
@@ -63,13 +63,14 @@ export function writeConfig(dir: string, config: TrainRunConfig): void {
 
 /**
  * Reads and checks a run's config.json (within RUN_CONFIG_LIMIT, UTF-8, then parseRunConfig); a
- * missing or malformed file names itself. Its "training" section is trusted as the run's settings.
+ * missing or malformed file names itself. Its "training" section is the run's settings (savedSettings).
  */
 export function readConfig(dir: string): TrainRunConfig {
   const path = join(dir, CONFIG_FILE);
   const text = decodeUtf8(readFileChecked(path, "run configuration", RUN_CONFIG_LIMIT), path);
   try {
-    return parseRunConfig(text, path) as TrainRunConfig;
+    const config = parseRunConfig(text, path);
+    return { ...config, training: savedSettings(config.training) };
   } catch (error) {
     if (error instanceof RangeError) throw new UsageError(error.message);
     throw error;

@@ -99,6 +99,23 @@ export const DEFAULT_SETTINGS: Readonly<TrainSettings> = Object.freeze(
   Object.fromEntries(KEYS.map((key) => [key, spec(key).default])) as TrainSettings,
 );
 
+/** Kinds whose values are not numbers: a saved "inf" stays a string (a file may be named so). */
+const TEXT_KINDS: readonly Kind[] = ["choice", "path", "columns", "boolean"];
+
+/**
+ * The settings a run's config.json saved (its "training" section) as the run used them: "inf" read
+ * back as Infinity where a setting is a number (k1, k2; JSON has no Infinity). Not checked again: a
+ * resumed run trusts its own settings.
+ */
+export function savedSettings(training: Record<string, unknown>): TrainSettings {
+  const settings = { ...training };
+  for (const [key, value] of Object.entries(settings)) {
+    const numeric = Object.hasOwn(SETTINGS, key) && !TEXT_KINDS.includes(spec(key as SettingKey).kind);
+    if (value === "inf" && numeric) settings[key] = Infinity;
+  }
+  return settings as TrainSettings;
+}
+
 /** Settings a resumed run may change (the others are the run's own). */
 export const RESUMABLE_SETTINGS: readonly SettingKey[] = Object.freeze(KEYS.filter((key) => spec(key).resumable === true));
 

@@ -10,8 +10,9 @@
  *     "training": the settings under the CLI's names (`bptt eval` reads k1 and batch from it, with
  *                 defaults; `bptt train --resume` reads them all) }
  *
- * JSON has no Infinity: k1 and k2 (in "schedule" and "training") are written "inf" and read back as
- * Infinity. No other value is touched: a vocabulary may hold the word "inf".
+ * JSON has no Infinity: every Infinity is written "inf", and schedule.k1 and k2 are read back as
+ * Infinity. No other value is touched: a vocabulary may hold the word "inf", and the "training"
+ * section is left as written for its reader (the CLI reads its settings back by their kinds).
  *
  * Reading trusts nothing, in two steps, each failure a RangeError of one line naming the file:
  *   parseRunConfig       the JSON and its frame: the format, the version, four sections that are objects
@@ -67,8 +68,6 @@ export interface RunModel extends RunData {
 }
 
 const SECTIONS = ["model", "data", "schedule", "training"] as const;
-/** The values JSON cannot hold as numbers: "inf" in these sections' fields means Infinity. */
-const LENGTHS = ["k1", "k2"] as const;
 
 /** config.json's text: two-space indentation, "inf" for Infinity, a final line break. */
 export function stringifyRunConfig(config: RunConfig<object>): string {
@@ -99,10 +98,8 @@ export function parseRunConfig(text: string, source: string): RunConfig {
       throw new RangeError(`${source}: "${key}" is missing or not an object`);
     }
   }
-  for (const section of ["schedule", "training"] as const) {
-    const values = config[section] as Record<string, unknown>;
-    for (const key of LENGTHS) if (values[key] === "inf") values[key] = Infinity;
-  }
+  const schedule = config["schedule"] as Record<string, unknown>;
+  for (const k of ["k1", "k2"]) if (schedule[k] === "inf") schedule[k] = Infinity;
   return config as unknown as RunConfig;
 }
 
