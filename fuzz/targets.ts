@@ -21,7 +21,7 @@ import { runEvaluation } from "../src/cli/eval.js";
 import { readJsonFile } from "../src/cli/main.js";
 import { runPrediction } from "../src/cli/predict.js";
 import { Progress } from "../src/cli/progress.js";
-import { type RunConfig, loadCheckpoint, loadWeights } from "../src/cli/run-directory.js";
+import { type TrainRunConfig, loadCheckpoint, loadWeights } from "../src/cli/run-directory.js";
 import { DEFAULT_SETTINGS, type TrainSettings, resolveSettings } from "../src/cli/settings.js";
 import { prepareTraining } from "../src/cli/tasks.js";
 import { runTraining, scheduleOf } from "../src/cli/train.js";
@@ -77,7 +77,7 @@ export async function setUp(dir: string): Promise<Target[]> {
   await runTraining({ settings: { ...tiny, data: corpus, out: lmRun, k1: 5, k2: 8, maxUpdates: 3 }, resume: null, progress: quiet });
   const clsRun = join(dir, "cls-run");
   await runTraining({ settings: { ...tiny, task: "classify", tokenizer: "word", data: classify, out: clsRun, epochs: 1 }, resume: null, progress: quiet });
-  const runConfig = JSON.parse(readFileSync(join(lmRun, "config.json"), "utf8")) as RunConfig;
+  const runConfig = JSON.parse(readFileSync(join(lmRun, "config.json"), "utf8")) as TrainRunConfig;
   // Plain copies: a Buffer's slice() is a view, and the bases must never change.
   const modelBytes = new Uint8Array(readFileSync(join(lmRun, "model.safetensors")));
   const checkpointBytes = new Uint8Array(readFileSync(join(lmRun, "checkpoint.safetensors")));

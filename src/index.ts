@@ -75,6 +75,35 @@ export { Sampler, type SamplerOptions, softmax, argmaxOf } from "./inference/sam
 // Formats.
 export { parseSafetensors, serializeSafetensors, type SafetensorsContents } from "./formats/safetensors.js";
 
-// Data that needs no files.
+// Data: text → tokens → ids → batches, as the CLI reads its files (it adds only the reading).
+export {
+  type Tokenizer, type TokenizerKind, type TokenizerConfig, CharTokenizer, WordTokenizer, createTokenizer,
+} from "./data/tokenizer.js";
+export {
+  Vocabulary, type VocabularyOptions, countTokens, PAD_TOKEN, UNK_TOKEN, PAD_ID, UNK_ID,
+} from "./data/vocabulary.js";
+export {
+  textTokens, countLineTokens, encodeLines, collectStream, defaultLineEnd, batchify, languageModelBatches,
+  streamLanguageModelBatches, type LineTokensOptions, type Strips, type LanguageModelBatchOptions,
+  type StreamBatchOptions,
+} from "./data/language-model.js";
 export { classificationBatches, type SequenceBatchOptions } from "./data/batching.js";
+export {
+  LabelSet, encodeClassification, textClassificationBatches, type TextExample, type EncodeTextOptions,
+  type EncodedTexts, type BatchOrderOptions, type TextBatchOptions,
+} from "./data/classification.js";
+export {
+  encodeLabelling, labellingBatches, type LabellingExample, type LabelledSequence, type EncodedLabelling,
+  type EncodeLabellingOptions, type LabellingBatchOptions,
+} from "./data/sequence-labelling.js";
+
+// Synthetic tasks, generated from a seeded Rng.
 export { sentimentTexts, type SentimentOptions, type SentimentSet } from "./data/synthetic/sentiment.js";
+export { oneAnywhereSequences, type OneAnywhereOptions, type OneAnywhereSet } from "./data/synthetic/one-anywhere.js";
+export { grammarText, type GrammarTextOptions } from "./data/synthetic/grammar-text.js";
+
+// A run directory's config.json: the model, the data spec, the schedule and the settings.
+export {
+  type RunConfig, type DataSpec, type RunTask, type RunData, type RunModel, parseRunConfig, stringifyRunConfig,
+  dataFromSpec, modelFromRunConfig,
+} from "./data/run-config.js";

@@ -9,36 +9,28 @@
  */
 import { statSync } from "node:fs";
 import { join } from "node:path";
-import { LabelSet } from "../data/classification.js";
+import { type DataSpec, type RunModel, modelFromRunConfig } from "../data/run-config.js";
 import { defaultLineEnd } from "../data/language-model.js";
-import { type Tokenizer, createTokenizer } from "../data/tokenizer.js";
-import { Vocabulary } from "../data/vocabulary.js";
-import { SequenceModel } from "../train/model.js";
-import { UsageError, oneLine } from "./errors.js";
+import { UsageError } from "./errors.js";
 import { checkMemory } from "./memory-estimate.js";
-import { CONFIG_FILE, MODEL_FILE, type RunConfig, loadWeights, readConfig } from "./run-directory.js";
-import { TASKS } from "./settings.js";
-import type { DataSpec } from "./tasks.js";
+import { CONFIG_FILE, MODEL_FILE, type TrainRunConfig, loadWeights, readConfig } from "./run-directory.js";
 
 export { STDIN, inputLinePieces, inputLines, sourceName } from "./input.js";
 // The step-by-step runner and the sampler live in the isomorphic library (src/inference/).
 export { Stepper } from "../inference/stepper.js";
 export { NEVER_SAMPLED, Sampler, type SamplerOptions, argmaxOf, kthLargest, softmax } from "../inference/sampling.js";
 
-/** A trained run, ready for inference. */
-export interface LoadedRun {
+/** A trained run, ready for inference: the model (its weights loaded) and its data pieces. */
+export interface LoadedRun extends RunModel {
   dir: string;
-  config: RunConfig;
+  config: TrainRunConfig;
   spec: DataSpec;
-  model: SequenceModel;
-  /** Token inputs (lm, classify, label with tokens); null for feature inputs. */
-  tokenizer: Tokenizer | null;
-  vocabulary: Vocabulary | null;
-  /** classify and label. */
-  labels: LabelSet | null;
 }
 
-/** Reads DIR/config.json, builds the model it describes and loads DIR/model.safetensors into it. */
+/**
+ * Reads DIR/config.json, builds the model it describes (modelFromRunConfig, once its memory estimate
+ * is within the limit) and loads DIR/model.safetensors into it.
+ */
 export function loadRun(dir: string): LoadedRun {
   let isDirectory: boolean;
   try {
@@ -50,61 +42,16 @@ export function loadRun(dir: string): LoadedRun {
   if (!isDirectory) throw new UsageError(`--model ${dir}: not a directory (give the run directory that bptt train --out wrote)`);
   const config = readConfig(dir);
   const configPath = join(dir, CONFIG_FILE);
-  const spec = config.data;
-  let model: SequenceModel;
-  let vocabulary: Vocabulary | null = null;
-  let labels: LabelSet | null = null;
-  let tokenizer: Tokenizer | null = null;
   checkMemory(config.model, { optimizer: null, batch: 1, steps: 1 }, configPath);
+  let run: RunModel;
   try {
-    model = new SequenceModel(config.model);
-    if (!TASKS.includes(spec.task)) {
-      throw new RangeError(`data.task must be one of ${TASKS.join(", ")}, got ${JSON.stringify(spec.task)}`);
-    }
-    if (spec.vocabulary !== null && spec.vocabulary !== undefined) vocabulary = Vocabulary.fromJSON(spec.vocabulary, "data.vocabulary");
-    if (spec.labels !== null && spec.labels !== undefined) labels = LabelSet.fromJSON(spec.labels, "data.labels");
-    if (spec.tokenizer) tokenizer = createTokenizer(spec.tokenizer);
-    checkSpec(spec, model, vocabulary, labels, tokenizer);
+    run = modelFromRunConfig(config, configPath);
   } catch (error) {
-    if (error instanceof RangeError || error instanceof TypeError) throw new UsageError(`${configPath}: ${oneLine(error.message)}`);
+    if (error instanceof RangeError) throw new UsageError(error.message);
     throw error;
   }
-  loadWeights(join(dir, MODEL_FILE), model);
-  return { dir, config, spec, model, tokenizer, vocabulary, labels };
-}
-
-/** The data spec must describe the model's inputs and outputs. */
-function checkSpec(spec: DataSpec, model: SequenceModel, vocabulary: Vocabulary | null, labels: LabelSet | null, tokenizer: Tokenizer | null): void {
-  const m = model.config;
-  const tokens = model.embedding !== null;
-  if (tokens && !vocabulary) throw new RangeError("the model reads tokens but data.vocabulary is missing");
-  if (tokens && vocabulary!.size !== m.vocabSize) throw new RangeError(`data.vocabulary has ${vocabulary!.size} tokens, model.vocabSize is ${m.vocabSize}`);
-  if (!tokens && spec.inputSize !== model.inputSize) throw new RangeError(`data.inputSize is ${spec.inputSize}, the model reads ${model.inputSize} features per step`);
-  switch (spec.task) {
-    case "lm":
-      if (!tokens || !tokenizer) throw new RangeError("a language model needs token inputs and data.tokenizer");
-      if (m.objective !== "classes" || model.outputSize !== vocabulary!.size) {
-        throw new RangeError(`a language model predicts its ${vocabulary!.size} tokens, the model has ${model.outputSize} ${m.objective} outputs`);
-      }
-      break;
-    case "classify":
-    case "label":
-      if (spec.task === "classify" && (!tokens || !tokenizer)) throw new RangeError("a text classifier needs token inputs and data.tokenizer");
-      if (!labels) throw new RangeError("data.labels is missing");
-      if (m.objective !== "classes" || model.outputSize !== labels.size) {
-        throw new RangeError(`data.labels has ${labels.size} labels, the model has ${model.outputSize} ${m.objective} outputs`);
-      }
-      break;
-    case "regress": {
-      const s = spec.series;
-      if (!s || !Array.isArray(s.features) || !Array.isArray(s.targets)) throw new RangeError("data.series (the CSV columns) is missing");
-      if (tokens || s.features.length !== model.inputSize) throw new RangeError(`data.series has ${s.features.length} feature columns, the model reads ${model.inputSize} features`);
-      if (m.objective !== "regression" || s.targets.length !== model.outputSize) {
-        throw new RangeError(`data.series has ${s.targets.length} target columns, the model has ${model.outputSize} ${m.objective} outputs`);
-      }
-      break;
-    }
-  }
+  loadWeights(join(dir, MODEL_FILE), run.model);
+  return { dir, config, spec: config.data, ...run };
 }
 
 /**

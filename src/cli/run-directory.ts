@@ -21,29 +21,22 @@ import { loadSafetensors, saveSafetensors } from "../io/safetensors-file.js";
 import type { SafetensorsHeader } from "../formats/safetensors.js";
 import type { Optimizer, OptimizerState } from "../optim/optimizer.js";
 import { Tensor, formatShape } from "../tensor/tensor.js";
-import type { ModelConfig, SequenceModel } from "../train/model.js";
+import type { SequenceModel } from "../train/model.js";
 import type { SegmentState, Trainer, TrainerState } from "../train/trainer.js";
 import { modeMetadata, readModeState } from "./mode-state.js";
 import type { CellWeights } from "../cells/cell.js";
+import { type RunConfig, parseRunConfig, stringifyRunConfig } from "../data/run-config.js";
 import { UsageError, oneLine } from "./errors.js";
 import { RUN_CONFIG_LIMIT, memoryLimit } from "./limits.js";
-import type { TrainSettings } from "./settings.js";
-import type { DataSpec } from "./tasks.js";
+import { type TrainSettings, savedSettings } from "./settings.js";
 
 export const CONFIG_FILE = "config.json";
 export const MODEL_FILE = "model.safetensors";
 export const CHECKPOINT_FILE = "checkpoint.safetensors";
 export const METRICS_FILE = "metrics.json";
 
-export interface RunConfig {
-  format: "bptt-run";
-  version: 1;
-  model: ModelConfig;
-  data: DataSpec;
-  /** k1 and k2 as resolved ("inf" for Infinity, which JSON cannot hold). */
-  schedule: { k1: number | "inf"; k2: number | "inf" };
-  training: TrainSettings;
-}
+/** config.json as `bptt train` writes it: the library's schema (src/data/run-config.ts), with its settings. */
+export type TrainRunConfig = RunConfig<TrainSettings>;
 
 /** Where training stands: the epoch under way (1-based), batches of it done, and the history. */
 export interface RunProgress {
@@ -65,27 +58,24 @@ export interface EpochRecord {
   tokensPerSecond?: number;
 }
 
-export function writeConfig(dir: string, config: RunConfig): void {
-  writeFileAtomic(join(dir, CONFIG_FILE), `${JSON.stringify(config, (_, v) => (v === Infinity ? "inf" : v), 2)}\n`);
+export function writeConfig(dir: string, config: TrainRunConfig): void {
+  writeFileAtomic(join(dir, CONFIG_FILE), stringifyRunConfig(config));
 }
 
-/** Reads and checks a run's config.json; a missing or malformed file names itself. */
-export function readConfig(dir: string): RunConfig {
+/**
+ * Reads and checks a run's config.json (within RUN_CONFIG_LIMIT, UTF-8, then parseRunConfig); a
+ * missing or malformed file names itself. Its "training" section is the run's settings (savedSettings).
+ */
+export function readConfig(dir: string): TrainRunConfig {
   const path = join(dir, CONFIG_FILE);
   const text = decodeUtf8(readFileChecked(path, "run configuration", RUN_CONFIG_LIMIT), path);
-  let raw: unknown;
   try {
-    raw = JSON.parse(text, (_, v) => (v === "inf" ? Infinity : v));
+    const config = parseRunConfig(text, path);
+    return { ...config, training: savedSettings(config.training) };
   } catch (error) {
-    throw new UsageError(`${path}: not valid JSON (${oneLine((error as Error).message, 160)})`);
+    if (error instanceof RangeError) throw new UsageError(error.message);
+    throw error;
   }
-  const config = raw as Partial<RunConfig> | null;
-  if (!config || typeof config !== "object" || config.format !== "bptt-run") throw new UsageError(`${path}: not a bptt run configuration (no "format": "bptt-run")`);
-  if (config.version !== 1) throw new UsageError(`${path}: version ${oneLine(JSON.stringify(config.version) ?? "none", 40)} is not supported (expected 1)`);
-  for (const key of ["model", "data", "schedule", "training"] as const) {
-    if (!config[key] || typeof config[key] !== "object") throw new UsageError(`${path}: "${key}" is missing or not an object`);
-  }
-  return config as RunConfig;
 }
 
 export function saveModel(dir: string, model: SequenceModel): void {

@@ -3,18 +3,17 @@
  * and help. Everything else derives from it: the TrainSettings type, DEFAULT_SETTINGS, the flags
  * (`--val-fraction` for valFraction) and their help, the keys a JSON config file may hold (camelCase or
  * the flag's name), and which settings a resumed run may change. The choices are the library's own
- * constants (CELL_NAMES, OPTIMIZER_NAMES, TOKENIZER_KINDS), so a new cell or optimizer appears here by
+ * constants (RUN_TASKS, CELL_NAMES, OPTIMIZER_NAMES, TOKENIZER_KINDS), so a new cell or optimizer appears here by
  * itself. Every value is checked once, here; a bad one is a one-line UsageError naming the flag (or the
  * config key) and what was expected.
  */
+import { RUN_TASKS } from "../data/run-config.js";
 import { TOKENIZER_KINDS } from "../data/tokenizer.js";
 import { OPTIMIZER_NAMES } from "../optim/index.js";
 import { CELL_NAMES } from "../train/model.js";
 import type { ScheduleMode } from "../train/schedule.js";
 import { UsageError } from "./errors.js";
 
-export const TASKS = Object.freeze(["lm", "classify", "label", "regress"] as const);
-export type Task = (typeof TASKS)[number];
 const SCHEDULE_MODES: readonly ScheduleMode[] = Object.freeze(["full", "online", "truncated", "rtrl", "uoro", "artbp"]);
 
 type Kind = "choice" | "integer" | "positive" | "number" | "probability" | "boolean" | "path" | "columns" | "length" | "truncation";
@@ -53,7 +52,7 @@ const optionalProbability = (help: string): Setting<number | null> => ({ kind: "
 
 /** Every setting, in the order `bptt train --help` lists them. */
 const SETTINGS = {
-  task: choice(TASKS, "lm"),
+  task: choice(RUN_TASKS, "lm"),
   data: path("training data: text (lm), JSONL or CSV (classify), JSONL (label), CSV (regress); none: the built-in demo"),
   val: path("validation data (default: hold out --val-fraction of --data)"),
   valFraction: number("probability", 0.1, "fraction held out for validation when there is no --val"),
@@ -108,6 +107,23 @@ const spec = (key: SettingKey): Setting<unknown> => SETTINGS[key];
 export const DEFAULT_SETTINGS: Readonly<TrainSettings> = Object.freeze(
   Object.fromEntries(KEYS.map((key) => [key, spec(key).default])) as TrainSettings,
 );
+
+/** Kinds whose values are not numbers: a saved "inf" stays a string (a file may be named so). */
+const TEXT_KINDS: readonly Kind[] = ["choice", "path", "columns", "boolean"];
+
+/**
+ * The settings a run's config.json saved (its "training" section) as the run used them: "inf" read
+ * back as Infinity where a setting is a number (k1, k2; JSON has no Infinity). Not checked again: a
+ * resumed run trusts its own settings.
+ */
+export function savedSettings(training: Record<string, unknown>): TrainSettings {
+  const settings = { ...training };
+  for (const [key, value] of Object.entries(settings)) {
+    const numeric = Object.hasOwn(SETTINGS, key) && !TEXT_KINDS.includes(spec(key as SettingKey).kind);
+    if (value === "inf" && numeric) settings[key] = Infinity;
+  }
+  return settings as TrainSettings;
+}
 
 /** Settings a resumed run may change (the others are the run's own). */
 export const RESUMABLE_SETTINGS: readonly SettingKey[] = Object.freeze(KEYS.filter((key) => spec(key).resumable === true));

@@ -6,18 +6,20 @@
  *   label     JSONL {"inputs", "labels"} (tokens or feature vectors) → a loss at every labelled step
  *   regress   CSV → windows of the input columns, the target columns `horizon` rows ahead
  *
- * What training learns about the data (tokenizer, vocabulary, labels, columns) is a `DataSpec`, saved
- * in the run's config.json, so that evaluation and prediction read new files the same way.
+ * What training learns about the data (tokenizer, vocabulary, labels, columns) is a `DataSpec`
+ * (src/data/run-config.ts), saved in the run's config.json, so that evaluation and prediction read new
+ * files the same way.
  */
 import {
   LabelSet, encodeClassification, splitValidation, textClassificationBatches, type TextExample,
 } from "../data/classification.js";
 import { batchify, collectStream, countLineTokens, encodeLines, languageModelBatches } from "../data/language-model.js";
+import type { DataSpec } from "../data/run-config.js";
 import { parseCsvClassification } from "../data/parse/csv.js";
 import { parseJsonlClassification, parseJsonlLabelling } from "../data/parse/jsonl.js";
 import { type EncodedLabelling, type LabellingExample, encodeLabelling, labellingBatches, labellingLabels, labellingTokens } from "../data/sequence-labelling.js";
 import { type Series, readSeriesCsv, splitSeries, timeSeriesBatches } from "../data/time-series.js";
-import { type TokenizerKind, createTokenizer } from "../data/tokenizer.js";
+import { createTokenizer } from "../data/tokenizer.js";
 import { Vocabulary, countTokens } from "../data/vocabulary.js";
 import { Rng } from "../tensor/rng.js";
 import type { Batch } from "../train/batch.js";
@@ -25,19 +27,7 @@ import type { LossPlacement } from "../train/loss-positions.js";
 import type { Objective } from "../train/model.js";
 import { UsageError } from "./errors.js";
 import { dataLines as readLines } from "./input.js";
-import type { Task, TrainSettings } from "./settings.js";
-
-/** What a run knows about its data; saved in config.json. */
-export interface DataSpec {
-  task: Task;
-  tokenizer: { kind: TokenizerKind; lowercase: boolean } | null;
-  vocabulary: string[] | null;
-  labels: string[] | null;
-  /** Feature inputs: values per step (0 for token inputs). */
-  inputSize: number;
-  /** Regression: the CSV columns, forecast horizon and window length. */
-  series: { features: string[]; targets: string[]; horizon: number; window: number } | null;
-}
+import type { TrainSettings } from "./settings.js";
 
 export interface PreparedData {
   spec: DataSpec;

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { kernels } from "../kernels/index.js";
 import { createOptimizer } from "../optim/index.js";
 import type { Optimizer } from "../optim/optimizer.js";
+import type { DataSpec } from "../data/run-config.js";
 import { evaluate, type Evaluation } from "../train/evaluate.js";
 import { type ModelConfig, SequenceModel } from "../train/model.js";
 import { type Schedule, type ScheduleOptions, describeSchedule, resolveSchedule } from "../train/schedule.js";
@@ -20,12 +21,12 @@ import { Interrupts } from "./interrupt.js";
 import { checkMemory } from "./memory-estimate.js";
 import { Progress } from "./progress.js";
 import {
-  CHECKPOINT_FILE, CONFIG_FILE, type EpochRecord, MODEL_FILE, type RunConfig, type RunProgress, loadCheckpoint, loadWeights, readConfig,
-  saveCheckpoint, saveModel, writeConfig, writeMetrics,
+  CHECKPOINT_FILE, CONFIG_FILE, type EpochRecord, MODEL_FILE, type RunProgress, type TrainRunConfig, loadCheckpoint,
+  loadWeights, readConfig, saveCheckpoint, saveModel, writeConfig, writeMetrics,
 } from "./run-directory.js";
 import { DEFAULT_SETTINGS, RESUMABLE_SETTINGS, type SettingKey, type TrainSettings, flagOf } from "./settings.js";
 import { RunLock } from "./run-lock.js";
-import { type DataSpec, type PreparedData, languageModelSteps, prepareTraining } from "./tasks.js";
+import { type PreparedData, languageModelSteps, prepareTraining } from "./tasks.js";
 
 export interface TrainRun {
   settings: TrainSettings;
@@ -153,9 +154,9 @@ async function train({ settings, resume, progress }: TrainRun, dir: string, sche
     run = loadCheckpoint(dir, model, optimizer, trainer);
     progress.info(`resuming ${dir}: epoch ${run.epoch}, ${run.batchesDone} batches and ${run.updates} updates done`);
   } else {
-    const runConfig: RunConfig = {
+    const runConfig: TrainRunConfig = {
       format: "bptt-run", version: 1, model: config, data: data.spec,
-      schedule: { k1: finite(schedule.k1), k2: finite(schedule.k2) }, training: settings,
+      schedule: { k1: schedule.k1, k2: schedule.k2 }, training: settings,
     };
     writeConfig(dir, runConfig);
   }

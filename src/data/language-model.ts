@@ -4,7 +4,8 @@
  * one batch to the next.
  *
  *   stream     x_0 … x_{N−1}, each line's tokens followed by a line end ("<eos>" for words, "\n"
- *              for characters), N = total tokens
+ *              for characters), N = total tokens; from a file's lines (lineTokens, encodeLines) or
+ *              from a text held in memory (textTokens), the same tokens for the same text
  *   batchify   L = ⌊N / B⌋, the last N − B·L tokens dropped; strip b = x_{b·L} … x_{b·L+L−1},
  *              stored time-major: data (L, B), data[t·B + b] = x_{b·L + t}
  *   batches    for i = 0, bptt, 2·bptt, … < L − 1:  T = min(bptt, L − 1 − i)
@@ -27,6 +28,7 @@
  * stream holds B × (blockSteps + 1) tokens.
  */
 import type { Batch } from "../train/batch.js";
+import { textLines } from "./text-lines.js";
 import type { Tokenizer } from "./tokenizer.js";
 import type { Vocabulary } from "./vocabulary.js";
 
@@ -45,12 +47,32 @@ export function defaultLineEnd(kind: Tokenizer["kind"]): string {
 
 /** The tokens of each line, the line end appended. */
 export async function* lineTokens(lines: Source<string>, options: LineTokensOptions): AsyncGenerator<string[]> {
-  const lineEnd = options.lineEnd === undefined ? defaultLineEnd(options.tokenizer.kind) : options.lineEnd;
-  for await (const line of lines) {
-    const tokens = options.tokenizer.tokenize(line.endsWith("\r") ? line.slice(0, -1) : line);
-    if (lineEnd !== null) tokens.push(lineEnd);
-    yield tokens;
+  const lineEnd = lineEndOf(options);
+  for await (const line of lines) yield tokensOfLine(line, options.tokenizer, lineEnd);
+}
+
+/**
+ * The stream's tokens of a text held in memory: what `lineTokens` gives, concatenated, for the same
+ * text read from a file (lines split as `readLines` splits them: text-lines.ts). Count them with
+ * `countTokens([tokens])` for `Vocabulary.fromCounts`, and encode them with `vocabulary.encode`.
+ */
+export function textTokens(text: string, options: LineTokensOptions): string[] {
+  const lineEnd = lineEndOf(options);
+  const tokens: string[] = [];
+  for (const line of textLines(text)) {
+    for (const token of tokensOfLine(line, options.tokenizer, lineEnd)) tokens.push(token);
   }
+  return tokens;
+}
+
+function lineEndOf(options: LineTokensOptions): string | null {
+  return options.lineEnd === undefined ? defaultLineEnd(options.tokenizer.kind) : options.lineEnd;
+}
+
+function tokensOfLine(line: string, tokenizer: Tokenizer, lineEnd: string | null): string[] {
+  const tokens = tokenizer.tokenize(line.endsWith("\r") ? line.slice(0, -1) : line);
+  if (lineEnd !== null) tokens.push(lineEnd);
+  return tokens;
 }
 
 /** Token counts (first appearance order, for Vocabulary.fromCounts) and the stream length N. One pass. */

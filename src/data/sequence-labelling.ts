@@ -25,7 +25,8 @@ export interface LabelledSequence {
   ids?: Int32Array;
   features?: Float32Array;
   targets: Int32Array;
-  line: number;
+  /** The line it was read from, when it came from a file. */
+  line?: number;
 }
 
 export interface EncodedLabelling {

@@ -26,12 +26,14 @@
 
 export type TokenizerKind = "char" | "word";
 
+/** What rebuilds a tokenizer (config.json's data.tokenizer): `createTokenizer(config)`. */
 export interface TokenizerConfig {
   kind: TokenizerKind;
   /** Lower-case the text (String.prototype.toLowerCase, locale-independent) first. Default false. */
   lowercase?: boolean;
 }
 
+/** Text → token strings, deterministic and locale-independent (see the file header for the rules). */
 export interface Tokenizer {
   readonly kind: TokenizerKind;
   readonly lowercase: boolean;
@@ -39,6 +41,7 @@ export interface Tokenizer {
   toJSON(): Required<TokenizerConfig>;
 }
 
+/** One token per Unicode code point, white space included. */
 export class CharTokenizer implements Tokenizer {
   readonly kind = "char";
   readonly lowercase: boolean;
@@ -60,6 +63,7 @@ export class CharTokenizer implements Tokenizer {
 /** Rules 2, 3 and 4 of the file header, in that order of preference; white space matches none. */
 const WORD_TOKEN = /<[\p{L}\p{N}_]+>|[\p{L}\p{M}\p{N}\p{Pc}]+|[^\s\p{L}\p{M}\p{N}\p{Pc}]/gu;
 
+/** Words, markers such as "<unk>", and single punctuation characters; white space dropped. */
 export class WordTokenizer implements Tokenizer {
   readonly kind = "word";
   readonly lowercase: boolean;

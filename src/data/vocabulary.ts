@@ -12,7 +12,9 @@
  * `fromJSON`, which trusts nothing: an array of distinct non-empty strings with the specials in place.
  */
 
+/** The padding token, id PAD_ID = 0: written after short sequences, masked out, never sampled. */
 export const PAD_TOKEN = "<pad>";
+/** The token of everything the vocabulary does not hold, id UNK_ID = 1. */
 export const UNK_TOKEN = "<unk>";
 export const PAD_ID = 0;
 export const UNK_ID = 1;
@@ -25,6 +27,7 @@ export interface VocabularyOptions {
   maxSize?: number;
 }
 
+/** Token ↔ id (see the file header): built from counts (`fromCounts`) or loaded (`fromJSON`). */
 export class Vocabulary {
   private readonly tokens: readonly string[];
   private readonly ids: ReadonlyMap<string, number>;

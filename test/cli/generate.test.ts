@@ -11,6 +11,8 @@ import { Sampler, Stepper, kthLargest, loadRun } from "../../src/cli/inference.j
 import { Progress } from "../../src/cli/progress.js";
 import { DEFAULT_SETTINGS, type TrainSettings } from "../../src/cli/settings.js";
 import { runTraining } from "../../src/cli/train.js";
+import { type RunConfig, stringifyRunConfig } from "../../src/data/run-config.js";
+import { serializeSafetensors } from "../../src/formats/safetensors.js";
 import { Rng } from "../../src/tensor/rng.js";
 
 const bin = fileURLToPath(new URL("../../../bin/bptt.js", import.meta.url));
@@ -140,6 +142,33 @@ describe("bptt generate", () => {
       assert.ok(Math.abs(all[j]! / n - p) < 4 * Math.sqrt((p * (1 - p)) / n), `id ${j}: ${all[j]! / n} vs ${p}`);
     });
     assert.throws(() => new Sampler(6, { temperature: 0, topK: 0, rng: new Rng(1) }), RangeError);
+  });
+
+  it("reads a run whose vocabulary and labels hold \"inf\" (only k1 and k2 are read as Infinity)", async () => {
+    const texts = Array.from({ length: 20 }, (_, i) =>
+      JSON.stringify(i % 2 ? { text: "to inf and beyond", label: "inf" } : { text: "a finite day", label: "finite" }));
+    const settings = { task: "classify", tokenizer: "word", k1: Infinity, k2: 3 } as const;
+    const inf = await train("inf", `${texts.join("\n")}\n`, settings);
+    const run = loadRun(inf);
+    assert.ok(run.vocabulary!.has("inf"));
+    assert.deepEqual(run.labels!.toJSON(), ["finite", "inf"]);
+    assert.equal(run.config.schedule.k1, Infinity);
+    assert.equal(run.config.training.k1, Infinity);
+    const evaluation = cli("eval", "--model", inf, "--data", join(dir, "inf.data"));
+    assert.equal(evaluation.status, 0, evaluation.stderr);
+  });
+
+  it("reads the files the library writes (stringifyRunConfig, serializeSafetensors), an empty training section too", () => {
+    const trained = loadRun(abc);
+    const written = join(dir, "written");
+    mkdirSync(written);
+    const config: RunConfig = { ...trained.config, training: {} };
+    writeFileSync(join(written, "config.json"), stringifyRunConfig(config));
+    writeFileSync(join(written, "model.safetensors"), serializeSafetensors(trained.model.stateDict()));
+    const flags = ["--prime", "ab", "--length", "40", "--top-k", "1"];
+    assert.equal(cli("generate", "--model", written, ...flags).stdout, cli("generate", "--model", abc, ...flags).stdout);
+    const evaluation = cli("eval", "--model", written, "--data", join(dir, "abc.data"));
+    assert.equal(evaluation.status, 0, evaluation.stderr);
   });
 
   it("finds the k-th largest value, duplicates included", () => {

@@ -5,7 +5,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { program } from "../../src/cli/main.js";
-import { DEFAULT_SETTINGS, FLAG_KEYS, RESUMABLE_SETTINGS, flagOf, resolveSettings, trainFlags } from "../../src/cli/settings.js";
+import {
+  DEFAULT_SETTINGS, FLAG_KEYS, RESUMABLE_SETTINGS, flagOf, resolveSettings, savedSettings, trainFlags,
+} from "../../src/cli/settings.js";
 import { TOKENIZER_KINDS } from "../../src/data/tokenizer.js";
 import { OPTIMIZER_NAMES } from "../../src/optim/index.js";
 import { CELL_NAMES } from "../../src/train/model.js";
@@ -44,5 +46,12 @@ describe("the settings table", () => {
 
   it("says which settings a resumed run may change", () => {
     assert.deepEqual([...RESUMABLE_SETTINGS].sort(), ["checkpointEvery", "epochs", "maxUpdates"]);
+  });
+
+  it("reads saved settings back with \"inf\" as Infinity where a setting is a number, and nowhere else", () => {
+    const saved = savedSettings({ ...DEFAULT_SETTINGS, k1: "inf", k2: 30, data: "inf", out: "inf", note: "inf" });
+    assert.equal(saved.k1, Infinity);
+    assert.equal(saved.k2, 30);
+    assert.deepEqual([saved.data, saved.out, (saved as Record<string, unknown>)["note"]], ["inf", "inf", "inf"]);
   });
 });

@@ -1,11 +1,13 @@
 /** Sequence labelling: aligned per-step targets, IGNORE_INDEX at padding and null labels, token or feature inputs. */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { classificationBatches } from "../../src/data/batching.js";
 import { LabelSet } from "../../src/data/classification.js";
 import {
   type LabellingExample, encodeLabelling, labellingBatches, labellingLabels, labellingTokens,
 } from "../../src/data/sequence-labelling.js";
 import { Vocabulary, countTokens } from "../../src/data/vocabulary.js";
+import { Rng } from "../../src/tensor/rng.js";
 import { IGNORE_INDEX } from "../../src/train/batch.js";
 
 const X = IGNORE_INDEX;
@@ -34,6 +36,25 @@ describe("token inputs", () => {
     assert.deepEqual([...batch!.stepTargets!], [0, 1, 1, X, 2, X]);
     assert.ok(batch!.stepTargets instanceof Int32Array);
     assert.equal(batch!.features, undefined);
+  });
+});
+
+describe("in-memory sequences labelled at every step", () => {
+  it("batch as classificationBatches does, in the same shuffled order, each step's target the row's label", () => {
+    const rng = new Rng(4);
+    const texts = Array.from({ length: 23 }, () => Int32Array.from({ length: 1 + rng.int(9) }, () => 2 + rng.int(5)));
+    const labels = Int32Array.from(texts, () => rng.int(3));
+    const sequences = texts.map((ids, n) => ({ ids, targets: new Int32Array(ids.length).fill(labels[n]!) }));
+    const encoded = { input: "tokens", inputSize: 0, sequences } as const;
+    const labelled = [...labellingBatches(encoded, { batchSize: 5, shuffle: new Rng(9) })];
+    const classified = [...classificationBatches(texts, labels, { batchSize: 5, shuffle: new Rng(9) })];
+    assert.equal(labelled.length, classified.length);
+    labelled.forEach((batch, n) => {
+      const { T, B, ids, mask, sequenceTargets } = classified[n]!;
+      assert.deepEqual({ T: batch.T, B: batch.B, ids: batch.ids, mask: batch.mask }, { T, B, ids, mask });
+      const expected = Int32Array.from({ length: T * B }, (_, i) => (mask![i] === 1 ? sequenceTargets![i % B]! : X));
+      assert.deepEqual(batch.stepTargets, expected);
+    });
   });
 });
 

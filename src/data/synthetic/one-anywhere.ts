@@ -28,6 +28,7 @@ export interface OneAnywhereSet {
   labels: Int32Array;
 }
 
+/** `count` sequences of 0/1 tokens and their labels (see the file header); deterministic for a generator state. */
 export function oneAnywhereSequences(rng: Rng, options: OneAnywhereOptions): OneAnywhereSet {
   const { count, length } = options;
   const first = options.first ?? 0;

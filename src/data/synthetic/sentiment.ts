@@ -42,6 +42,7 @@ export const SENTIMENT_VOCABULARY: readonly string[] = Object.freeze([
   ...new Set([...Object.values(OPENINGS).flatMap((o) => o.flatMap((s) => s.split(" "))), ...FILLER]),
 ]);
 
+/** `count` texts of word ids with their labels (see the file header); deterministic for a generator state. */
 export function sentimentTexts(rng: Rng, options: SentimentOptions): SentimentSet {
   const { count, length } = options;
   const minLength = options.minLength ?? length;

@@ -7,10 +7,11 @@
  *   label      y_t = k(t − delay) for t ≥ delay (no loss before): to answer at t the model must carry
  *              what it saw `delay` frames ago, so an error at t has to travel `delay` steps back
  *
- * Every frame with a label carries a loss (lossAt "every-step"). As a run directory: task "label",
- * feature input (inputSize I), labels "c0" … "c{K−1}".
+ * Every frame with a label carries a loss (lossAt "every-step"), batched as `bptt train --task label`
+ * batches feature inputs (labellingBatches). As a run directory: task "label", feature input
+ * (inputSize I), labels "c0" … "c{K−1}".
  */
-import { type Batch, IGNORE_INDEX, Rng } from "bptt";
+import { type EncodedLabelling, IGNORE_INDEX, Rng, labellingBatches } from "bptt";
 import type { FramewiseParams, PlaygroundSettings } from "../shared/settings.js";
 import type { Task } from "./task.js";
 
@@ -18,15 +19,10 @@ const HELD_OUT_SEQUENCES = 128;
 const MIN_HOLD = 2;
 const MAX_HOLD = 6;
 
-interface Frames {
-  /** Per sequence: features (T·I) and targets (T), IGNORE_INDEX where there is no label. */
-  features: Float32Array[];
-  targets: Int32Array[];
-}
-
-function framesSet(rng: Rng, prototypes: Float32Array, count: number, p: FramewiseParams): Frames {
+/** `count` sequences of frames (T·I features each) with their labels (T, IGNORE_INDEX before the delay). */
+function framesSet(rng: Rng, prototypes: Float32Array, count: number, p: FramewiseParams): EncodedLabelling {
   const { frames: T, features: I, classes: K } = p;
-  const out: Frames = { features: [], targets: [] };
+  const out: EncodedLabelling = { input: "features", inputSize: I, sequences: [] };
   const noise = new Float32Array(I);
   for (let n = 0; n < count; n++) {
     const x = new Float32Array(T * I);
@@ -45,30 +41,9 @@ function framesSet(rng: Rng, prototypes: Float32Array, count: number, p: Framewi
     }
     const y = new Int32Array(T).fill(IGNORE_INDEX);
     for (let t = p.delay; t < T; t++) y[t] = classes[t - p.delay]!;
-    out.features.push(x);
-    out.targets.push(y);
+    out.sequences.push({ features: x, targets: y });
   }
   return out;
-}
-
-/** Time-major batches of equal-length sequences (no padding). */
-function* frameBatches(data: Frames, I: number, batchSize: number, shuffle?: Rng): Generator<Batch> {
-  const order = Array.from({ length: data.features.length }, (_, i) => i);
-  shuffle?.shuffle(order);
-  for (let first = 0; first < order.length; first += batchSize) {
-    const rows = order.slice(first, first + batchSize);
-    const B = rows.length;
-    const T = data.targets[rows[0]!]!.length;
-    const features = new Float32Array(T * B * I);
-    const stepTargets = new Int32Array(T * B);
-    rows.forEach((n, b) => {
-      for (let t = 0; t < T; t++) {
-        features.set(data.features[n]!.subarray(t * I, (t + 1) * I), (t * B + b) * I);
-        stepTargets[t * B + b] = data.targets[n]![t]!;
-      }
-    });
-    yield { T, B, features, stepTargets };
-  }
 }
 
 export function framewiseTask(s: PlaygroundSettings): Task {
@@ -85,19 +60,19 @@ export function framewiseTask(s: PlaygroundSettings): Task {
       `noise σ = ${p.noise}, label delayed ${p.delay} frames`,
     epoch(epoch) {
       const rng = new Rng(s.seed * 100_003 + epoch);
-      return frameBatches(framesSet(rng, prototypes, s.epochSize, p), p.features, s.batchSize, rng);
+      return labellingBatches(framesSet(rng, prototypes, s.epochSize, p), { batchSize: s.batchSize, shuffle: rng });
     },
-    heldOut: () => frameBatches(heldOut, p.features, 128),
+    heldOut: () => labellingBatches(heldOut, { batchSize: 128 }),
     heldOutFile: () => ({
       name: "framewise-held-out.jsonl",
       text:
-        heldOut.features
-          .map((x, n) =>
+        heldOut.sequences
+          .map(({ features, targets }) =>
             JSON.stringify({
               inputs: Array.from({ length: p.frames }, (_, t) =>
-                Array.from(x.subarray(t * p.features, (t + 1) * p.features)),
+                Array.from(features!.subarray(t * p.features, (t + 1) * p.features)),
               ),
-              labels: Array.from(heldOut.targets[n]!, (y) => (y === IGNORE_INDEX ? null : labels[y])),
+              labels: Array.from(targets, (y) => (y === IGNORE_INDEX ? null : labels[y])),
             }),
           )
           .join("\n") + "\n",

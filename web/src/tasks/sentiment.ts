@@ -14,15 +14,14 @@
  * of the correct label at the last word: texts of d words when training puts the opening first (as the
  * long-text-sentiment experiment does), else training-length texts.
  */
-import { Rng, type SequenceModel, Stepper, sentimentTexts, softmax } from "bptt";
-import { PAD_TOKEN, UNK_TOKEN } from "../shared/run-config.js";
+import { PAD_TOKEN, Rng, type SequenceModel, Stepper, UNK_TOKEN, sentimentTexts, softmax } from "bptt";
 import type { PlaygroundSettings, SentimentParams } from "../shared/settings.js";
-import { type LabelledSequences, classificationJsonl, classifierSpec, sequenceBatches } from "./batches.js";
+import { type LabelledSequences, classificationJsonl, classifierSpec, sequenceBatches } from "./classifier.js";
 import type { ProbePoint, Task } from "./task.js";
 
-const LABELS = ["negative", "positive"];
 /** The CLI vocabulary: the specials, then the generator's words after its own "<pad>". */
 const VOCABULARY = [PAD_TOKEN, UNK_TOKEN, ...sentimentTexts(new Rng(0), { count: 1, length: 4 }).vocabulary.slice(1)];
+const SPEC = classifierSpec("word", VOCABULARY, ["negative", "positive"]);
 const HELD_OUT_TEXTS = 256;
 const PROBE_TEXTS = 32;
 
@@ -76,7 +75,7 @@ export function sentimentTask(s: PlaygroundSettings): Task {
   return {
     shape: { vocabSize: VOCABULARY.length, outputSize: 2 },
     evaluationLossAt: "last-step",
-    dataSpec: classifierSpec("word", VOCABULARY, LABELS),
+    dataSpec: SPEC,
     description:
       `${s.epochSize.toLocaleString("en-US")} fresh texts of ${p.minLength}–${p.maxLength} words per epoch, ` +
       `the opening ${where}`,
@@ -89,10 +88,7 @@ export function sentimentTask(s: PlaygroundSettings): Task {
       });
     },
     heldOut: () => sequenceBatches(heldOut, { batchSize: 128, labelEveryStep: false }),
-    heldOutFile: () => ({
-      name: "sentiment-held-out.jsonl",
-      text: classificationJsonl(heldOut, VOCABULARY, LABELS, " "),
-    }),
+    heldOutFile: () => ({ name: "sentiment-held-out.jsonl", text: classificationJsonl(heldOut, SPEC, " ") }),
     probe: (model) => probeSentiment(model, p, s.seed),
   };
 }

@@ -3,8 +3,7 @@
  * each epoch and of the held-out set, and how a run directory's config.json describes its data (so
  * that `bptt eval` and `bptt generate` read new data the same way).
  */
-import type { Batch, LossPlacement, SequenceModel } from "bptt";
-import type { DataSpec } from "../shared/run-config.js";
+import type { Batch, DataSpec, LossPlacement, SequenceModel } from "bptt";
 
 /** The model's ends: token input (vocabSize) or features (inputSize), and the classes it predicts. */
 export interface TaskShape {

@@ -11,20 +11,22 @@
 import {
   type Batch,
   type Evaluation,
+  type RunConfig,
   SequenceModel,
   Trainer,
   type TrainerOptions,
   type UpdateInfo,
   createOptimizer,
+  dataFromSpec,
   describeSchedule,
   evaluate,
 } from "bptt";
 import type { GradientFlowView, HeldOutPoint, ModelSummary, ProbeView, TrainPoint } from "../shared/protocol.js";
-import { type RunConfig } from "../shared/run-config.js";
 import { type PlaygroundSettings, TASK_TITLES } from "../shared/settings.js";
 import { createTask } from "../tasks/index.js";
 import type { Task } from "../tasks/task.js";
 import { FlowWindow } from "./flow-window.js";
+import type { PageModel } from "./inference.js";
 
 /** Updates the gradient-flow plot averages over. */
 const FLOW_SPAN = 50;
@@ -37,6 +39,8 @@ export class TrainingSession {
   readonly task: Task;
   readonly model: SequenceModel;
   readonly trainer: Trainer;
+  /** The model with the tokenizer, vocabulary and labels its config.json describes, for inference. */
+  readonly run: PageModel;
   epoch = 1;
   private batches: Iterator<Batch>;
   private pending = { lossSum: 0, terms: 0, correct: 0, updates: 0, gradNormSum: 0 };
@@ -69,6 +73,7 @@ export class TrainingSession {
     const onUpdate = (info: UpdateInfo): void => this.record(info);
     this.trainer = new Trainer(this.model, optimizer, { ...trainerOptions(settings), onUpdate });
     this.batches = this.task.epoch(1)[Symbol.iterator]();
+    this.run = { model: this.model, spec: this.task.dataSpec, ...dataFromSpec(this.task.dataSpec) };
   }
 
   get updates(): number {

@@ -4,10 +4,10 @@
  * SLICE_MS and yields between them, so pause, sampling and downloads are answered within a slice;
  * about every PROGRESS_MS it posts the new points of the curves.
  */
+import { stringifyRunConfig } from "bptt";
 import type { FromWorker, Progress, RunState, ToWorker } from "../shared/protocol.js";
-import { stringifyRunConfig } from "../shared/run-config.js";
 import { settingsProblems } from "../shared/settings.js";
-import { evaluateOnText, generateText } from "./inference.js";
+import { type PageModel, evaluateOnText, generateText } from "./inference.js";
 import { startKernels } from "./kernel-threads.js";
 import { type LoadedModel, loadRunFiles, serializeModel } from "./run-files.js";
 import { TrainingSession } from "./session.js";
@@ -97,9 +97,9 @@ async function trainLoop(): Promise<void> {
   }
 }
 
-function currentModel(): { model: LoadedModel["model"]; data: LoadedModel["config"]["data"] } {
-  if (session) return { model: session.model, data: session.task.dataSpec };
-  if (loaded) return { model: loaded.model, data: loaded.config.data };
+function currentModel(): PageModel {
+  if (session) return session.run;
+  if (loaded) return loaded.run;
   throw new RangeError("there is no model yet: start training, or drop a run's config.json and model.safetensors");
 }
 
@@ -136,14 +136,12 @@ function handle(request: ToWorker): void {
       setState("idle");
       return;
     case "sample": {
-      const { model, data } = currentModel();
-      post({ type: "sampled", id: request.request.id, text: generateText(model, data, request.request) });
+      post({ type: "sampled", id: request.request.id, text: generateText(currentModel(), request.request) });
       return;
     }
     case "export": {
       const config = session ? session.runConfig() : loaded?.config;
-      const { model } = currentModel();
-      const weights = serializeModel(model);
+      const weights = serializeModel(currentModel().model);
       const heldOut = session ? session.task.heldOutFile() : null;
       post({ type: "exported", configText: stringifyRunConfig(config!), weights, heldOut }, [weights.buffer]);
       return;
@@ -157,8 +155,7 @@ function handle(request: ToWorker): void {
       return;
     }
     case "evaluate-text": {
-      const { model, data } = currentModel();
-      post({ type: "evaluated", lines: evaluateOnText(model, data, request.text) });
+      post({ type: "evaluated", lines: evaluateOnText(currentModel(), request.text) });
       return;
     }
   }
