@@ -114,7 +114,8 @@ void STEP(lstm_step_forward)(long B, long H, float* gates, const float* peephole
  * Masked rows keep dh, dc and get dGates = 0. gates, dGates: (B, 4H); peephole, dPeephole (3H); the rest (B, H).
  */
 void STEP(lstm_step_backward)(long B, long H, const float* gates, const float* peephole, const float* cPrev,
-                         const float* c, const float* dOut, const float* mask, float* dh, float* dc, float* dGates, float* dPeephole) {
+                         const float* c, const float* dOut, const float* mask, float* dh, float* dc, float* dGates,
+                         float* dPeephole) {
   for (long b = 0; b < B; b++) {
     const float* gi = gates + b * 4 * H;
     const float* gf = gi + H;

@@ -38,7 +38,9 @@ export function initializeCell(kind: CellKind, params: CellParameters, H: number
   if (recurrent === "orthogonal") {
     for (let g = 0; g < gates; g++) {
       const q = orthogonal(H, rng);
-      for (let i = 0; i < H; i++) for (let j = 0; j < R; j++) params.weightHh.value[g * block + i * R + j] = q[i * H + j]!;
+      for (let i = 0; i < H; i++) {
+        for (let j = 0; j < R; j++) params.weightHh.value[g * block + i * R + j] = q[i * H + j]!;
+      }
     }
   } else if (recurrent === "identity") {
     const scale = options.identityScale ?? 1;

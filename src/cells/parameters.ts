@@ -90,10 +90,8 @@ function projectionSize(options: CellOptions): number {
   const P = options.projSize ?? 0;
   if (P === 0) return 0;
   if (!Number.isInteger(P) || P < 1 || P >= options.hiddenSize) {
-    throw new RangeError(
-      `projSize must be an integer in [1, hiddenSize = ${options.hiddenSize}) (PyTorch's proj_size < hidden_size), or 0 ` +
-        `for none, got ${P}`,
-    );
+    const range = `[1, hiddenSize = ${options.hiddenSize}) (PyTorch's proj_size < hidden_size)`;
+    throw new RangeError(`projSize must be an integer in ${range}, or 0 for none, got ${P}`);
   }
   return P;
 }

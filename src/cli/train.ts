@@ -67,9 +67,12 @@ function modelConfig(settings: TrainSettings, data: PreparedData): ModelConfig {
 /** --proj and --peephole are the LSTM's: refused before any data is read for another cell or a --proj ≥ --hidden. */
 function checkLstmVariants(settings: TrainSettings): void {
   const variant = settings.proj > 0 ? `--proj ${settings.proj}` : settings.peephole ? "--peephole" : null;
-  if (variant && settings.cell !== "lstm") throw new UsageError(`${variant} applies to --cell lstm, not ${settings.cell}`);
+  if (variant && settings.cell !== "lstm") {
+    throw new UsageError(`${variant} applies to --cell lstm, not ${settings.cell}`);
+  }
   if (settings.proj >= settings.hidden && settings.proj > 0) {
-    throw new UsageError(`--proj ${settings.proj} must be smaller than --hidden ${settings.hidden} (a projection reduces the output)`);
+    const why = "a projection reduces the output";
+    throw new UsageError(`--proj ${settings.proj} must be smaller than --hidden ${settings.hidden} (${why})`);
   }
 }
 
@@ -77,7 +80,8 @@ function checkLstmVariants(settings: TrainSettings): void {
 function describeSize(settings: TrainSettings, config: ModelConfig): string {
   const input = config.vocabSize !== undefined ? `a vocabulary of ${config.vocabSize}, --embedding ${settings.embedding}` : `${config.inputSize} inputs`;
   const proj = settings.proj > 0 ? ` --proj ${settings.proj}` : "";
-  return `--cell ${settings.cell} --hidden ${settings.hidden}${proj} --layers ${settings.layers}${settings.bidirectional ? " --bidirectional" : ""} ` +
+  const bidirectional = settings.bidirectional ? " --bidirectional" : "";
+  return `--cell ${settings.cell} --hidden ${settings.hidden}${proj} --layers ${settings.layers}${bidirectional} ` +
     `(${input}, ${config.outputSize} outputs, --batch ${settings.batch})`;
 }
 

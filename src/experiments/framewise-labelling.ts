@@ -93,7 +93,8 @@ function scheduleName(arm: Arm): string {
 }
 
 function armName(arm: Arm): string {
-  return `${arm.peephole ? "peephole " : ""}${arm.bidirectional ? "B" : ""}${CELL_NAMES[arm.cell]} ${scheduleName(arm)}`;
+  const cell = `${arm.peephole ? "peephole " : ""}${arm.bidirectional ? "B" : ""}${CELL_NAMES[arm.cell]}`;
+  return `${cell} ${scheduleName(arm)}`;
 }
 
 export interface FramewiseResult {
@@ -232,8 +233,9 @@ async function report(settings: ExperimentSettings, runs: JobRun<FramewiseResult
   const markdown = [
     "# framewise-labelling: per-frame, truncated and per-utterance updates for framewise classification",
     "",
-    "**Question.** Labelling every frame of a noisy signal, which cell, direction and update schedule reach the lowest frame error for the training time spent? " +
-      "And do the peephole connections of Graves & Schmidhuber's framewise BLSTM change it?",
+    "**Question.** Labelling every frame of a noisy signal, which cell, direction and update schedule reach the " +
+      "lowest frame error for the training time spent? And do the peephole connections of Graves & Schmidhuber's " +
+      "framewise BLSTM change it?",
     "",
     "## Finding",
     "",
@@ -258,7 +260,8 @@ async function report(settings: ExperimentSettings, runs: JobRun<FramewiseResult
       `each phoneme held ${SOURCE.minDuration}–${SOURCE.maxDuration} frames, bigram with ${SOURCE.successors} successors per phoneme (probabilities ∝ 1/rank); ` +
       `the same phoneme "language" (seed ${SOURCE_SEED}) for all runs; per seed ${sizes.trainUtterances} training and ${sizes.testUtterances} test utterances of ${sizes.frames} frames.`,
     `- Model: one layer, hidden size ${sizes.hiddenSize} (per direction), a dense softmax head on every frame. ` +
-      "Peephole arms: the LSTM with diagonal weights from the cell state to its gates (i and f see c_{t−1}, o sees c_t; 3H more parameters per direction), drawn like the other weights.",
+      "Peephole arms: the LSTM with diagonal weights from the cell state to its gates (i and f see c_{t−1}, o sees " +
+      "c_t; 3H more parameters per direction), drawn like the other weights.",
     `- Training: Adam, lr = ${BASE_LR}·√(min(k1, T)/T) with T = ${sizes.frames} frames, gradient norm clipped to 5, batches of ${sizes.batchSize} utterances, ${sizes.epochs} epochs; loss at every frame. ` +
       "Bidirectional models can only be trained per utterance (they read each utterance backwards from its end, so no state can be carried across chunks).",
     "",
@@ -300,8 +303,8 @@ function peepholeFinding(plain: ArmSummary, peephole: ArmSummary, bidirectional:
 export const framewiseLabelling: Experiment<FramewiseResult> = {
   name: "framewise-labelling",
   title:
-    "framewise phoneme-like labelling: per-frame vs truncated vs per-utterance updates; LSTM (with and without peepholes), " +
-    "GRU, RNN, uni- and bidirectional",
+    "framewise phoneme-like labelling: per-frame vs truncated vs per-utterance updates; " +
+    "LSTM (with and without peepholes), GRU, RNN, uni- and bidirectional",
   seedsFor: (scale) => (scale === "full" ? 5 : scale === "smoke" ? 1 : 3),
   plan(settings) {
     const arms = settings.scale === "full" ? fullArms() : DEFAULT_ARMS;

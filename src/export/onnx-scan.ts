@@ -27,7 +27,8 @@ import type { LayerInputs, LayerOutputNames } from "./onnx-recurrent.js";
  * input x (T, B, ·): computed once, read by every Scan layer.
  */
 export function addStepMask(graph: OnnxGraph, x: string, sequenceLens: string): string {
-  const steps = graph.node("Gather", [graph.node("Shape", [x], ["mask.shape"])[0]!, graph.int64Scalar(0)], ["mask.T"])[0]!;
+  const shape = graph.node("Shape", [x], ["mask.shape"])[0]!;
+  const steps = graph.node("Gather", [shape, graph.int64Scalar(0)], ["mask.T"])[0]!;
   const range = graph.node("Range", [graph.int64Scalar(0), steps, graph.int64Scalar(1)], ["mask.t"])[0]!;
   const t = graph.node("Unsqueeze", [range, graph.int64Constant([1])], ["mask.t_T1"])[0]!;
   const lengths = graph.node("Cast", [sequenceLens], ["mask.lengths"], [attribute.int("to", INT64)])[0]!;
@@ -81,7 +82,9 @@ export function addScanLayer(
 function inputProjection(graph: OnnxGraph, cell: Cell, at: string, x: string): string {
   const { weightIh, biasIh, biasHh } = cell.params;
   const [G, I] = weightIh.shape as [number, number];
-  const W = graph.floatInitializer(`${at}.W_ih_T`, [I, G], transpose(weightIh.value, G, I), `${weightIh.name} transposed`);
+  const W = graph.floatInitializer(
+    `${at}.W_ih_T`, [I, G], transpose(weightIh.value, G, I), `${weightIh.name} transposed`,
+  );
   const product = graph.node("MatMul", [x, W], [`${at}.XW_nobias`])[0]!;
   if (!biasIh || !biasHh) return product;
   const bias = Float32Array.from(biasIh.value, (v, j) => v + biasHh.value[j]!);
@@ -95,11 +98,14 @@ function stepBody(outer: OnnxGraph, cell: Cell, at: string, masked: boolean) {
   const H = cell.hiddenSize;
   const P = cell.stateSizes.h;
   const G = 4 * H;
-  const R = outer.floatInitializer(`${at}.W_hh_T`, [P, G], transpose(weightHh.value, G, P), `${weightHh.name} transposed`);
-  const Whr = outer.floatInitializer(`${at}.W_hr_T`, [H, P], transpose(weightHr!.value, P, H), `${weightHr!.name} transposed`);
+  const transposed = (name: string, rows: number, cols: number, values: Float32Array, source: string): string =>
+    outer.floatInitializer(`${at}.${name}`, [cols, rows], transpose(values, rows, cols), `${source} transposed`);
+  const R = transposed("W_hh_T", G, P, weightHh.value, weightHh.name);
+  const Whr = transposed("W_hr_T", P, H, weightHr!.value, weightHr!.name);
   const body = new OnnxGraph(outer, `${at}.`);
   const v = (name: string): string => `${at}.step.${name}`;
-  const float = (name: string, dims: Array<number | string>) => ({ name: v(name), type: "float32" as const, dims, doc: "" });
+  const float = (name: string, dims: Array<number | string>) =>
+    ({ name: v(name), type: "float32" as const, dims, doc: "" });
   const h = body.input(float("h", ["B", P]));
   const c = body.input(float("c", ["B", H]));
   const xw = body.input(float("xw", ["B", G]));
@@ -107,9 +113,8 @@ function stepBody(outer: OnnxGraph, cell: Cell, at: string, masked: boolean) {
   const op = (type: string, args: string[], name: string): string => body.node(type, args, [v(name)])[0]!;
 
   const gates = op("Add", [xw, op("MatMul", [h, R], "hR")], "gates");
-  let [i, f, g, o] = body.node("Split", [gates], ["i", "f", "g", "o"].map((n) => v(`pre_${n}`)), [attribute.int("axis", 1)]) as [
-    string, string, string, string,
-  ];
+  const split = ["i", "f", "g", "o"].map((n) => v(`pre_${n}`));
+  let [i, f, g, o] = body.node("Split", [gates], split, [attribute.int("axis", 1)]) as [string, string, string, string];
   // Peepholes: (3H) p_i, p_f, p_o, each a (H) initializer.
   const p = peephole
     ? ["i", "f", "o"].map((gate, k) => outer.floatInitializer(

@@ -197,7 +197,8 @@ export class SequenceModel {
       throw new RangeError(`model: peephole must be true or false, got ${JSON.stringify(config.peephole)}`);
     }
     if (kind !== "lstm" && (config.peephole || (config.projSize !== undefined && config.projSize !== 0))) {
-      throw new RangeError(`model: projSize and peephole are LSTM variants, not for cell ${JSON.stringify(config.cell)}`);
+      const cell = JSON.stringify(config.cell);
+      throw new RangeError(`model: projSize and peephole are LSTM variants, not for cell ${cell}`);
     }
     this.config = Object.freeze({ ...config });
     const rng = new Rng(config.seed ?? 0);

@@ -20,7 +20,8 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 function corpus(path: string): void {
   const rng = new Rng(3);
   const words = "ab ba abc cab bca".split(" ");
-  const lines = Array.from({ length: 60 }, () => Array.from({ length: 3 + rng.int(5) }, () => words[rng.int(5)]).join(" "));
+  const line = (): string => Array.from({ length: 3 + rng.int(5) }, () => words[rng.int(5)]).join(" ");
+  const lines = Array.from({ length: 60 }, line);
   writeFileSync(path, `${lines.join("\n")}\n`);
 }
 
@@ -45,7 +46,8 @@ describe("bptt train --proj --peephole", () => {
 
   it("writes the variants' tensors; stopped and resumed, it ends bit-identical to an uninterrupted run", () => {
     train(args(straight));
-    const config = JSON.parse(readFileSync(join(straight, "config.json"), "utf8")) as { model: Record<string, unknown> };
+    type Config = { model: Record<string, unknown> };
+    const config = JSON.parse(readFileSync(join(straight, "config.json"), "utf8")) as Config;
     assert.equal(config.model["projSize"], 3);
     assert.equal(config.model["peephole"], true);
     const model = shapes(join(straight, "model.safetensors"));
@@ -58,10 +60,13 @@ describe("bptt train --proj --peephole", () => {
     const stopped = join(dir, "stopped");
     train([...args(stopped), "--max-updates", "13"]);
     const kept = [...shapes(join(stopped, "checkpoint.safetensors")).keys()];
-    assert.ok(kept.some((name) => /^trainer\.segment\.\d+\.weights\.\d+\.hr$/.test(name)), "the window's copies of weight_hr");
-    assert.ok(kept.some((name) => /^trainer\.segment\.\d+\.weights\.\d+\.peephole$/.test(name)), "and of the peepholes");
+    const copies = (part: string): boolean =>
+      kept.some((name) => new RegExp(`^trainer\\.segment\\.\\d+\\.weights\\.\\d+\\.${part}$`).test(name));
+    assert.ok(copies("hr"), "the window's copies of weight_hr");
+    assert.ok(copies("peephole"), "and of the peepholes");
     train(["--resume", stopped, "--max-updates", "0"]);
-    assert.ok(readFileSync(join(straight, "model.safetensors")).equals(readFileSync(join(stopped, "model.safetensors"))));
+    const weights = (run: string): Buffer => readFileSync(join(run, "model.safetensors"));
+    assert.ok(weights(straight).equals(weights(stopped)), "bit-identical weights");
   });
 
   it("bptt generate and bptt eval load the run", () => {
@@ -74,8 +79,9 @@ describe("bptt train --proj --peephole", () => {
   });
 
   it("refuses --proj and --peephole where they do not apply, in one line", async () => {
-    assert.match(await cliError(["train", "--cell", "gru", "--proj", "2", "--data", data]), /--proj 2 applies to --cell lstm, not gru/);
-    assert.match(await cliError(["train", "--cell", "rnn", "--peephole", "--data", data]), /--peephole applies to --cell lstm, not rnn/);
+    const refusal = (...args: string[]): Promise<string> => cliError(["train", ...args, "--data", data]);
+    assert.match(await refusal("--cell", "gru", "--proj", "2"), /--proj 2 applies to --cell lstm, not gru/);
+    assert.match(await refusal("--cell", "rnn", "--peephole"), /--peephole applies to --cell lstm, not rnn/);
     assert.match(
       await cliError(["train", "--hidden", "8", "--proj", "8", "--data", data]),
       /--proj 8 must be smaller than --hidden 8/,

@@ -141,22 +141,22 @@ const LSTM_VARIANTS: Array<{ name: string; projSize?: number; peephole?: boolean
 
 describe("LSTM variants: finite-difference gradients (float64)", () => {
   for (const v of LSTM_VARIANTS) {
-    const variant = { projSize: v.projSize ?? 0, peephole: v.peephole ?? false };
+    const lstm = { mode: "lstm" as const, projSize: v.projSize ?? 0, peephole: v.peephole ?? false };
+    const one = { ...lstm, numLayers: 1, bidirectional: false };
     it(`${v.name}: one layer, several shapes`, () => {
-      const P = Math.min(variant.projSize, 1);
-      checkCase({ mode: "lstm", T: 1, B: 1, I: 1, H: 2, numLayers: 1, bidirectional: false, masked: false, ...variant, projSize: P }, 11);
-      checkCase({ mode: "lstm", T: 4, B: 3, I: 5, H: 4, numLayers: 1, bidirectional: false, masked: false, ...variant }, 12);
-      checkCase({ mode: "lstm", T: 6, B: 2, I: 3, H: 7, numLayers: 1, bidirectional: false, masked: false, bias: false, ...variant }, 13);
+      checkCase({ ...one, T: 1, B: 1, I: 1, H: 2, masked: false, projSize: Math.min(lstm.projSize, 1) }, 11);
+      checkCase({ ...one, T: 4, B: 3, I: 5, H: 4, masked: false }, 12);
+      checkCase({ ...one, T: 6, B: 2, I: 3, H: 7, masked: false, bias: false }, 13);
     });
     it(`${v.name}: variable lengths with a mask`, () => {
-      checkCase({ mode: "lstm", T: 5, B: 4, I: 3, H: 4, numLayers: 1, bidirectional: false, masked: true, ...variant }, 14);
+      checkCase({ ...one, T: 5, B: 4, I: 3, H: 4, masked: true }, 14);
     });
     it(`${v.name}: stacked and bidirectional, masked`, () => {
-      checkCase({ mode: "lstm", T: 4, B: 3, I: 3, H: 4, numLayers: 2, bidirectional: true, masked: true, ...variant }, 15);
-      checkCase({ mode: "lstm", T: 3, B: 2, I: 2, H: 5, numLayers: 3, bidirectional: false, masked: false, ...variant }, 16);
+      checkCase({ ...lstm, T: 4, B: 3, I: 3, H: 4, numLayers: 2, bidirectional: true, masked: true }, 15);
+      checkCase({ ...lstm, T: 3, B: 2, I: 2, H: 5, numLayers: 3, bidirectional: false, masked: false }, 16);
     });
     it(`${v.name}: dropout between layers`, () => {
-      checkCase({ mode: "lstm", T: 3, B: 2, I: 3, H: 4, numLayers: 2, bidirectional: true, masked: false, dropout: 0.4, ...variant }, 17);
+      checkCase({ ...lstm, T: 3, B: 2, I: 3, H: 4, numLayers: 2, bidirectional: true, masked: false, dropout: 0.4 }, 17);
     });
   }
 });
