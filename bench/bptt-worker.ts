@@ -35,6 +35,7 @@ import { SequenceModel } from "../src/train/model.js";
 import { Trainer } from "../src/train/trainer.js";
 import { evaluate } from "../src/train/evaluate.js";
 import { RESULT_PREFIX, type WorkerResult, type WorkerSpec, chunkData, raggedBatches } from "./configs.js";
+import { profileUpdates } from "./profile.js";
 import { emitResult, timeIterations } from "./timing.js";
 
 function isKernels(value: unknown): value is Kernels {
@@ -216,6 +217,7 @@ async function main(): Promise<void> {
       run.memory.slowCallsPerIteration = (after.copiedCalls! - before.copiedCalls! + after.referenceCalls! - before.referenceCalls!) / run.iterations;
     }
   }
+  const profile = spec.profile ? profileUpdates(c, step, run.warmup + run.iterations, run.iterations, run.medianStepMs) : null;
   const result: WorkerResult = {
     system: "bptt",
     config: c.name,
@@ -242,6 +244,7 @@ async function main(): Promise<void> {
     peakRssBytes: process.resourceUsage().maxRSS * 1024,
     baselineRssBytes,
     ...(requiredBytes !== undefined ? { requiredBytes } : {}),
+    ...(profile ? { profile } : {}),
   };
   emitResult(RESULT_PREFIX, result);
 }

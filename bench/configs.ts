@@ -25,6 +25,8 @@
  *   cls     batch n: ids[t·B + b] = tok'(n·T·B + t·B + b) (seed + 1), label[b] = tok''(n·B + b) mod classes (seed + 2)
  */
 
+import type { UpdateProfile } from "./profile.js";
+
 export type CellType = "lstm" | "gru" | "rnn";
 export type Task = "lm" | "cls" | "sample" | "ragged" | "ragged-eval";
 
@@ -226,6 +228,8 @@ export interface WorkerSpec {
   backend?: string;
   /** tfjs formulation. */
   variant?: string;
+  /** bptt: after the timed iterations, profile as many (bench/profile.ts). */
+  profile?: boolean;
 }
 
 /** What every child reports. */
@@ -266,6 +270,8 @@ export interface WorkerResult {
   baselineRssBytes?: number;
   /** ragged (bptt): bytes of parameters, gradients and Adam's moments, plus the activations of the largest batch's real tokens. */
   requiredBytes?: number;
+  /** bptt with --profile: where an update's time goes (bench/profile.ts). */
+  profile?: UpdateProfile;
   note?: string;
 }
 

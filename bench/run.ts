@@ -28,6 +28,7 @@ import { existsSync, readFileSync, realpathSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus, loadavg, platform, release, totalmem } from "node:os";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { formatProfiles } from "./profile-report.js";
 import { type BenchConfig, CONFIGS, RESULT_PREFIX, type WorkerResult, type WorkerSpec, findConfig, median } from "./configs.js";
 
 export const PYTORCH_SKIPPED =
@@ -55,6 +56,8 @@ const USAGE = `usage: node dist/bench/run.js [options]
   --python path        Python with PyTorch 2 (default: .peers/bin/python, which \`npm run peers\` creates)
   --python-debian path Python with Debian's PyTorch 1.13 (default: /usr/bin/python3)
   --timeout s          kill a child after this long (default 900)
+  --profile            bptt: after the timed iterations, as many again with every kernel timed: where an
+                       update's time goes, and how near it runs to the GEMM-bound limit (bench/profile.ts)
   --quick              tiny,small,cls,small-gru,small-rnn,sample; 1 round, 3 iterations, budget 2 s
   --json               print the results as JSON instead of the tables
   --markdown           print the results as a Markdown section (for docs/benchmarks.md)
@@ -325,6 +328,12 @@ export function formatRagged(report: BenchReport): string {
   ].join("\n");
 }
 
+/** The profile table (bench/profile-report.ts) of the bptt systems that ran with --profile. */
+export function formatReportProfiles(report: BenchReport): string {
+  const bptt = report.systems.filter((s) => s.kind === "bptt").map((s) => s.id);
+  return formatProfiles(report.summaries.map((x) => x.config), bptt, report.measurements);
+}
+
 /** Markdown tables: speed, then bptt's heap during the timed iterations. */
 export function formatTables(report: BenchReport, systems: SystemSpec[]): string {
   const lines: string[] = [];
@@ -455,6 +464,13 @@ export function formatMarkdown(report: BenchReport): string {
     out.push("");
     out.push(raggedTable);
   }
+  const profileTable = formatReportProfiles(report);
+  if (profileTable) {
+    out.push("");
+    out.push("#### Where the time goes (--profile)");
+    out.push("");
+    out.push(profileTable);
+  }
   const losses = formatLosses(report);
   if (losses) {
     out.push("");
@@ -530,6 +546,7 @@ async function main(): Promise<void> {
       python: { type: "string" },
       "python-debian": { type: "string" },
       timeout: { type: "string" },
+      profile: { type: "boolean", default: false },
       quick: { type: "boolean", default: false },
       json: { type: "boolean", default: false },
       markdown: { type: "boolean", default: false },
@@ -642,6 +659,7 @@ async function main(): Promise<void> {
         const env = { ...process.env };
         if (s.kind === "bptt") {
           spec.backend = s.backend!;
+          if (values.profile) spec.profile = true;
           env.BPTT_BACKEND = s.backend!;
           env.BPTT_THREADS = String(s.threads);
           outcome = await runChild(process.execPath, [bpttWorker, "--spec", JSON.stringify(spec)], env, timeout);
@@ -752,7 +770,10 @@ async function main(): Promise<void> {
     systems,
     started: started.toISOString(),
     seconds: (performance.now() - t0) / 1000,
-    options: { configs: configs.map((c) => c.name), peers, rounds, iterations, warmup, budget, configBudget, backends, bpttThreads, variant, python, quick },
+    options: {
+      configs: configs.map((c) => c.name), peers, rounds, iterations, warmup, budget, configBudget, backends, bpttThreads, variant,
+      python, quick, profile: values.profile ?? false,
+    },
     environment,
     summaries: summarize(configs, systems, measurements),
     measurements,
@@ -775,6 +796,8 @@ async function main(): Promise<void> {
     out.push(formatTables(report, systems));
     const raggedTable = formatRagged(report);
     if (raggedTable) out.push("", "real lengths (ragged): time per epoch, real tokens per second, memory:", "", raggedTable);
+    const profileTable = formatReportProfiles(report);
+    if (profileTable) out.push("", "where an update's time goes (--profile):", "", profileTable);
     const losses = formatLosses(report);
     if (losses) out.push("", "training loss, first (warm-up) → last timed iteration (median over processes):", "", losses);
     if (notes.length || failures.length) {

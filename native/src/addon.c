@@ -289,6 +289,19 @@ static napi_value js_configure(napi_env env, napi_callback_info info) {
   return js_info(env, info);
 }
 
+/* profileCounters(enable) → Float64Array: turns the profile counters on or off and returns them (bptt_native.h). */
+static napi_value js_profile_counters(napi_env env, napi_callback_info info) {
+  call c;
+  if (!begin(&c, env, info, "profileCounters", 1)) return NULL;
+  profile_on = boolean(&c, 0);
+  napi_value buffer, result;
+  void* data = NULL;
+  napi_create_arraybuffer(env, sizeof profile_counters, &data, &buffer);
+  memcpy(data, profile_counters, sizeof profile_counters);
+  napi_create_typedarray(env, napi_float64_array, PROFILE_COUNTERS, buffer, 0, &result);
+  return result;
+}
+
 NAPI_MODULE_INIT() {
   const napi_property_descriptor functions[] = {
       {"kernels", NULL, NULL, NULL, NULL, kernel_functions(env), napi_default, NULL},
@@ -296,6 +309,7 @@ NAPI_MODULE_INIT() {
       {"info", NULL, js_info, NULL, NULL, NULL, napi_default, NULL},
       {"byteMisalignment", NULL, js_byte_misalignment, NULL, NULL, NULL, napi_default, NULL},
       {"configure", NULL, js_configure, NULL, NULL, NULL, napi_default, NULL},
+      {"profileCounters", NULL, js_profile_counters, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof functions / sizeof functions[0], functions);
   return exports;

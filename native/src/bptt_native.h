@@ -84,4 +84,15 @@ int pool_threads(void);
 /* A 64-byte aligned scratch buffer of at least `floats` floats, private to the calling thread, slot 0 or 1. */
 float* thread_scratch(int slot, size_t floats);
 
+/* ---- profile counters (threads.c) ---------------------------------------------------------------
+ *
+ * Recorded only while profile_on (set by the addon's profileCounters(true), read by src/kernels/profile.ts);
+ * cumulative, in nanoseconds of the calling thread's clock.
+ */
+enum { PROFILE_WAIT_NS, PROFILE_COUNTERS };
+extern int profile_on;
+extern double profile_counters[PROFILE_COUNTERS];
+/* Monotonic clock, nanoseconds. */
+long now_ns(void);
+
 #endif

@@ -50,7 +50,10 @@ static struct {
   unsigned long first_generation[MAX_THREADS]; /* worker i counts tasks from first_generation[i] */
 } pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0, 0, 0, 0, 1, 0, {0}};
 
-static long now_ns(void) {
+int profile_on = 0;
+double profile_counters[PROFILE_COUNTERS];
+
+long now_ns(void) {
   struct timespec t;
   clock_gettime(CLOCK_MONOTONIC, &t);
   return t.tv_sec * 1000000000L + t.tv_nsec;
@@ -127,10 +130,12 @@ int pool_run(pool_task task, void* arg, int want) {
     pthread_mutex_unlock(&pool.sleep_lock);
   }
   task(arg, 0, want);
+  const long wait_start = profile_on ? now_ns() : 0;
   for (int spin = 0; atomic_load(&pool.pending) > 0; spin++) {
     if (spin > 4096) sched_yield();
     else CPU_RELAX();
   }
+  if (profile_on) profile_counters[PROFILE_WAIT_NS] += (double)(now_ns() - wait_start);
   pthread_mutex_unlock(&pool.busy);
   return want;
 }

@@ -12,6 +12,7 @@
  *              dx_R = dXGates_R · W_ih
  */
 import { kernels } from "../kernels/index.js";
+import { enterPhase } from "../kernels/profile.js";
 import type { ChunkCache } from "./chunk-cache.js";
 import {
   addTableGradients, finishTableGradients, inputTablePays, projectThroughTable, startTableGradients,
@@ -27,12 +28,14 @@ export function projectChunkInputs(
   params: CellParameters, cache: ChunkCache, I: number, proj: Float32Array, addHiddenBias: boolean,
 ): void {
   const rows = cache.rows;
+  const outer = enterPhase("input");
   cache.usesInputTable = cache.inputRows !== null && inputTablePays(rows, cache.inputRows.V);
   if (cache.usesInputTable) {
     projectThroughTable(params, cache.inputTable, cache.inputRows!, cache.x, rows, I, proj, addHiddenBias);
   } else {
     params.project(rows, cache.x, 0, proj, 0, addHiddenBias);
   }
+  enterPhase(outer);
 }
 
 /** Before backward's first block: through the input table, its per-id sums start at zero. */
@@ -52,15 +55,17 @@ export function addBlockGradients(
 ): void {
   const k = kernels();
   const GH = params.weightIh.shape[0]!;
+  const outer = enterPhase("weightGradients");
   k.gemm(true, false, GH, H, rows, dHGates, 0, GH, hPrev, r0 * H, H, true, params.weightHh.grad, 0, H);
   if (params.biasIh) k.sumRowsInto(rows, GH, dXGates, 0, params.biasIh.grad, 0);
   if (params.biasHh) k.sumRowsInto(rows, GH, dHGates, 0, params.biasHh.grad, 0);
   if (cache.usesInputTable) {
     addTableGradients(cache.inputTable, cache.inputRows!, r0, rows, GH, dXGates);
-    return;
+  } else {
+    k.gemm(true, false, GH, I, rows, dXGates, 0, GH, cache.x, r0 * I, I, true, params.weightIh.grad, 0, I);
+    k.gemm(false, false, rows, I, GH, dXGates, 0, GH, weightIh, 0, I, false, dx, r0 * I, I);
   }
-  k.gemm(true, false, GH, I, rows, dXGates, 0, GH, cache.x, r0 * I, I, true, params.weightIh.grad, 0, I);
-  k.gemm(false, false, rows, I, GH, dXGates, 0, GH, weightIh, 0, I, false, dx, r0 * I, I);
+  enterPhase(outer);
 }
 
 /**
@@ -72,8 +77,14 @@ export function finishInputGradients(
   params: CellParameters, cache: ChunkCache, firstRow: number, rows: number, I: number, dx: Float32Array,
   weightIh: Float32Array,
 ): Float32Array | null {
-  if (cache.usesInputTable) return finishTableGradients(params, cache.inputTable, cache.inputRows!.V, I, weightIh);
-  dx.fill(0, 0, firstRow * I);
-  dx.fill(0, (firstRow + rows) * I);
-  return null;
+  const outer = enterPhase("weightGradients");
+  let dTable: Float32Array | null = null;
+  if (cache.usesInputTable) {
+    dTable = finishTableGradients(params, cache.inputTable, cache.inputRows!.V, I, weightIh);
+  } else {
+    dx.fill(0, 0, firstRow * I);
+    dx.fill(0, (firstRow + rows) * I);
+  }
+  enterPhase(outer);
+  return dTable;
 }

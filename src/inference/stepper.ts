@@ -6,6 +6,7 @@
 import type { StepState } from "../cells/cell.js";
 import type { ChunkCache } from "../cells/chunk-cache.js";
 import { kernels } from "../kernels/index.js";
+import { enterPhase } from "../kernels/profile.js";
 import { DenseCache } from "../layers/dense.js";
 import type { RecurrentState } from "../layers/recurrent-state.js";
 import type { Batch } from "../train/batch.js";
@@ -105,6 +106,7 @@ export class Stepper {
    * Returns the top layer's new h (H), valid until the next call.
    */
   private stepLayers(id: number): Float32Array {
+    const outer = enterPhase("recurrent");
     const cells = this.model.rnn.cells;
     const gates = this.stepGates;
     const G = gates.length;
@@ -115,6 +117,7 @@ export class Stepper {
       else cell.projectInput(1, this.stepOut, 0, gates, 0);
       cell.step(1, gates, this.stepStates[l]!, this.stepOut, this.stepScratch[l]!);
     }
+    enterPhase(outer);
     return this.stepOut;
   }
 
@@ -170,7 +173,10 @@ export class Stepper {
   }
 
   private head(rows: Float32Array, n: number): Float32Array {
-    return this.model.head.forward(rows, n, this.headCache).out;
+    const outer = enterPhase("head");
+    const logits = this.model.head.forward(rows, n, this.headCache).out;
+    enterPhase(outer);
+    return logits;
   }
 }
 

@@ -42,6 +42,11 @@ export interface Kernels extends KernelCalls {
   memoryInUse?(): number;
   /** Kernel calls so far that ran on copies of arrays outside the backend's memory, or on the reference. */
   slowCalls?(): { copied: number; reference: number };
+  /**
+   * Turns the backend's own timing on or off (profile.ts) and returns its counters so far:
+   * [0] nanoseconds the calling thread spent waiting for its other threads.
+   */
+  profileCounters?(enable: boolean): Float64Array;
 }
 
 /** The kernels themselves: the operations every backend implements, each with its line in KERNEL_TABLE. */

@@ -35,6 +35,8 @@ export interface NativeAddon {
   byteMisalignment(array: Float32Array): number;
   /** out[i] = exp | σ | tanh (kind 0 | 1 | 2) of x[i], for the accuracy tests. */
   activate(kind: number, n: number, x: Float32Array, out: Float32Array): void;
+  /** Turns the profile counters on or off and returns them: [0] ns the calling thread waited for the pool. */
+  profileCounters(enable: boolean): Float64Array;
 }
 
 /** The package root: dist/src/native/ → three levels up. */

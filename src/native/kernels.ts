@@ -72,6 +72,7 @@ export function createNativeKernels(options: NativeKernelOptions = {}): NativeKe
       state = addon.configure(n, isaArgument);
     },
     info: () => addon.info(),
+    profileCounters: (enable) => addon.profileCounters(enable),
     addon,
     allocate: (length) => allocateAligned(addon, length),
     allocateIndices: (length) => new Int32Array(length),

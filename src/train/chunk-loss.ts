@@ -21,6 +21,7 @@
  * When the positions are every step of a single piece, the head reads its outputs in place and
  * writes dOutput directly: no gather, no scatter. Every buffer is reused from chunk to chunk.
  */
+import { enterPhase } from "../kernels/profile.js";
 import type { DenseCache } from "../layers/dense.js";
 import type { RecurrentState } from "../layers/recurrent-state.js";
 import { ReusableBuffer } from "../tensor/buffers.js";
@@ -91,10 +92,14 @@ export class ChunkLoss {
     const F = model.head.inFeatures;
     const O = model.outputSize;
     const objective = model.config.objective;
+    const outer = enterPhase("head");
     const found = this.positions.find(batch, layout, start, end, options.lossAt, options.everyChunk, objective, O);
     const N = found.count;
     this.count = N;
-    if (N === 0) return { sum: 0, terms: 0, correct: 0 };
+    if (N === 0) {
+      enterPhase(outer);
+      return { sum: 0, terms: 0, correct: 0 };
+    }
     const { positions, steps } = found;
     const { offsets } = layout;
     this.lastSteps = options.lossAt === "last-step";
@@ -125,6 +130,7 @@ export class ChunkLoss {
     const targets = found.targets(objective, O);
     const dLogits = this.dLogits.reserve(N * O);
     const { sum, correct } = lossAndGradient(objective, N, O, logits, targets, dLogits, options.scale);
+    enterPhase(outer);
     return { sum, terms: N, correct };
   }
 
@@ -145,6 +151,13 @@ export class ChunkLoss {
    * gradient went into finalState (see the header).
    */
   backward(pieces: readonly LossPiece[], finalState: RecurrentState | null = null): boolean {
+    const outer = enterPhase("head");
+    const intoFinalState = this.backwardHead(pieces, finalState);
+    enterPhase(outer);
+    return intoFinalState;
+  }
+
+  private backwardHead(pieces: readonly LossPiece[], finalState: RecurrentState | null): boolean {
     const N = this.count;
     if (N === 0) return false;
     const head = this.model.head;

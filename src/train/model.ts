@@ -19,6 +19,7 @@
 import type { CellKind, CellWeights } from "../cells/cell.js";
 import type { InitOptions } from "../cells/init.js";
 import { Dense } from "../layers/dense.js";
+import { enterPhase } from "../kernels/profile.js";
 import { Embedding, EmbeddingCache } from "../layers/embedding.js";
 import { Recurrent, RecurrentCache } from "../layers/recurrent.js";
 import { RecurrentState } from "../layers/recurrent-state.js";
@@ -249,6 +250,7 @@ export class SequenceModel {
     const I = this.inputSize;
     cache.keep(input, this.embedding !== null, I);
     const rows = cache.rows;
+    const outer = enterPhase("embedding");
     if (this.embedding) {
       this.embedding.forward(cache.ids!, rows, cache.embedding);
       cache.input = cache.embedding.out;
@@ -256,6 +258,7 @@ export class SequenceModel {
     }
     const useTable = this.embedding !== null && options.inputTable !== false;
     const packed = cache.batchSizes;
+    enterPhase("recurrent");
     const out = this.rnn.forward(new Tensor(cache.input, packed ? [rows, I] : [T, B, I]), {
       h0: state.h, c0: state.c, mask: cache.mask ? new Tensor(cache.mask, [T, B]) : null, batchSizes: packed,
       training: options.training, cache: cache.recurrent, finiteChecked: options.finiteChecked ?? false,
@@ -264,6 +267,7 @@ export class SequenceModel {
     });
     state.assign(out.hN, out.cN);
     cache.output = out.output.data;
+    enterPhase(outer);
     return cache.output;
   }
 
@@ -276,6 +280,7 @@ export class SequenceModel {
     const dState = grads.dState ?? null;
     const F = rnn.directions * rnn.stateSizes.h;
     const outputShape = cache.batchSizes ? [cache.rows, F] : [cache.T, cache.B, F];
+    const outer = enterPhase("recurrent");
     const result = rnn.backward(cache.recurrent, {
       dOutput: grads.dOutput ? new Tensor(grads.dOutput, outputShape) : null,
       dhN: dState ? dState.h : null,
@@ -285,8 +290,10 @@ export class SequenceModel {
       stateGradNormSq: grads.stateGradNormSq ?? null,
       finiteChecked: grads.finiteChecked ?? false,
     });
+    enterPhase("embedding");
     if (this.embedding && result.dInputTable) this.embedding.backwardTable(result.dInputTable.data);
     else if (this.embedding) this.embedding.backward(cache.embedding, result.dx.data);
+    enterPhase(outer);
     return new RecurrentState(result.dh0, result.dc0);
   }
 

@@ -30,6 +30,7 @@
  * language model is PyTorch's mean over the T·B terms of a chunk; "sum" applies Σ ℓ as it is. Either
  * way every loss term is used once, with the same weight.
  */
+import { enterPhase } from "../kernels/profile.js";
 import type { RecurrentState } from "../layers/recurrent-state.js";
 import { clipGradients } from "../optim/clip.js";
 import type { Optimizer } from "../optim/optimizer.js";
@@ -294,14 +295,18 @@ export class Trainer {
   }
 
   private update(step: number, lossSum: number, lossTerms: number, correct: number): UpdateInfo {
+    const outer = enterPhase("clipping");
     const { norm: gradNorm, clipped } = clipGradients(this.params, this.options);
+    enterPhase(outer);
     this.window.keepWeights(this.updates, this.schedule.k2);
     this.updates++;
     const info: UpdateInfo = { update: this.updates, step, lossSum, lossTerms, correct, gradNorm, clipped };
     this.gradientFlow?.recordGradNorm(gradNorm);
     this.options.beforeStep?.(info);
+    enterPhase("optimizer");
     this.optimizer.step();
     this.optimizer.zeroGrad();
+    enterPhase(outer);
     return info;
   }
 }

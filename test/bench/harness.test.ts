@@ -4,12 +4,13 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { findConfig } from "../../bench/configs.js";
+import type { UpdateProfile } from "../../bench/profile.js";
 import { type Measurement, type SystemSpec, checkResult, summarize } from "../../bench/run.js";
 
 const harness = fileURLToPath(new URL("../../bench/run.js", import.meta.url));
@@ -115,4 +116,21 @@ it("compares bptt with each PyTorch at its own thread count, falling back to the
   assert.deepEqual(summary!.ratios["bptt/2t"], { vsTorch: 2, vsDebian: 500 / 60, vsTfjs: null });
   assert.equal(summary!.threadSpeedup["torch"], 2.5);
   assert.equal(summary!.threadSpeedup["bptt/auto"], 500 / 300);
+});
+
+it("--profile reports where an update's time goes and how near the GEMM-bound limit it runs", () => {
+  const out = join(dir, "profile.json");
+  const r = run(...tiny, "--profile", "--out", out);
+  assert.equal(r.status, 0, r.stderr);
+  const report = JSON.parse(readFileSync(out, "utf8")) as { measurements: Array<{ profile?: UpdateProfile }> };
+  const p = report.measurements[0]!.profile!;
+  assert.ok(p, "no profile in the measurement");
+  assert.equal(p.iterations, 1);
+  for (const c of ["recurrentGemm", "gatesForward", "gatesBackward", "headLoss", "optimizer", "javascript"] as const) {
+    assert.ok(p.ms[c] > 0, `${c}: ${p.ms[c]}`);
+  }
+  assert.ok(p.gemmFlops > 0 && p.gemmGflops > 0 && p.limitFraction > 0 && p.limitFraction < 2, JSON.stringify(p));
+  assert.match(r.stdout, /^\| tiny \| bptt \| [\d.]+ \| [\d.]+ \| [\d.]+ \(\d+%\) \|/m);
+  const rendered = run("--from", out, "--markdown");
+  assert.match(rendered.stdout, /^#### Where the time goes \(--profile\)$/m);
 });

@@ -10,6 +10,7 @@
  */
 import type { WasmExports } from "../wasm-marshal.js";
 import type { KernelMemory } from "../wasm-memory.js";
+import { addThreadWait, profiling } from "../profile.js";
 import { runBlock } from "./block.js";
 import {
   ARGS, BLOCKS, CONTROL_INTS, ERROR, FAILED, FINISHED, MAX_BLOCKS, PLAN, READY, SEQ, SLOT_INTS, STARTING, STATE, STOPPING,
@@ -142,9 +143,11 @@ export class GemmPool {
       this.blocksOnCaller++;
     }
     this.blocks += blocks;
+    const waitStart = profiling() ? performance.now() : 0;
     for (let finished = Atomics.load(control, FINISHED); finished < blocks;) {
       finished = awaitChange(control, FINISHED, finished, 1000, this.mayBlock);
     }
+    if (waitStart !== 0) addThreadWait(performance.now() - waitStart);
     const failed = Atomics.load(control, ERROR);
     if (failed !== 0) runBlock(this.exports, control, failed - 1, work);
   }
