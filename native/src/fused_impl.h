@@ -7,16 +7,29 @@
 #include <stddef.h>
 #include <string.h>
 
-#include "vec16.h"
+#include "vec.h"
 
-typedef double v16d __attribute__((vector_size(128)));
+/* Float64 vectors of half as many lanes as vf (the same bytes); two hold a vf converted. */
+typedef double vd __attribute__((vector_size(4 * VEC_LANES)));
+#if VEC_LANES == 16
+#define LOW_HALF(v) __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7)
+#define HIGH_HALF(v) __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15)
+#elif VEC_LANES == 8
+#define LOW_HALF(v) __builtin_shufflevector(v, v, 0, 1, 2, 3)
+#define HIGH_HALF(v) __builtin_shufflevector(v, v, 4, 5, 6, 7)
+#else
+#define LOW_HALF(v) __builtin_shufflevector(v, v, 0, 1)
+#define HIGH_HALF(v) __builtin_shufflevector(v, v, 2, 3)
+#endif
 
 /* Lanes 0…n−1 of v, the others 0. */
-static inline v16 first_lanes(v16 v, int n) {
-  const v16i index = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
-  v16i limit;
-  for (int l = 0; l < 16; l++) limit[l] = n;
-  return select16(index < limit, v, splat(0.0f));
+static inline vf first_lanes(vf v, int n) {
+  vi index, limit;
+  for (int l = 0; l < VEC_LANES; l++) {
+    index[l] = l;
+    limit[l] = n;
+  }
+  return selectv(index < limit, v, splat(0.0f));
 }
 
 /* Math.max: NaN if either is NaN, +0 above −0. */
@@ -49,14 +62,19 @@ double STEP(softmax_cross_entropy)(long N, long C, const float* logits, const in
       if (d != NULL) memset(d, 0, (size_t)C * sizeof(float));
       continue;
     }
-    v16 mv = splat(-INFINITY);
+    /* The maximum over 16 lanes per block of 16, lane l seeing the terms l mod 16, then over the lanes in order. */
+    v16 mv;
+    for (int q = 0; q < VEC_PARTS; q++) mv.part[q] = splat(-INFINITY);
     for (long j = 0; j < full; j += 16) {
-      const v16 x = load16(z + j, 16);
-      mv = select16(mv < x, x, mv);
+      for (int q = 0; q < VEC_PARTS; q++) {
+        const vf x = loadv(z + j + q * VEC_LANES, VEC_LANES);
+        mv.part[q] = selectv(mv.part[q] < x, x, mv.part[q]);
+      }
     }
     float m = -INFINITY;
-    for (int l = 0; l < 16; l++)
-      if (mv[l] > m) m = mv[l];
+    for (int q = 0; q < VEC_PARTS; q++)
+      for (int l = 0; l < VEC_LANES; l++)
+        if (mv.part[q][l] > m) m = mv.part[q][l];
     for (long j = full; j < C; j++)
       if (z[j] > m) m = z[j];
     const double zt = z[t];
@@ -66,23 +84,32 @@ double STEP(softmax_cross_entropy)(long N, long C, const float* logits, const in
       if (z[0] == z[0])
         while (z[best] != m) best++;
       if (best == t) right++;
-      v16d s = {0};
+      /* s: 16 float64 lanes, lane l summing e_j for j ≡ l mod 16; sums[2q], sums[2q + 1] hold part q's halves. */
+      vd sums[2 * VEC_PARTS];
+      for (int q = 0; q < 2 * VEC_PARTS; q++) sums[q] = (vd){0};
       for (long j = 0; j < C; j += 16) {
         const int n = C - j < 16 ? (int)(C - j) : 16;
-        v16 e = exp16(load16(z + j, n) - splat(m));
-        if (n < 16) e = first_lanes(e, n);
-        if (d != NULL) store16(d + j, e, n);
-        s += __builtin_convertvector(e, v16d);
+        for (int q = 0; q < VEC_PARTS; q++) {
+          const int lanes = part_lanes(n, q);
+          if (lanes == 0) break;
+          vf e = expv(loadv(z + j + q * VEC_LANES, lanes) - splat(m));
+          if (lanes < VEC_LANES) e = first_lanes(e, lanes);
+          if (d != NULL) storev(d + j + q * VEC_LANES, e, lanes);
+          sums[2 * q] += __builtin_convertvector(LOW_HALF(e), vd);
+          sums[2 * q + 1] += __builtin_convertvector(HIGH_HALF(e), vd);
+        }
       }
+      double lane[16];
+      memcpy(lane, sums, sizeof lane);
       for (int width = 8; width >= 1; width /= 2)
-        for (int l = 0; l < width; l++) s[l] = s[l] + s[l + width];
-      loss += w * ((double)m + log(s[0]) - zt);
+        for (int l = 0; l < width; l++) lane[l] = lane[l] + lane[l + width];
+      loss += w * ((double)m + log(lane[0]) - zt);
       if (d == NULL) continue;
       const double ws = w * scale;
-      const v16 factor = splat((float)(ws / s[0]));
-      for (long j = 0; j < C; j += 16) {
-        const int n = C - j < 16 ? (int)(C - j) : 16;
-        store16(d + j, load16(d + j, n) * factor, n);
+      const vf factor = splat((float)(ws / lane[0]));
+      for (long j = 0; j < C; j += VEC_LANES) {
+        const int n = LANES(C, j);
+        storev(d + j, loadv(d + j, n) * factor, n);
       }
       d[t] = (float)((double)d[t] - ws);
     } else {

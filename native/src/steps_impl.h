@@ -1,6 +1,6 @@
 /*
  * The fused per-step kernels of the three cells, forward above backward for each, written once on
- * 16-lane vectors (vec16.h) and compiled per instruction set (kernels_impl.h: STEP(name) names the
+ * vectors of the instruction set's width (vec.h) and compiled per instruction set (kernels_impl.h: STEP(name) names the
  * instruction set's copy, e.g. step_name_avx512). kernels.ts states the maths; reference.ts is the
  * specification; the arithmetic is operation for operation that of wasm/steps.ts.
  *
@@ -12,24 +12,23 @@
 #include <stddef.h>
 #include <string.h>
 
-#include "vec16.h"
+#include "vec.h"
 
 #define ROW_VALID(mask, b) ((mask) == NULL || (mask)[b] != 0.0f)
-#define LANES(H, j) ((H) - (j) < 16 ? (int)((H) - (j)) : 16)
 
 /* h = act(pre) on valid rows, hPrev on masked rows; out = mask·h. All (B, H). */
 void STEP(rnn_step_forward)(long B, long H, int relu, const float* pre, const float* hPrev, const float* mask, float* h, float* out) {
   for (long b = 0; b < B; b++) {
     const int valid = ROW_VALID(mask, b);
     const long row = b * H;
-    for (long j = 0; j < H; j += 16) {
+    for (long j = 0; j < H; j += VEC_LANES) {
       const int n = LANES(H, j);
       const long k = row + j;
       if (valid) {
-        const v16 p = load16(pre + k, n);
-        const v16 v = relu ? select16(splat(0.0f) < p, p, splat(0.0f)) : tanh16(p);
-        store16(h + k, v, n);
-        store16(out + k, v, n);
+        const vf p = loadv(pre + k, n);
+        const vf v = relu ? selectv(splat(0.0f) < p, p, splat(0.0f)) : tanhv(p);
+        storev(h + k, v, n);
+        storev(out + k, v, n);
       } else {
         memmove(h + k, hPrev + k, (size_t)n * sizeof(float));
         memset(out + k, 0, (size_t)n * sizeof(float));
@@ -43,13 +42,13 @@ void STEP(rnn_step_backward)(long B, long H, int relu, const float* h, const flo
   for (long b = 0; b < B; b++) {
     const int valid = ROW_VALID(mask, b);
     const long row = b * H;
-    for (long j = 0; j < H; j += 16) {
+    for (long j = 0; j < H; j += VEC_LANES) {
       const int n = LANES(H, j);
       const long k = row + j;
       if (valid) {
-        const v16 g = load16(dh + k, n) + load16(dOut + k, n);
-        const v16 y = load16(h + k, n);
-        store16(dPre + k, relu ? select16(splat(0.0f) < y, g, splat(0.0f)) : g * one_minus_square(y), n);
+        const vf g = loadv(dh + k, n) + loadv(dOut + k, n);
+        const vf y = loadv(h + k, n);
+        storev(dPre + k, relu ? selectv(splat(0.0f) < y, g, splat(0.0f)) : g * one_minus_square(y), n);
         memset(dh + k, 0, (size_t)n * sizeof(float));
       } else {
         memset(dPre + k, 0, (size_t)n * sizeof(float));
@@ -72,32 +71,32 @@ void STEP(lstm_step_forward)(long B, long H, float* gates, const float* peephole
     float* gf = gi + H;
     float* gg = gf + H;
     float* go = gg + H;
-    for (long j = 0; j < H; j += 16) {
+    for (long j = 0; j < H; j += VEC_LANES) {
       const int n = LANES(H, j);
       const long k = row + j;
-      const v16 cp = load16(cPrev + k, n);
-      v16 preI = load16(gi + j, n);
-      v16 preF = load16(gf + j, n);
-      v16 preO = load16(go + j, n);
+      const vf cp = loadv(cPrev + k, n);
+      vf preI = loadv(gi + j, n);
+      vf preF = loadv(gf + j, n);
+      vf preO = loadv(go + j, n);
       if (peephole != NULL) {
-        preI = preI + load16(peephole + j, n) * cp;
-        preF = preF + load16(peephole + H + j, n) * cp;
+        preI = preI + loadv(peephole + j, n) * cp;
+        preF = preF + loadv(peephole + H + j, n) * cp;
       }
-      const v16 i = sigmoid16(preI);
-      const v16 f = sigmoid16(preF);
-      const v16 g = tanh16(load16(gg + j, n));
-      const v16 cNew = f * cp + i * g;
-      if (peephole != NULL) preO = preO + load16(peephole + 2 * H + j, n) * cNew;
-      const v16 o = sigmoid16(preO);
-      store16(gi + j, i, n);
-      store16(gf + j, f, n);
-      store16(gg + j, g, n);
-      store16(go + j, o, n);
+      const vf i = sigmoidv(preI);
+      const vf f = sigmoidv(preF);
+      const vf g = tanhv(loadv(gg + j, n));
+      const vf cNew = f * cp + i * g;
+      if (peephole != NULL) preO = preO + loadv(peephole + 2 * H + j, n) * cNew;
+      const vf o = sigmoidv(preO);
+      storev(gi + j, i, n);
+      storev(gf + j, f, n);
+      storev(gg + j, g, n);
+      storev(go + j, o, n);
       if (valid) {
-        const v16 hNew = o * tanh16(cNew);
-        store16(c + k, cNew, n);
-        store16(h + k, hNew, n);
-        store16(out + k, hNew, n);
+        const vf hNew = o * tanhv(cNew);
+        storev(c + k, cNew, n);
+        storev(h + k, hNew, n);
+        storev(out + k, hNew, n);
       } else {
         memmove(c + k, cPrev + k, (size_t)n * sizeof(float));
         memmove(h + k, hPrev + k, (size_t)n * sizeof(float));
@@ -130,36 +129,36 @@ void STEP(lstm_step_backward)(long B, long H, const float* gates, const float* p
       continue;
     }
     const long row = b * H;
-    for (long j = 0; j < H; j += 16) {
+    for (long j = 0; j < H; j += VEC_LANES) {
       const int n = LANES(H, j);
       const long k = row + j;
-      const v16 i = load16(gi + j, n);
-      const v16 f = load16(gf + j, n);
-      const v16 g = load16(gg + j, n);
-      const v16 o = load16(go + j, n);
-      const v16 cp = load16(cPrev + k, n);
-      const v16 ct = load16(c + k, n);
-      const v16 tc = tanh16(ct);
-      const v16 deltaH = load16(dh + k, n) + load16(dOut + k, n);
-      const v16 deltaO = ((deltaH * tc) * o) * (1.0f - o);
-      v16 deltaC = load16(dc + k, n) + (deltaH * o) * one_minus_square(tc);
-      if (peephole != NULL) deltaC = deltaC + deltaO * load16(peephole + 2 * H + j, n);
-      const v16 deltaI = ((deltaC * g) * i) * (1.0f - i);
-      const v16 deltaF = ((deltaC * cp) * f) * (1.0f - f);
-      store16(di + j, deltaI, n);
-      store16(df + j, deltaF, n);
-      store16(dg + j, (deltaC * i) * one_minus_square(g), n);
-      store16(dO + j, deltaO, n);
-      v16 dcPrev = deltaC * f;
+      const vf i = loadv(gi + j, n);
+      const vf f = loadv(gf + j, n);
+      const vf g = loadv(gg + j, n);
+      const vf o = loadv(go + j, n);
+      const vf cp = loadv(cPrev + k, n);
+      const vf ct = loadv(c + k, n);
+      const vf tc = tanhv(ct);
+      const vf deltaH = loadv(dh + k, n) + loadv(dOut + k, n);
+      const vf deltaO = ((deltaH * tc) * o) * (1.0f - o);
+      vf deltaC = loadv(dc + k, n) + (deltaH * o) * one_minus_square(tc);
+      if (peephole != NULL) deltaC = deltaC + deltaO * loadv(peephole + 2 * H + j, n);
+      const vf deltaI = ((deltaC * g) * i) * (1.0f - i);
+      const vf deltaF = ((deltaC * cp) * f) * (1.0f - f);
+      storev(di + j, deltaI, n);
+      storev(df + j, deltaF, n);
+      storev(dg + j, (deltaC * i) * one_minus_square(g), n);
+      storev(dO + j, deltaO, n);
+      vf dcPrev = deltaC * f;
       if (peephole != NULL) {
-        dcPrev = (dcPrev + deltaI * load16(peephole + j, n)) + deltaF * load16(peephole + H + j, n);
+        dcPrev = (dcPrev + deltaI * loadv(peephole + j, n)) + deltaF * loadv(peephole + H + j, n);
         if (dPeephole != NULL) {
-          store16(dPeephole + j, load16(dPeephole + j, n) + deltaI * cp, n);
-          store16(dPeephole + H + j, load16(dPeephole + H + j, n) + deltaF * cp, n);
-          store16(dPeephole + 2 * H + j, load16(dPeephole + 2 * H + j, n) + deltaO * ct, n);
+          storev(dPeephole + j, loadv(dPeephole + j, n) + deltaI * cp, n);
+          storev(dPeephole + H + j, loadv(dPeephole + H + j, n) + deltaF * cp, n);
+          storev(dPeephole + 2 * H + j, loadv(dPeephole + 2 * H + j, n) + deltaO * ct, n);
         }
       }
-      store16(dc + k, dcPrev, n);
+      storev(dc + k, dcPrev, n);
       memset(dh + k, 0, (size_t)n * sizeof(float));
     }
   }
@@ -180,22 +179,22 @@ void STEP(gru_step_forward)(long B, long H, float* xGates, const float* hGates, 
     const float* hr = hGates + b * 3 * H;
     const float* hz = hr + H;
     const float* hn = hz + H;
-    for (long j = 0; j < H; j += 16) {
+    for (long j = 0; j < H; j += VEC_LANES) {
       const int n = LANES(H, j);
       const long k = row + j;
-      const v16 r = sigmoid16(load16(xr + j, n) + load16(hr + j, n));
-      const v16 z = sigmoid16(load16(xz + j, n) + load16(hz + j, n));
-      const v16 nn = tanh16(load16(xn + j, n) + r * load16(hn + j, n));
-      store16(xr + j, r, n);
-      store16(xz + j, z, n);
-      store16(xn + j, nn, n);
-      const v16 hp = load16(hPrev + k, n);
+      const vf r = sigmoidv(loadv(xr + j, n) + loadv(hr + j, n));
+      const vf z = sigmoidv(loadv(xz + j, n) + loadv(hz + j, n));
+      const vf nn = tanhv(loadv(xn + j, n) + r * loadv(hn + j, n));
+      storev(xr + j, r, n);
+      storev(xz + j, z, n);
+      storev(xn + j, nn, n);
+      const vf hp = loadv(hPrev + k, n);
       if (valid) {
-        const v16 hNew = (1.0f - z) * nn + z * hp;
-        store16(h + k, hNew, n);
-        store16(out + k, hNew, n);
+        const vf hNew = (1.0f - z) * nn + z * hp;
+        storev(h + k, hNew, n);
+        storev(out + k, hNew, n);
       } else {
-        store16(h + k, hp, n);
+        storev(h + k, hp, n);
         memset(out + k, 0, (size_t)n * sizeof(float));
       }
     }
@@ -217,36 +216,36 @@ void STEP(gru_step_backward)(long B, long H, const float* gates, const float* hG
       continue;
     }
     const long row = b * H;
-    for (long j = 0; j < H; j += 16) {
+    for (long j = 0; j < H; j += VEC_LANES) {
       const int n = LANES(H, j);
       const long k = row + j;
       const long gr = g0 + j, gz = gr + H, gn = gz + H;
-      const v16 r = load16(gates + gr, n);
-      const v16 z = load16(gates + gz, n);
-      const v16 nn = load16(gates + gn, n);
-      const v16 hn = load16(hGates + gn, n);
-      const v16 hp = load16(hPrev + k, n);
-      const v16 deltaH = load16(dh + k, n) + load16(dOut + k, n);
-      const v16 dn = (deltaH * (1.0f - z)) * one_minus_square(nn);
-      const v16 dz = ((deltaH * (hp - nn)) * z) * (1.0f - z);
-      const v16 dr = ((dn * hn) * r) * (1.0f - r);
-      store16(dXGates + gr, dr, n);
-      store16(dXGates + gz, dz, n);
-      store16(dXGates + gn, dn, n);
-      store16(dHGates + gr, dr, n);
-      store16(dHGates + gz, dz, n);
-      store16(dHGates + gn, dn * r, n);
-      store16(dh + k, deltaH * z, n);
+      const vf r = loadv(gates + gr, n);
+      const vf z = loadv(gates + gz, n);
+      const vf nn = loadv(gates + gn, n);
+      const vf hn = loadv(hGates + gn, n);
+      const vf hp = loadv(hPrev + k, n);
+      const vf deltaH = loadv(dh + k, n) + loadv(dOut + k, n);
+      const vf dn = (deltaH * (1.0f - z)) * one_minus_square(nn);
+      const vf dz = ((deltaH * (hp - nn)) * z) * (1.0f - z);
+      const vf dr = ((dn * hn) * r) * (1.0f - r);
+      storev(dXGates + gr, dr, n);
+      storev(dXGates + gz, dz, n);
+      storev(dXGates + gn, dn, n);
+      storev(dHGates + gr, dr, n);
+      storev(dHGates + gz, dz, n);
+      storev(dHGates + gn, dn * r, n);
+      storev(dh + k, deltaH * z, n);
     }
   }
 }
 
 /* out[i] = f(x[i]) for f = 0 exp, 1 σ, 2 tanh: for the accuracy tests. */
 void STEP(activate)(int kind, long n, const float* x, float* out) {
-  for (long i = 0; i < n; i += 16) {
-    const int m = n - i < 16 ? (int)(n - i) : 16;
-    const v16 v = load16(x + i, m);
-    store16(out + i, kind == 0 ? exp16(v) : kind == 1 ? sigmoid16(v) : tanh16(v), m);
+  for (long i = 0; i < n; i += VEC_LANES) {
+    const int m = LANES(n, i);
+    const vf v = loadv(x + i, m);
+    storev(out + i, kind == 0 ? expv(v) : kind == 1 ? sigmoidv(v) : tanhv(v), m);
   }
 }
 
@@ -257,6 +256,15 @@ void STEP(activate)(int kind, long n, const float* x, float* out) {
 void STEP(gemm)(int transA, int transB, long M, long N, long K, const float* A, long lda, const float* B, long ldb, int accumulate,
                 float* C, long ldc) {
   gemm(transA, transB, M, N, K, A, lda, B, ldb, accumulate, C, ldc);
+}
+
+/* acc += x·w over the 16 lanes of k … k + n − 1 (n ≤ 16): lane l takes the term k + l. */
+V_INLINE v16 dot16(v16 acc, const float* x, const float* w, int n) {
+  for (int q = 0; q < VEC_PARTS; q++) {
+    const int lanes = part_lanes(n, q);
+    acc.part[q] = acc.part[q] + loadv(x + q * VEC_LANES, lanes) * loadv(w + q * VEC_LANES, lanes);
+  }
+  return acc;
 }
 
 /*
@@ -275,22 +283,20 @@ void STEP(gemv)(int transposed, long N, long K, const float* a, const float* w, 
       const float* r1 = r0 + ld;
       const float* r2 = r1 + ld;
       const float* r3 = r2 + ld;
-      v16 acc0 = splat(0.0f), acc1 = splat(0.0f), acc2 = splat(0.0f), acc3 = splat(0.0f);
+      v16 acc0 = zero16(), acc1 = zero16(), acc2 = zero16(), acc3 = zero16();
       long k = 0;
-      for (; k + 16 <= K; k += 16) { /* full vectors: a constant width the compiler keeps in registers */
-        const v16 x = load16(a + k, 16);
-        acc0 = acc0 + x * load16(r0 + k, 16);
-        acc1 = acc1 + x * load16(r1 + k, 16);
-        acc2 = acc2 + x * load16(r2 + k, 16);
-        acc3 = acc3 + x * load16(r3 + k, 16);
+      for (; k + 16 <= K; k += 16) { /* full blocks: a constant width the compiler keeps in registers */
+        acc0 = dot16(acc0, a + k, r0 + k, 16);
+        acc1 = dot16(acc1, a + k, r1 + k, 16);
+        acc2 = dot16(acc2, a + k, r2 + k, 16);
+        acc3 = dot16(acc3, a + k, r3 + k, 16);
       }
       if (k < K) {
         const int n = (int)(K - k);
-        const v16 x = load16(a + k, n);
-        acc0 = acc0 + x * load16(r0 + k, n);
-        acc1 = acc1 + x * load16(r1 + k, n);
-        acc2 = acc2 + x * load16(r2 + k, n);
-        acc3 = acc3 + x * load16(r3 + k, n);
+        acc0 = dot16(acc0, a + k, r0 + k, n);
+        acc1 = dot16(acc1, a + k, r1 + k, n);
+        acc2 = dot16(acc2, a + k, r2 + k, n);
+        acc3 = dot16(acc3, a + k, r3 + k, n);
       }
       const float s0 = reduce16(acc0), s1 = reduce16(acc1), s2 = reduce16(acc2), s3 = reduce16(acc3);
       c[j] = accumulate ? c[j] + s0 : s0;
@@ -300,20 +306,17 @@ void STEP(gemv)(int transposed, long N, long K, const float* a, const float* w, 
     }
     for (; j < N; j++) {
       const float* row = w + j * ld;
-      v16 acc = splat(0.0f);
-      for (long k = 0; k < K; k += 16) {
-        const int n = LANES(K, k);
-        acc = acc + load16(a + k, n) * load16(row + k, n);
-      }
+      v16 acc = zero16();
+      for (long k = 0; k < K; k += 16) acc = dot16(acc, a + k, row + k, K - k < 16 ? (int)(K - k) : 16);
       const float s = reduce16(acc);
       c[j] = accumulate ? c[j] + s : s;
     }
   } else {
-    for (long j = 0; j < N; j += 16) {
+    for (long j = 0; j < N; j += VEC_LANES) {
       const int n = LANES(N, j);
-      v16 acc = splat(0.0f);
-      for (long k = 0; k < K; k++) acc = acc + splat(a[k]) * load16(w + k * ld + j, n);
-      store16(c + j, accumulate ? load16(c + j, n) + acc : acc, n);
+      vf acc = splat(0.0f);
+      for (long k = 0; k < K; k++) acc = acc + splat(a[k]) * loadv(w + k * ld + j, n);
+      storev(c + j, accumulate ? loadv(c + j, n) + acc : acc, n);
     }
   }
 }
