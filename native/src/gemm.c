@@ -42,6 +42,13 @@
 #define PACK_COST_COPY 2
 #define PACK_COST_GATHER 32
 
+/*
+ * A transposed U is copied only when V's chunk has at least this many columns to reuse it over. TN
+ * dW (1024×1120)·(1120×256): 60 → 83 GFLOP/s copied; NN dh (32×1024)·(1024×256), whose U is W_hhᵀ
+ * over V's 32 columns (2 panels), fell from 72 to 56 when copied (bench/gemm.ts, AVX2, one thread).
+ */
+#define U_PACK_MIN_COLUMNS 64
+
 typedef struct {
   const float* u;
   long ui, uk, nu; /* U(i, k) = u[i·ui + k·uk], i < nu */
@@ -113,6 +120,9 @@ static void compute_block(const problem* p, long i0, long i1, long j0, long j1) 
   float tile[8 * 32] __attribute__((aligned(64)));
   float* packed = thread_scratch(0, (size_t)KC * VC);
   long row[8];
+  float u_block[KC * 8] __attribute__((aligned(64)));
+  long packed_rows[8];
+  for (int r = 0; r < 8; r++) packed_rows[r] = r;
   for (long jc = j0; jc < j1; jc += VC) {
     const long nj = min_l(VC, j1 - jc);
     for (long pc = 0; pc < p->K; pc += KC) {
@@ -123,8 +133,24 @@ static void compute_block(const problem* p, long i0, long i1, long j0, long j1) 
         const long mr = min_l(MR, i1 - i);
         /* Rows past the end repeat row i (valid memory); their results are not stored. */
         for (int r = 0; r < MR; r++) row[r] = (i + (r < mr ? r : 0)) * p->ui + pc * p->uk;
+        const float* u = p->u;
+        const long* u_row = row;
+        long uk = p->uk;
+        if (uk != 1 && nj >= U_PACK_MIN_COLUMNS) {
+          /*
+           * U is transposed in memory (a weight gradient's dGatesᵀ): its k-steps are a row of A apart,
+           * often 4 KiB, so the MR×kc block the kernel rereads for every panel would fall into a few L1
+           * sets and be evicted. Copied once into [k][MR], the kernel reads it as a stream. The same
+           * values in the same order: the same bits. Not worth it for a few panels (see the define).
+           */
+          for (long k = 0; k < kc; k++)
+            for (int r = 0; r < MR; r++) u_block[k * MR + r] = p->u[row[r] + k * uk];
+          u = u_block;
+          u_row = packed_rows;
+          uk = MR;
+        }
         for (long jp = 0; jp < nj; jp += NR) {
-          mk->kernel(kc, p->u, row, p->uk, packed + jp * kc, tile);
+          mk->kernel(kc, u, u_row, uk, packed + jp * kc, tile);
           merge(p, tile, i, mr, jc + jp, min_l(NR, nj - jp), first);
         }
       }

@@ -126,6 +126,29 @@ function nativeTests(k: NativeKernels): void {
       });
     });
 
+    it(`GEMM: a transposed operand (copied into a block) gives the bits of the same operand stored untransposed (${isas.join(", ")})`, () => {
+      // A weight gradient's shape: op(A) = dGatesᵀ read 4 KiB apart per k, copied block by block
+      // (gemm.c: U_PACK_MIN_COLUMNS); against Aᵀ materialised, read in place. Two K-blocks, ragged tiles.
+      const [M, N, K] = [1030, 200, 300];
+      const rng = new Rng(11);
+      const A = random(K * M, rng); // (K, M): op(A) = Aᵀ
+      const B = random(K * N, rng);
+      const At = new Float32Array(M * K);
+      for (let kk = 0; kk < K; kk++) for (let i = 0; i < M; i++) At[i * K + kk] = A[kk * M + i]!;
+      for (const isa of isas) {
+        for (const threads of [1, 2]) {
+          const [viaTranspose, viaCopy] = configured(threads, isa, () => {
+            const c1 = new Float32Array(M * N);
+            const c2 = new Float32Array(M * N);
+            k.gemm(true, false, M, N, K, A, 0, M, B, 0, N, false, c1, 0, N);
+            k.gemm(false, false, M, N, K, At, 0, K, B, 0, N, false, c2, 0, N);
+            return [c1, c2];
+          });
+          assertBitIdentical(viaTranspose, viaCopy, `gemm TN ${M}×${N}×${K} on ${isa}, ${threads} threads`);
+        }
+      }
+    });
+
     it(`B = 1, transposed: each output sums 16 lane partials in k order, then a fixed pairwise tree (${isas.join(", ")})`, () => {
       const rng = new Rng(9);
       for (const [N, K] of [[7, 5], [9, 16], [6, 37], [13, 128]] as const) {
