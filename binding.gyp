@@ -12,6 +12,7 @@
         "native/src/kernels_avx512.c",
         "native/src/kernels_avx2.c",
         "native/src/kernels_generic.c",
+        "native/src/split.c",
         "native/src/threads.c"
       ],
       "cflags": ["-O3", "-std=gnu11", "-ffp-contract=off", "-fno-math-errno", "-pthread", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-psabi"],

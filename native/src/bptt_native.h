@@ -81,6 +81,16 @@ int pool_run(pool_task task, void* arg, int want);
 int pool_set_threads(int count);
 int pool_threads(void);
 
+/* ---- kernels split across the pool (split.c) ---------------------------------------------------
+ *
+ * split_NAME has NAME's parameters and results, and runs the active instruction set's NAME on ranges of
+ * rows (of parameters) on the pool's threads; the N-API glue calls these for the kernels SPLIT_KERNELS
+ * lists in scripts/glue/native.mjs.
+ */
+#define BPTT_SPLIT_DECLARE(result, name, parameters) result split_##name parameters;
+BPTT_KERNELS(BPTT_SPLIT_DECLARE)
+#undef BPTT_SPLIT_DECLARE
+
 /* A 64-byte aligned scratch buffer of at least `floats` floats, private to the calling thread, slot 0 or 1. */
 float* thread_scratch(int slot, size_t floats);
 

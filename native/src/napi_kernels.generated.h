@@ -161,7 +161,7 @@ static napi_value js_lstm_step_forward(napi_env env, napi_callback_info info) {
   float* out = array(&js, 16, "out", integer(&js, 17, "outOffset"), B * H, 0);
   if (js.failed) return NULL;
   if (4 * B * H == 0 && B * H == 0) return undefined(env);
-  active_paths()->kernels->lstm_step_forward(B, H, gates, peephole, cPrev, hPrev, mask, c, h, out);
+  split_lstm_step_forward(B, H, gates, peephole, cPrev, hPrev, mask, c, h, out);
   return undefined(env);
 }
 
@@ -184,7 +184,7 @@ static napi_value js_lstm_step_backward(napi_env env, napi_callback_info info) {
   float* dPeephole = array(&js, 20, "dPeephole", integer(&js, 21, "dPeepholeOffset"), 3 * H, 1);
   if (js.failed) return NULL;
   if (B * H == 0 && 4 * B * H == 0 && 3 * H == 0) return undefined(env);
-  active_paths()->kernels->lstm_step_backward(B, H, gates, peephole, cPrev, c, dOut, mask, dh, dc, dGates, dPeephole);
+  split_lstm_step_backward(B, H, gates, peephole, cPrev, c, dOut, mask, dh, dc, dGates, dPeephole);
   return undefined(env);
 }
 
@@ -203,7 +203,7 @@ static napi_value js_gru_step_forward(napi_env env, napi_callback_info info) {
   float* out = array(&js, 12, "out", integer(&js, 13, "outOffset"), B * H, 0);
   if (js.failed) return NULL;
   if (3 * B * H == 0 && B * H == 0) return undefined(env);
-  active_paths()->kernels->gru_step_forward(B, H, xGates, hGates, hPrev, mask, h, out);
+  split_gru_step_forward(B, H, xGates, hGates, hPrev, mask, h, out);
   return undefined(env);
 }
 
@@ -224,7 +224,7 @@ static napi_value js_gru_step_backward(napi_env env, napi_callback_info info) {
   float* dHGates = array(&js, 16, "dHGates", integer(&js, 17, "dHGatesOffset"), 3 * B * H, 0);
   if (js.failed) return NULL;
   if (B * H == 0 && 3 * B * H == 0) return undefined(env);
-  active_paths()->kernels->gru_step_backward(B, H, gates, hGates, hPrev, dOut, mask, dh, dXGates, dHGates);
+  split_gru_step_backward(B, H, gates, hGates, hPrev, dOut, mask, dh, dXGates, dHGates);
   return undefined(env);
 }
 
@@ -268,7 +268,7 @@ static napi_value js_adam_step(napi_env env, napi_callback_info info) {
   float* vMax = array(&js, 9, "vMax", integer(&js, 10, "vMaxOffset"), n, 1);
   if (js.failed) return NULL;
   if (n == 0) return undefined(env);
-  active_paths()->kernels->adam_step(n, theta, grad, m, v, vMax, beta1, beta2, eps, stepSize, biasCorrection2Sqrt, l2, shrink);
+  split_adam_step(n, theta, grad, m, v, vMax, beta1, beta2, eps, stepSize, biasCorrection2Sqrt, l2, shrink);
   return undefined(env);
 }
 

@@ -16,6 +16,11 @@ function cParameters(kernel) {
   return out;
 }
 
+/** Kernels the glue runs through native/src/split.c (split across the thread pool by rows), not directly. */
+const SPLIT_KERNELS = new Set([
+  "lstm_step_forward", "lstm_step_backward", "gru_step_forward", "gru_step_backward", "adam_step",
+]);
+
 const C_RESULT = { null: "void", f64: "double", SoftmaxCrossEntropySums: "double" };
 /** What a kernel returns when every array it writes is empty. */
 const EMPTY_RESULT = {
@@ -95,7 +100,8 @@ function napiKernel(kernel) {
     if (arg.kind === "i32") return [`int32_or_none(${arg.name})`];
     return isMatrix(arg) ? [arg.name, arg.ld] : [arg.name];
   });
-  const call = (extra) => `active_paths()->kernels->${c}(${[...args, ...extra].join(", ")})`;
+  const target = SPLIT_KERNELS.has(c) ? `split_${c}` : `active_paths()->kernels->${c}`;
+  const call = (extra) => `${target}(${[...args, ...extra].join(", ")})`;
   if (kernel.result === null) lines.push(`  ${call([])};`, "  return undefined(env);");
   else if (kernel.result === "f64") lines.push(`  return number_value(env, ${call([])});`);
   else {

@@ -172,12 +172,10 @@ function nativeTests(k: NativeKernels): void {
       }
     });
 
-    it(`step kernels: bit-identical on every path (${isas.join(", ")})`, () => {
-      const B = 5;
-      const H = 37;
-      const run = (): Float32Array[] => {
+    /** Every step kernel once on B rows of H (masked rows among them); the arrays they wrote. */
+    const stepKernels = (B: number, H: number) => (): Float32Array[] => {
         const rng = new Rng(3);
-        const mask = Float32Array.from([1, 0, 1, 1, 0]);
+        const mask = Float32Array.from({ length: B }, (_, b) => [1, 0, 1, 1, 0][b % 5]!);
         const gates = random(4 * B * H, rng).map((v) => 6 * v);
         const [cPrev, hPrev, dOut, dh, dc] = Array.from({ length: 5 }, () => random(B * H, rng));
         const c = new Float32Array(B * H);
@@ -209,11 +207,35 @@ function nativeTests(k: NativeKernels): void {
         k.rnnStepForward(B, H, false, pre, 0, hPrev!, 0, mask, 0, hr, 0, out, 0);
         k.rnnStepBackward(B, H, false, hr, 0, dOut!, 0, mask, 0, dh!, 0, dPre, 0);
         return [gates, peepholeGates, dPeephole, c, h, dGates, dc!, xGates, hg, dX, dH, hr, dPre, dh!];
-      };
+    };
+
+    it(`step kernels: bit-identical on every path (${isas.join(", ")})`, () => {
+      const run = stepKernels(5, 37);
       const first = configured(1, isas[0]!, run);
       for (const isa of isas) {
         const got = configured(1, isa, run);
         got.forEach((a, i) => assertBitIdentical(a, first[i]!, `step output ${i} on ${isa}`));
+      }
+    });
+
+    it(`step kernels and Adam split across threads by rows (split.c): the bits of one thread (${isas.join(", ")})`, () => {
+      // 67 × 45 = 3,015 elements: above split.c's threshold, rows that do not divide evenly.
+      const run = stepKernels(67, 45);
+      const adam = (): Float32Array[] => {
+        const rng = new Rng(5);
+        const n = 70_003;
+        const [theta, grad, m, v, vMax] = Array.from({ length: 5 }, () => random(n, rng));
+        k.adamStep(n, theta!, 0, grad!, 0, m!, 0, v!, 0, vMax!.map(Math.abs), 0, 0.9, 0.999, 1e-8, 1e-3, 0.5, 0.01, 0.999);
+        k.adamStep(n, theta!, 0, grad!, 0, m!, 0, v!, 0, null, 0, 0.9, 0.999, 1e-8, 1e-3, 0.5, 0, 1);
+        return [theta!, m!, v!];
+      };
+      for (const isa of isas) {
+        const first = configured(1, isa, run);
+        const firstAdam = configured(1, isa, adam);
+        for (const threads of [2, 3]) {
+          configured(threads, isa, run).forEach((a, i) => assertBitIdentical(a, first[i]!, `step output ${i} on ${isa}, ${threads} threads`));
+          configured(threads, isa, adam).forEach((a, i) => assertBitIdentical(a, firstAdam[i]!, `Adam output ${i} on ${isa}, ${threads} threads`));
+        }
       }
     });
 
