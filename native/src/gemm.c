@@ -45,9 +45,10 @@
 /*
  * A transposed U is copied only when V's chunk has at least this many columns to reuse it over. TN
  * dW (1024×1120)·(1120×256): 60 → 83 GFLOP/s copied; NN dh (32×1024)·(1024×256), whose U is W_hhᵀ
- * over V's 32 columns (2 panels), fell from 72 to 56 when copied (bench/gemm.ts, AVX2, one thread).
+ * over V's 32 columns (2 panels), fell from 72 to 56 when copied; TN (512×4096)·(4096×64) from 77 to
+ * 72, (512×4096)·(4096×128) 77 either way (AVX2, one thread).
  */
-#define U_PACK_MIN_COLUMNS 64
+#define U_PACK_MIN_COLUMNS 128
 
 typedef struct {
   const float* u;
