@@ -16,6 +16,7 @@ import { Rng } from "../../src/tensor/rng.js";
 import { Tensor } from "../../src/tensor/tensor.js";
 import { assertClose, fillRandom } from "../helpers/check.js";
 import { f64, inFloat64 } from "../helpers/float64.js";
+import type { LayerRunResult } from "../helpers/layer-run.js";
 
 interface Precision {
   label: string;
@@ -99,18 +100,8 @@ function stateShape(q: Problem): number[] {
   return [q.layer.numLayers, q.B, q.H];
 }
 
-interface RunResult {
-  output: Float32Array;
-  hN: Float32Array;
-  cN: Float32Array | null;
-  grads: Float32Array[];
-  dx: Float32Array;
-  dh0: Float32Array;
-  dc0: Float32Array | null;
-}
-
 /** One forward and backward over all T steps. */
-function runWhole(q: Problem, firstStep = 0): RunResult {
+function runWhole(q: Problem, firstStep = 0): LayerRunResult {
   const { layer, T, B, I, H } = q;
   zeroGrads(layer);
   const fwd = layer.forward(new Tensor(q.x, [T, B, I]), {
@@ -137,7 +128,7 @@ function runWhole(q: Problem, firstStep = 0): RunResult {
  * Steps [0, T1) then [T1, T) as two chunks with the state carried. With `backThroughFirst` false the
  * first chunk is not back-propagated (its output is a constant to the second): truncation at T1.
  */
-function runChunked(q: Problem, T1: number, p: Precision, backThroughFirst: boolean): RunResult {
+function runChunked(q: Problem, T1: number, p: Precision, backThroughFirst: boolean): LayerRunResult {
   const { layer, T, B, I, H } = q;
   const T2 = T - T1;
   const shape = stateShape(q);
@@ -182,7 +173,7 @@ function runChunked(q: Problem, T1: number, p: Precision, backThroughFirst: bool
   };
 }
 
-function compare(actual: RunResult, expected: RunResult, q: Problem, what: string, p: Precision, skip: { outputs?: boolean } = {}): void {
+function compare(actual: LayerRunResult, expected: LayerRunResult, q: Problem, what: string, p: Precision, skip: { outputs?: boolean } = {}): void {
   const tol = (name: string): [string, number, number] => [`${what} [${p.label}] ${name}`, p.rtol, p.atol];
   if (!skip.outputs) {
     assertClose(actual.output, expected.output, ...tol("output"));

@@ -26,6 +26,7 @@ import { type FixtureCase, fixtureLayerOptions, loadRecurrentFixture } from "../
 import { nativeKernels, wasmKernels } from "../kernels/conformance.js";
 import { assertClose, fillRandom, numericDerivative, probeIndices } from "../helpers/check.js";
 import { inFloat64 } from "../helpers/float64.js";
+import type { LayerRunResult } from "../helpers/layer-run.js";
 
 interface Case {
   mode: CellKind;
@@ -83,22 +84,12 @@ function pack(p: Problem, padded: Float32Array, W: number): Float32Array {
   return out;
 }
 
-interface Results {
-  output: Float32Array;
-  hN: Float32Array;
-  cN: Float32Array | null;
-  grads: Float32Array[];
-  dx: Float32Array;
-  dh0: Float32Array;
-  dc0: Float32Array | null;
-}
-
-function run(c: Case, packed: boolean, seed: number): Results {
+function run(c: Case, packed: boolean, seed: number): LayerRunResult {
   return inFloat64(() => runOn(c, packed, seed));
 }
 
 /** One forward and backward of the seeded problem on the active backend, packed or masked. */
-function runOn(c: Case, packed: boolean, seed: number): Results {
+function runOn(c: Case, packed: boolean, seed: number): LayerRunResult {
   const p = problemOf(c);
   const rng = new Rng(seed);
   const { mode, I: inputSize, H: hiddenSize, L: numLayers, bidirectional } = c;
