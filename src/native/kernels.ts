@@ -6,8 +6,9 @@
  *   from the CPU's features, else portable C; split over a thread pool by output blocks.
  * - Step kernels: σ and tanh on vectors of the instruction set's width (16, 8 or 4 lanes) with the
  *   WebAssembly backend's algorithms (≤ 2.5 ulp).
- * - Softmax cross-entropy (exp on vectors, sums in float64 over 16 lanes in a fixed order) and the Adam step (float64 per element,
- *   bit-identical to the reference): native/src/fused_impl.h. Class targets are ordinary Int32Arrays.
+ * - Softmax cross-entropy (exp on vectors, sums in float64 over 16 lanes in a fixed order) and the
+ *   Adam step (float64 per element, bit-identical to the reference): native/src/fused_impl.h. Class
+ *   targets are ordinary Int32Arrays.
  * - Arrays are ordinary Float32Arrays (any will do: the addon reads them in place); every offset and
  *   extent is checked in C before a pointer is formed, and a bad call throws a RangeError.
  *
